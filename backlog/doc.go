@@ -1,0 +1,17 @@
+// Package backlog implements the replication backlog: a fixed-size ring
+// buffer that holds the newest bytes of a replication stream and is
+// addressed by absolute stream offset.
+//
+// Offsets are 0-based byte positions in the stream. A Ring covers the
+// half-open range [First(), End()): End is the position the next appended
+// byte will take, and First = End - Len. When more than Cap bytes have been
+// appended, the oldest bytes are overwritten and First moves forward.
+//
+// A primary appends every command it propagates and serves a replica asking
+// to continue at offset o with Copy(w, o) as long as Covers(o) holds. A
+// replica keeps its own Ring of what it applied, so it can serve
+// sub-replicas and be promoted.
+//
+// A Ring is not safe for concurrent use: the caller serialises access,
+// typically under the lock that orders the replication stream.
+package backlog
