@@ -1,0 +1,94 @@
+package replikv
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"math/bits"
+	"time"
+)
+
+// Config configures a Store. The zero value is a valid configuration: every
+// zero field means its documented default. New validates the result.
+type Config struct {
+	// Shards is the number of independently locked parts of the keyspace,
+	// a power of two. More shards mean less contention between writers and
+	// shorter pauses while a snapshot visits a shard. Default 1024.
+	Shards int
+
+	// DB is the Redis database number this store holds. A replica of a
+	// Redis master keeps only this database and counts commands for others
+	// (see Info); a primary announces it in snapshots and SELECT commands.
+	// Default 0. Range 0..15.
+	DB int
+
+	// BacklogSize is the size in bytes of the ring of recent stream bytes
+	// kept for partial resynchronisation. Redis: repl-backlog-size.
+	// Default 1 MiB.
+	BacklogSize int
+
+	// MaxBulkLen bounds every key and value, from the API, a snapshot or the
+	// stream. Redis: proto-max-bulk-len. Default 512 MiB.
+	MaxBulkLen int64
+
+	// ActiveExpiryInterval is how often the primary samples keys with a
+	// deadline and deletes the expired ones (each deletion becomes a DEL in
+	// the stream). Redis runs this cycle 10 times per second (hz 10).
+	// Default 100ms. A negative value disables active expiry; expired keys
+	// are then still hidden on read and deleted when accessed.
+	ActiveExpiryInterval time.Duration
+
+	// SnapshotNoCompression turns off LZF compression of values longer than
+	// 20 bytes in snapshots. Redis: rdbcompression no. Default false.
+	SnapshotNoCompression bool
+
+	// Now is the clock used for expiry. Default time.Now. Tests may set it.
+	Now func() time.Time
+
+	// Logger receives the store's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// Defaults used for zero Config fields.
+const (
+	DefaultShards               = 1024
+	DefaultBacklogSize          = 1 << 20
+	DefaultMaxBulkLen           = 512 << 20
+	DefaultActiveExpiryInterval = 100 * time.Millisecond
+)
+
+// withDefaults returns a copy with every zero field replaced by its default,
+// or an error naming the first invalid field.
+func (c Config) withDefaults() (Config, error) {
+	if c.Shards == 0 {
+		c.Shards = DefaultShards
+	}
+	if c.Shards < 1 || c.Shards > 1<<16 || bits.OnesCount(uint(c.Shards)) != 1 {
+		return c, fmt.Errorf("%w: Config.Shards %d: want a power of two in 1..65536", ErrInvalidArgument, c.Shards)
+	}
+	if c.DB < 0 || c.DB > 15 {
+		return c, fmt.Errorf("%w: Config.DB %d: want 0..15", ErrInvalidArgument, c.DB)
+	}
+	if c.BacklogSize == 0 {
+		c.BacklogSize = DefaultBacklogSize
+	}
+	if c.BacklogSize < 16<<10 {
+		return c, fmt.Errorf("%w: Config.BacklogSize %d: want at least 16384 (Redis minimum)", ErrInvalidArgument, c.BacklogSize)
+	}
+	if c.MaxBulkLen == 0 {
+		c.MaxBulkLen = DefaultMaxBulkLen
+	}
+	if c.MaxBulkLen < 1 || c.MaxBulkLen > maxValueLen {
+		return c, fmt.Errorf("%w: Config.MaxBulkLen %d: want 1..%d", ErrInvalidArgument, c.MaxBulkLen, maxValueLen)
+	}
+	if c.ActiveExpiryInterval == 0 {
+		c.ActiveExpiryInterval = DefaultActiveExpiryInterval
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c, nil
+}

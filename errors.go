@@ -1,0 +1,42 @@
+package replikv
+
+import "errors"
+
+// Sentinel errors. Operations wrap them with detail; compare with errors.Is.
+var (
+	// ErrNotFound is returned by Get when the key does not exist or has
+	// expired.
+	ErrNotFound = errors.New("replikv: key not found")
+	// ErrReadOnly is returned by writes on a replica (Redis replica-read-only).
+	ErrReadOnly = errors.New("replikv: read-only replica")
+	// ErrSyncing is returned by reads on a replica that is loading its first
+	// snapshot while Config.ServeStaleData is false (Redis MASTERDOWN/LOADING).
+	ErrSyncing = errors.New("replikv: replica is syncing with its primary")
+	// ErrNotInteger is returned by IncrBy when the value is not a base-10
+	// 64-bit integer (Redis: "value is not an integer or out of range").
+	ErrNotInteger = errors.New("replikv: value is not an integer or out of range")
+	// ErrOverflow is returned by IncrBy when the result would not fit in an
+	// int64 (Redis: "increment or decrement would overflow").
+	ErrOverflow = errors.New("replikv: increment or decrement would overflow")
+	// ErrInvalidArgument is returned for option combinations Redis rejects,
+	// such as NX with XX, or a non-positive TTL.
+	ErrInvalidArgument = errors.New("replikv: invalid argument")
+	// ErrTooLarge is returned when a key or value exceeds the size limits.
+	ErrTooLarge = errors.New("replikv: key or value too large")
+	// ErrClosed is returned by operations on a closed Store.
+	ErrClosed = errors.New("replikv: store closed")
+	// ErrOffsetNotCovered is returned by Subscribe when the requested stream
+	// offset is no longer (or not yet) in the backlog.
+	ErrOffsetNotCovered = errors.New("replikv: offset not covered by the backlog")
+	// ErrSubscriberLagging closes a subscription whose pending bytes went
+	// over its limit (Redis client-output-buffer-limit for replicas).
+	ErrSubscriberLagging = errors.New("replikv: subscriber fell behind its output limit")
+	// ErrHistoryChanged closes subscriptions and snapshots when the store's
+	// replication history is replaced, for example by a full resync.
+	ErrHistoryChanged = errors.New("replikv: replication history changed")
+	// ErrUnknownCommand is returned when applying a stream command the store
+	// does not implement.
+	ErrUnknownCommand = errors.New("replikv: unknown command")
+	// ErrSyntax is returned when applying a malformed stream command.
+	ErrSyntax = errors.New("replikv: syntax error")
+)

@@ -1,0 +1,136 @@
+package replikv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/replikv/replikv/rdb"
+)
+
+// LoadOptions control LoadSnapshot.
+type LoadOptions struct {
+	// SkipNonString skips (and counts in LoadStats) values of types other
+	// than string, such as lists or hashes from a Redis dump, instead of
+	// failing on the first one.
+	SkipNonString bool
+	// ReplID and Offset name the replication history the loaded data
+	// belongs to. When ReplID is empty, the snapshot's repl-id and
+	// repl-offset aux fields are used, and without them a new history
+	// starts at offset 0.
+	ReplID string
+	Offset int64
+}
+
+// LoadStats describes a loaded snapshot.
+type LoadStats struct {
+	Keys        int           // keys loaded into the store
+	OtherDBKeys int           // string keys of other databases, not kept
+	Skipped     rdb.SkipStats // values of other types, when skipped
+	Bytes       int64         // snapshot bytes read
+	ReplID      string        // history adopted
+	Offset      int64         // stream offset adopted
+}
+
+// loadProgress is read by Info while a load runs.
+type loadProgress struct {
+	bytes atomic.Int64
+	keys  atomic.Int64
+}
+
+// LoadSnapshot replaces the whole keyspace with an RDB snapshot read from
+// r. The snapshot is loaded beside the live data, which keeps serving
+// reads, and swapped in only once the whole payload, checksum included,
+// has been read; on any error the store is unchanged. The stream starts a
+// new history at the snapshot's offset: the backlog is emptied, every
+// subscription is closed with ErrHistoryChanged, and a snapshot being
+// written is aborted.
+func (s *Store) LoadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions) (LoadStats, error) {
+	return s.loadSnapshot(ctx, r, opt, nil)
+}
+
+func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, prog *loadProgress) (LoadStats, error) {
+	var stats LoadStats
+	tables := make([]table, len(s.shards))
+	rd, err := rdb.NewReader(r, rdb.ReaderOptions{
+		MaxStringLen:  s.cfg.MaxBulkLen,
+		SkipNonString: opt.SkipNonString,
+		OnResizeDB: func(db int, keys, _ uint64) {
+			if db != s.cfg.DB || keys == 0 {
+				return
+			}
+			per := int(min(keys, 1<<32) / uint64(len(tables)))
+			for i := range tables {
+				tables[i].reserve(per + per/8 + 1)
+			}
+		},
+	})
+	if err != nil {
+		return stats, fmt.Errorf("replikv: load snapshot: %w", err)
+	}
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return stats, err
+			}
+			if prog != nil {
+				prog.bytes.Store(rd.Offset())
+				prog.keys.Store(int64(stats.Keys))
+			}
+		}
+		e, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return stats, fmt.Errorf("replikv: load snapshot: %w", err)
+		}
+		if e.DB != s.cfg.DB {
+			stats.OtherDBKeys++
+			continue
+		}
+		key := unsafeString(e.Key)
+		h := hashKey(key)
+		t := &tables[h>>s.shift]
+		it := newItem(key, e.Value, e.ExpireMs)
+		if i := t.find(key, h); i >= 0 {
+			t.replace(i, it) // a duplicate key: the last one wins
+			continue
+		}
+		t.insertNew(it, h)
+		stats.Keys++
+	}
+	stats.Bytes = rd.Offset()
+	stats.Skipped = rd.Skipped()
+	stats.ReplID, stats.Offset = opt.ReplID, opt.Offset
+	streamDB := s.cfg.DB
+	aux := rd.Aux()
+	if v, err := strconv.Atoi(aux["repl-stream-db"]); err == nil && v >= 0 {
+		streamDB = v
+	}
+	if stats.ReplID == "" {
+		stats.ReplID, stats.Offset = aux["repl-id"], 0
+		if off, err := strconv.ParseInt(aux["repl-offset"], 10, 64); err == nil && off >= 0 {
+			stats.Offset = off
+		}
+		if len(stats.ReplID) != 40 {
+			stats.ReplID, stats.Offset = newReplID(), 0
+		}
+	}
+	if prog != nil {
+		prog.bytes.Store(stats.Bytes)
+		prog.keys.Store(int64(stats.Keys))
+	}
+
+	s.lockAll()
+	s.abortSnapshotLocked()
+	for i := range s.shards {
+		s.shards[i].t = tables[i]
+	}
+	s.st.resetLocked(stats.ReplID, stats.Offset, streamDB)
+	s.unlockAll()
+	return stats, nil
+}

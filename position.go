@@ -1,0 +1,49 @@
+package replikv
+
+import "fmt"
+
+// Position returns the replication ID of the store's history and its
+// offset: the number of stream bytes in that history so far (Redis
+// master_replid and master_repl_offset).
+func (s *Store) Position() (replid string, offset int64) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return s.st.replid, s.st.end
+}
+
+// BacklogRange returns the stream offsets the backlog covers, [first, end):
+// a subscription or a partial resync can start at any offset in it,
+// end included.
+func (s *Store) BacklogRange() (first, end int64) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return s.st.ring.Range()
+}
+
+// Subscribe returns a subscription to the stream starting at offset from,
+// which must lie in BacklogRange (ErrOffsetNotCovered otherwise). The bytes
+// from the backlog are queued at once, and every later byte follows.
+func (s *Store) Subscribe(from int64, lim SubscribeLimits) (*Subscription, error) {
+	st := s.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	first, end := st.ring.Range()
+	if from < first || from > end {
+		return nil, fmt.Errorf("%w: offset %d, backlog holds [%d, %d)", ErrOffsetNotCovered, from, first, end)
+	}
+	sub := newSubscription(from, lim, st.now)
+	if from < end {
+		buf := make([]byte, end-from)
+		if _, err := st.ring.ReadAt(buf, from); err != nil {
+			return nil, fmt.Errorf("replikv: subscribe at %d: %w", from, err)
+		}
+		sub.buf = buf
+	}
+	select {
+	case <-s.done:
+		return nil, ErrClosed
+	default:
+	}
+	st.subs = append(st.subs, sub)
+	return sub, nil
+}

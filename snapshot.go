@@ -1,0 +1,225 @@
+package replikv
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/replikv/replikv/rdb"
+)
+
+// A Snapshot is a point-in-time view of a Store, tagged with the stream
+// offset it represents, that can be written out in the Redis RDB format
+// while writers keep writing.
+//
+// No copy of the keyspace is made and the world is not stopped. The
+// snapshot visits the shards one at a time; until it has visited a shard,
+// the first write to each key of that shard records the key's previous
+// state (a reference to the immutable item, not a copy of it), so the
+// visit sees the shard as it was at the snapshot's offset. A writer waits
+// at most for one shard visit, which only gathers references.
+type Snapshot struct {
+	s       *Store
+	epoch   uint64
+	replid  string
+	offset  int64
+	db      int // database the stream is in at offset (RDB repl-stream-db)
+	keys    int // size hints for RESIZEDB
+	expires int
+
+	aborted   atomic.Bool // the store's history was replaced meanwhile
+	finished  bool        // every shard was visited
+	closeOnce sync.Once
+}
+
+// BeginSnapshot fixes a point-in-time view of the store at its current
+// stream offset. Only one snapshot runs at a time: BeginSnapshot waits
+// for the previous one to be closed, or for ctx. The caller must call
+// WriteTo or Close, or writers keep preserving old states for it.
+func (s *Store) BeginSnapshot(ctx context.Context) (*Snapshot, error) {
+	sn, _, err := s.beginSnapshot(ctx, nil)
+	return sn, err
+}
+
+// beginSnapshot starts a snapshot and, when lim is not nil, subscribes to
+// the stream from the snapshot's offset in the same instant.
+func (s *Store) beginSnapshot(ctx context.Context, lim *SubscribeLimits) (*Snapshot, *Subscription, error) {
+	select {
+	case s.snapMu <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	case <-s.done:
+		return nil, nil, ErrClosed
+	}
+	keys, expires := s.counts()
+	st := s.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.epoch++
+	sn := &Snapshot{s: s, epoch: st.epoch, replid: st.replid, offset: st.end, db: st.db, keys: keys, expires: expires}
+	if sn.db < 0 {
+		sn.db = s.cfg.DB
+	}
+	if !s.replica.Load() {
+		st.db = -1 // the next command selects its database again, as Redis does
+	}
+	st.snap = sn
+	var sub *Subscription
+	if lim != nil {
+		sub = newSubscription(st.end, *lim, st.now)
+		st.subs = append(st.subs, sub)
+	}
+	return sn, sub, nil
+}
+
+// counts returns the number of keys and of keys with a deadline.
+func (s *Store) counts() (keys, expires int) {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		keys += sh.t.n
+		expires += sh.t.ttl
+		sh.mu.RUnlock()
+	}
+	return keys, expires
+}
+
+// ReplID returns the replication ID of the history the snapshot belongs to.
+func (sn *Snapshot) ReplID() string { return sn.replid }
+
+// Offset returns the stream offset the snapshot represents: it holds
+// exactly the effect of the stream's bytes before this offset.
+func (sn *Snapshot) Offset() int64 { return sn.offset }
+
+// WriteTo writes the snapshot to w as an RDB file (version 9, with the
+// repl-id and repl-offset aux fields) and closes the snapshot. It returns
+// the number of bytes written. It fails with ErrHistoryChanged if the
+// store loaded another history meanwhile.
+func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	defer sn.Close()
+	cw := &countingWriter{w: w}
+	rw, err := rdb.NewWriter(cw, rdb.WriterOptions{
+		ReplID:        sn.replid,
+		ReplOffset:    sn.offset,
+		ReplStreamDB:  sn.db,
+		NoCompression: sn.s.cfg.SnapshotNoCompression,
+	})
+	if err != nil {
+		return cw.n, err
+	}
+	selected := false
+	var refs []slotRef
+	for i := range sn.s.shards {
+		refs, err = sn.collect(&sn.s.shards[i], refs[:0])
+		if err != nil {
+			return cw.n, err
+		}
+		if len(refs) > 0 && !selected {
+			if err := rw.SelectDB(sn.s.cfg.DB, uint64(sn.keys), uint64(sn.expires)); err != nil {
+				return cw.n, err
+			}
+			selected = true
+		}
+		for j := range refs {
+			r := &refs[j]
+			if err := rw.WriteString(r.s.key(), r.s.value(), r.deadline); err != nil {
+				return cw.n, err
+			}
+		}
+		clear(refs) // do not keep items alive
+	}
+	if err := rw.Close(); err != nil {
+		return cw.n, err
+	}
+	sn.finished = true
+	return cw.n, nil
+}
+
+// collect gathers references to the shard's items as they were at the
+// snapshot's offset and marks the shard visited.
+func (sn *Snapshot) collect(sh *shard, out []slotRef) ([]slotRef, error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sn.aborted.Load() {
+		return out, fmt.Errorf("snapshot at offset %d: %w", sn.offset, ErrHistoryChanged)
+	}
+	base := &sh.t
+	if sh.frozenEpoch == sn.epoch && sh.frozen != nil {
+		base = sh.frozen
+	}
+	var pres map[string]slotRef
+	if sh.presEpoch == sn.epoch {
+		pres = sh.pres
+	}
+	base.each(func(sl *slot) bool {
+		if pres != nil {
+			if _, changed := pres[sl.key()]; changed {
+				return true
+			}
+		}
+		out = append(out, slotRef{s: *sl, deadline: sl.deadline()})
+		return true
+	})
+	for _, r := range pres {
+		if r.s.p != nil {
+			out = append(out, r)
+		}
+	}
+	sh.doneEpoch = sn.epoch
+	sh.pres, sh.frozen = nil, nil
+	return out, nil
+}
+
+// Close ends the snapshot without writing (the rest of) it, releasing what
+// writers preserved for it. It is idempotent and safe after WriteTo.
+func (sn *Snapshot) Close() error {
+	sn.closeOnce.Do(func() {
+		s := sn.s
+		s.st.mu.Lock()
+		if s.st.snap == sn {
+			s.st.snap = nil
+		}
+		s.st.mu.Unlock()
+		if !sn.finished {
+			for i := range s.shards {
+				sh := &s.shards[i]
+				sh.mu.Lock()
+				if sh.doneEpoch < sn.epoch {
+					sh.doneEpoch = sn.epoch
+					sh.pres, sh.frozen = nil, nil
+				}
+				sh.mu.Unlock()
+			}
+		}
+		<-s.snapMu
+	})
+	return nil
+}
+
+// abortSnapshotLocked cancels the running snapshot; the caller holds every
+// lock (lockAll).
+func (s *Store) abortSnapshotLocked() {
+	sn := s.st.snap
+	if sn == nil {
+		return
+	}
+	sn.aborted.Store(true)
+	s.st.snap = nil
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.pres, sh.frozen = nil, nil
+	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

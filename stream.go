@@ -1,0 +1,194 @@
+package replikv
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/replikv/replikv/backlog"
+	"github.com/replikv/replikv/resp"
+)
+
+// stream is the store's replication stream: the history id, the byte
+// offset, the backlog ring of recent bytes and the live subscribers.
+//
+// Lock order: a shard's mutex, then stream.mu, then a subscriber's mutex.
+// Every mutation of the keyspace happens with stream.mu held, together
+// with the append of its command, so that a snapshot (which starts under
+// stream.mu) sees each write either wholly before or wholly after its
+// offset.
+type stream struct {
+	mu sync.Mutex
+
+	replid  string // 40 hex characters
+	replid2 string // the history this one continued from ("" when none)
+	off2    int64  // Redis second_repl_offset: first offset not valid for replid2; -1 when none
+	end     int64  // offset of the next byte (Redis master_repl_offset)
+	ring    *backlog.Ring
+	db      int // database of the last SELECT in the stream, -1 before any
+	buf     []byte
+	subs    []*Subscription
+	snap    *Snapshot // the snapshot in progress, if any
+	epoch   uint64    // last snapshot epoch handed out
+	now     func() time.Time
+}
+
+func newStream(backlogSize int, now func() time.Time) *stream {
+	return &stream{
+		replid: newReplID(),
+		off2:   -1,
+		ring:   backlog.New(backlogSize),
+		db:     -1,
+		now:    now,
+	}
+}
+
+// newReplID returns 40 random hex characters, like Redis's run ids.
+func newReplID() string {
+	var b [20]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("replikv: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// appendLocked adds raw stream bytes: to the backlog, the offset and every
+// subscriber.
+func (st *stream) appendLocked(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	st.ring.Append(b)
+	st.end += int64(len(b))
+	if len(st.subs) == 0 {
+		return
+	}
+	dropped := false
+	for _, sub := range st.subs {
+		if !sub.push(b) {
+			dropped = true
+		}
+	}
+	if dropped {
+		st.pruneLocked()
+	}
+}
+
+// pruneLocked forgets closed subscribers.
+func (st *stream) pruneLocked() {
+	keep := st.subs[:0]
+	for _, sub := range st.subs {
+		if !sub.isClosed() {
+			keep = append(keep, sub)
+		}
+	}
+	clear(st.subs[len(keep):])
+	st.subs = keep
+}
+
+// beginLocked starts the encoding of one command issued by this store for
+// database db, preceded by a SELECT when the stream is in another database.
+func (st *stream) beginLocked(db int) []byte {
+	b := st.buf[:0]
+	if st.db != db {
+		b = resp.AppendArrayLen(b, 2)
+		b = resp.AppendBulkString(b, "SELECT")
+		b = resp.AppendBulkInt(b, int64(db))
+		st.db = db
+	}
+	return b
+}
+
+func (st *stream) finishLocked(b []byte) {
+	st.appendLocked(b)
+	if cap(b) <= 64<<10 {
+		st.buf = b[:0]
+	} else {
+		st.buf = nil // do not pin a buffer grown by one huge value
+	}
+}
+
+// emitSetLocked appends SET key value [PXAT deadline].
+func (st *stream) emitSetLocked(db int, key string, value []byte, deadline int64) {
+	b := st.beginLocked(db)
+	if deadline != 0 {
+		b = resp.AppendArrayLen(b, 5)
+	} else {
+		b = resp.AppendArrayLen(b, 3)
+	}
+	b = resp.AppendBulkString(b, "SET")
+	b = resp.AppendBulkString(b, key)
+	b = resp.AppendBulk(b, value)
+	if deadline != 0 {
+		b = resp.AppendBulkString(b, "PXAT")
+		b = resp.AppendBulkInt(b, deadline)
+	}
+	st.finishLocked(b)
+}
+
+// emitKeyLocked appends a command of the form NAME key.
+func (st *stream) emitKeyLocked(db int, name, key string) {
+	b := st.beginLocked(db)
+	b = resp.AppendArrayLen(b, 2)
+	b = resp.AppendBulkString(b, name)
+	b = resp.AppendBulkString(b, key)
+	st.finishLocked(b)
+}
+
+// emitPexpireatLocked appends PEXPIREAT key deadline.
+func (st *stream) emitPexpireatLocked(db int, key string, deadline int64) {
+	b := st.beginLocked(db)
+	b = resp.AppendArrayLen(b, 3)
+	b = resp.AppendBulkString(b, "PEXPIREAT")
+	b = resp.AppendBulkString(b, key)
+	b = resp.AppendBulkInt(b, deadline)
+	st.finishLocked(b)
+}
+
+// emitBareLocked appends a command without arguments (FLUSHALL, PING).
+// PING is not tied to a database and emits no SELECT.
+func (st *stream) emitBareLocked(db int, name string) {
+	var b []byte
+	if name == "PING" {
+		b = st.buf[:0]
+	} else {
+		b = st.beginLocked(db)
+	}
+	b = resp.AppendArrayLen(b, 1)
+	b = resp.AppendBulkString(b, name)
+	st.finishLocked(b)
+}
+
+// resetLocked starts a new history at (replid, offset): the backlog is
+// emptied and every subscriber is closed with ErrHistoryChanged.
+func (st *stream) resetLocked(replid string, offset int64, db int) {
+	st.replid = replid
+	st.replid2 = ""
+	st.off2 = -1
+	st.end = offset
+	st.ring.Reset(offset)
+	st.db = db
+	st.closeSubsLocked(ErrHistoryChanged)
+}
+
+func (st *stream) closeSubsLocked(err error) {
+	for _, sub := range st.subs {
+		sub.close(err)
+	}
+	clear(st.subs)
+	st.subs = st.subs[:0]
+}
+
+// shiftLocked starts a new history that continues the current one (Redis
+// shiftReplicationId, used on promotion): replid2 := replid, off2 :=
+// offset+1, and a fresh replid.
+func (st *stream) shiftLocked(newID string) {
+	st.replid2 = st.replid
+	st.off2 = st.end + 1
+	st.replid = newID
+}
+
+// formatOffset is strconv.FormatInt for offsets, kept for readability.
+func formatOffset(n int64) string { return strconv.FormatInt(n, 10) }

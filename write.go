@@ -1,0 +1,353 @@
+package replikv
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// SetOptions are the options of Redis SET.
+type SetOptions struct {
+	// TTL, when positive, makes the key expire TTL from now (SET … PX).
+	// It is turned into an absolute deadline at once.
+	TTL time.Duration
+	// ExpireAtMs, when non-zero, is the absolute deadline in unix
+	// milliseconds (SET … PXAT). A deadline in the past deletes the key.
+	ExpireAtMs int64
+	// NX sets the key only if it does not exist; XX only if it does.
+	NX, XX bool
+	// KeepTTL keeps the key's current deadline (SET … KEEPTTL).
+	KeepTTL bool
+	// Get returns the previous value in SetResult.Old (SET … GET).
+	Get bool
+}
+
+// SetResult reports what a Set did.
+type SetResult struct {
+	// Written is false when NX or XX prevented the write.
+	Written bool
+	// Old and OldExists hold the previous value when SetOptions.Get was set.
+	Old       []byte
+	OldExists bool
+}
+
+// Set stores value under key with no deadline, replacing any previous value
+// and deadline. The value is copied.
+func (s *Store) Set(key string, value []byte) error {
+	_, err := s.SetWithOptions(key, value, SetOptions{})
+	return err
+}
+
+// SetTTL stores value under key to expire ttl from now (Redis SET … PX).
+func (s *Store) SetTTL(key string, value []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("%w: invalid expire time %v in SetTTL", ErrInvalidArgument, ttl)
+	}
+	_, err := s.SetWithOptions(key, value, SetOptions{TTL: ttl})
+	return err
+}
+
+// SetWithOptions is Redis SET with all its options. The stream receives
+// SET key value [PXAT deadline] (a deadline in the past gives DEL), or
+// nothing when NX/XX prevented the write.
+func (s *Store) SetWithOptions(key string, value []byte, opt SetOptions) (SetResult, error) {
+	if err := s.writable(); err != nil {
+		return SetResult{}, err
+	}
+	if err := s.checkSizes(key, value); err != nil {
+		return SetResult{}, err
+	}
+	expiring := opt.TTL != 0 || opt.ExpireAtMs != 0
+	switch {
+	case opt.NX && opt.XX:
+		return SetResult{}, fmt.Errorf("%w: NX and XX together", ErrInvalidArgument)
+	case opt.KeepTTL && expiring:
+		return SetResult{}, fmt.Errorf("%w: KEEPTTL with an expiry", ErrInvalidArgument)
+	case opt.TTL < 0 || opt.ExpireAtMs < 0 || (opt.TTL != 0 && opt.ExpireAtMs != 0):
+		return SetResult{}, fmt.Errorf("%w: invalid expire time", ErrInvalidArgument)
+	}
+	deadline := opt.ExpireAtMs
+	if opt.TTL > 0 {
+		deadline = s.nowMs() + max(1, opt.TTL.Milliseconds())
+	}
+	var it slot
+	if expiring || opt.KeepTTL {
+		it = newItem(key, value, 1) // room for a deadline, set below
+		it.clearDeadline()
+	} else {
+		it = newItem(key, value, 0)
+	}
+
+	sh, i := s.lockWrite(key)
+	defer s.unlockWrite(sh)
+	var res SetResult
+	if i >= 0 && opt.Get {
+		res.Old, res.OldExists = sh.t.slots[i].value(), true
+	}
+	if (opt.NX && i >= 0) || (opt.XX && i < 0) {
+		return res, nil
+	}
+	res.Written = true
+	if opt.KeepTTL && i >= 0 {
+		deadline = sh.t.slots[i].deadline()
+	}
+	if deadline != 0 && deadline <= s.nowMs() {
+		if i >= 0 {
+			s.deleteLocked(sh, i)
+		}
+		return res, nil
+	}
+	if deadline != 0 {
+		it.setDeadline(deadline)
+	}
+	s.putLocked(sh, i, it)
+	s.st.emitSetLocked(s.cfg.DB, it.key(), value, deadline)
+	return res, nil
+}
+
+func (s *Store) checkSizes(key string, value []byte) error {
+	if int64(len(key)) > s.cfg.MaxBulkLen || len(key) > maxKeyLen {
+		return fmt.Errorf("%w: key of %d bytes", ErrTooLarge, len(key))
+	}
+	if int64(len(value)) > s.cfg.MaxBulkLen {
+		return fmt.Errorf("%w: value of %d bytes, limit %d", ErrTooLarge, len(value), s.cfg.MaxBulkLen)
+	}
+	return nil
+}
+
+// Delete removes the given keys and returns how many existed. Each removal
+// is one DEL in the stream.
+func (s *Store) Delete(keys ...string) (int, error) {
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, key := range keys {
+		sh, i := s.lockWrite(key)
+		if i >= 0 {
+			s.deleteLocked(sh, i)
+			n++
+		}
+		s.unlockWrite(sh)
+	}
+	return n, nil
+}
+
+// Expire sets key to expire ttl from now. It reports whether the key
+// exists. A non-positive ttl deletes the key (as Redis EXPIRE does).
+func (s *Store) Expire(key string, ttl time.Duration) (bool, error) {
+	return s.ExpireAt(key, s.nowMs()+ttl.Milliseconds())
+}
+
+// ExpireAt sets key's absolute deadline in unix milliseconds; the stream
+// receives PEXPIREAT, or DEL when the deadline has passed. It reports
+// whether the key exists.
+func (s *Store) ExpireAt(key string, deadlineMs int64) (bool, error) {
+	if err := s.writable(); err != nil {
+		return false, err
+	}
+	sh, i := s.lockWrite(key)
+	defer s.unlockWrite(sh)
+	if i < 0 {
+		return false, nil
+	}
+	if deadlineMs <= s.nowMs() {
+		s.deleteLocked(sh, i)
+		return true, nil
+	}
+	s.setDeadlineLocked(sh, i, deadlineMs)
+	s.st.emitPexpireatLocked(s.cfg.DB, sh.t.slots[i].key(), deadlineMs)
+	return true, nil
+}
+
+// setDeadlineLocked gives the item in bucket i the deadline, in place when
+// it has room.
+func (s *Store) setDeadlineLocked(sh *shard, i int, deadline int64) {
+	sl := &sh.t.slots[i]
+	s.preserveLocked(sh, sl.key(), i)
+	if sl.vlen&vlenSpace == 0 {
+		sh.t.replace(i, sl.withDeadlineSpace())
+	} else if !sl.hasTTL() {
+		sh.t.ttl++
+	}
+	sl.setDeadline(deadline)
+}
+
+// Persist removes key's deadline. It reports whether there was one.
+func (s *Store) Persist(key string) (bool, error) {
+	if err := s.writable(); err != nil {
+		return false, err
+	}
+	sh, i := s.lockWrite(key)
+	defer s.unlockWrite(sh)
+	if i < 0 || !sh.t.slots[i].hasTTL() {
+		return false, nil
+	}
+	s.persistLocked(sh, i)
+	s.st.emitKeyLocked(s.cfg.DB, "PERSIST", sh.t.slots[i].key())
+	return true, nil
+}
+
+func (s *Store) persistLocked(sh *shard, i int) {
+	sl := &sh.t.slots[i]
+	if !sl.hasTTL() {
+		return
+	}
+	s.preserveLocked(sh, sl.key(), i)
+	sl.clearDeadline()
+	sh.t.ttl--
+}
+
+// IncrBy adds delta to the integer stored at key (a missing key counts as
+// 0) and returns the result, keeping the deadline. The value must be the
+// canonical base-10 form of a 64-bit integer, as Redis requires
+// (ErrNotInteger); a result out of range gives ErrOverflow. The stream
+// receives SET with the final value.
+func (s *Store) IncrBy(key string, delta int64) (int64, error) {
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
+	sh, i := s.lockWrite(key)
+	defer s.unlockWrite(sh)
+	var cur int64
+	var deadline int64
+	if i >= 0 {
+		sl := &sh.t.slots[i]
+		v, ok := parseInt(sl.value())
+		if !ok {
+			return 0, ErrNotInteger
+		}
+		cur, deadline = v, sl.deadline()
+	}
+	if (delta > 0 && cur > maxInt64-delta) || (delta < 0 && cur < minInt64-delta) {
+		return 0, ErrOverflow
+	}
+	cur += delta
+	var digits [20]byte
+	s.replaceValueLocked(sh, i, key, strconv.AppendInt(digits[:0], cur, 10), deadline)
+	return cur, nil
+}
+
+const (
+	maxInt64 = 1<<63 - 1
+	minInt64 = -1 << 63
+)
+
+// replaceValueLocked stores value for key keeping deadline, and appends
+// SET with the final value (and PXAT when there is a deadline).
+func (s *Store) replaceValueLocked(sh *shard, i int, key string, value []byte, deadline int64) {
+	it := newItem(key, value, deadline)
+	s.putLocked(sh, i, it)
+	s.st.emitSetLocked(s.cfg.DB, it.key(), value, deadline)
+}
+
+// Append appends suffix to the value at key (creating it) and returns the
+// new length, keeping the deadline. The stream receives SET with the final
+// value, so appending to a large value costs its whole size in the stream.
+func (s *Store) Append(key string, suffix []byte) (int, error) {
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
+	sh, i := s.lockWrite(key)
+	defer s.unlockWrite(sh)
+	var old []byte
+	var deadline int64
+	if i >= 0 {
+		old, deadline = sh.t.slots[i].value(), sh.t.slots[i].deadline()
+	}
+	n := len(old) + len(suffix)
+	if int64(n) > s.cfg.MaxBulkLen {
+		return 0, fmt.Errorf("%w: string exceeds maximum allowed size (%d bytes)", ErrTooLarge, s.cfg.MaxBulkLen)
+	}
+	v := make([]byte, 0, n)
+	v = append(append(v, old...), suffix...)
+	s.replaceValueLocked(sh, i, key, v, deadline)
+	return n, nil
+}
+
+// FlushAll removes every key; the stream receives FLUSHALL.
+func (s *Store) FlushAll() error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	s.flushAll()
+	return nil
+}
+
+func (s *Store) flushAll() {
+	s.lockAll()
+	defer s.unlockAll()
+	s.clearLocked()
+	s.st.emitBareLocked(s.cfg.DB, "FLUSHALL")
+}
+
+// lockAll takes every shard's lock and the stream's, in order.
+func (s *Store) lockAll() {
+	for i := range s.shards {
+		s.shards[i].mu.Lock()
+	}
+	s.st.mu.Lock()
+}
+
+func (s *Store) unlockAll() {
+	s.st.mu.Unlock()
+	for i := range s.shards {
+		s.shards[i].mu.Unlock()
+	}
+}
+
+// clearLocked empties every shard, keeping the running snapshot's view of
+// shards it has not visited yet.
+func (s *Store) clearLocked() {
+	sn := s.st.snap
+	for i := range s.shards {
+		sh := &s.shards[i]
+		if sn != nil && sh.doneEpoch < sn.epoch && sh.frozenEpoch != sn.epoch {
+			old := sh.t
+			sh.frozen, sh.frozenEpoch = &old, sn.epoch
+		}
+		sh.t = table{}
+	}
+}
+
+// parseInt parses b as Redis's string2ll does: optional '-', no '+', no
+// leading zeros or spaces, at most 20 characters, within int64.
+func parseInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+		if len(b) == 0 {
+			return 0, false
+		}
+	}
+	if b[0] < '1' || b[0] > '9' {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if u > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		u = u*10 + d
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return -int64(u), true
+	}
+	if u > maxInt64 {
+		return 0, false
+	}
+	return int64(u), true
+}
