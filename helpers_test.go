@@ -53,7 +53,7 @@ func newFakeClock() *fakeClock {
 	return c
 }
 
-func (c *fakeClock) Now() time.Time        { return time.UnixMilli(c.ms.Load()) }
+func (c *fakeClock) Now() time.Time          { return time.UnixMilli(c.ms.Load()) }
 func (c *fakeClock) Advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
 
 // recorder subscribes to a store's stream and keeps every byte.
