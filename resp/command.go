@@ -1,0 +1,150 @@
+package resp
+
+import "math"
+
+// Command is one command read by ReadCommand.
+//
+// Its slices alias the Reader's buffers and are valid only until the next
+// call of any Read method on that Reader.
+type Command struct {
+	// Args are the command's arguments, name first. For a RESP array they
+	// are sub-slices of Raw (no copy); for an inline command they hold the
+	// arguments with quotes and escapes resolved. Each has its capacity
+	// clipped to its length, so appending to one never overwrites another.
+	Args [][]byte
+
+	// Raw is every byte the command occupied on the wire, terminators
+	// included: what a replica appends to its backlog and adds to its
+	// replication offset.
+	Raw []byte
+
+	// Inline reports that the command was an inline text line rather than
+	// a RESP array.
+	Inline bool
+
+	// Empty reports a command with no arguments: a bare "\n" or "\r\n"
+	// keepalive, a line of spaces, "*0\r\n" or "*-1\r\n". Callers skip it,
+	// but its bytes still count in Raw (and in Offset).
+	Empty bool
+}
+
+// ReadCommand reads the next command: a RESP array of bulk strings (what
+// clients and primaries send), or, when the first byte is not '*', an inline
+// command, a text line split into arguments like redis-cli and Redis do it
+// (spaces separate arguments; "..." understands \n \r \t \b \a \\ \" and
+// \xHH escapes; '...' understands \'; unbalanced quotes are an error; a NUL
+// byte ends the line's arguments, as in Redis).
+//
+// Following Redis, array and bulk lengths are decimal without sign or
+// leading zeros (only "*-1" is allowed, and means an empty command), each
+// header ends with "\r\n", every element is a bulk string, and every bulk
+// string is followed by exactly "\r\n".
+//
+// It returns io.EOF only when the stream ends cleanly between commands; if
+// it ends inside one, the error matches io.ErrUnexpectedEOF. Malformed input
+// yields an *Error matching ErrProtocol or ErrTooLarge. Steady-state calls
+// do not allocate.
+func (r *Reader) ReadCommand() (Command, error) {
+	if err := r.begin(); err != nil {
+		return Command{}, err
+	}
+	if r.buf[r.r] == '*' {
+		return r.readArray()
+	}
+	return r.readInline()
+}
+
+// readArray reads a command sent as a RESP array of bulk strings; the '*'
+// is buffered at r.
+func (r *Reader) readArray() (Command, error) {
+	n, pos, err := r.readHeader(0, "multibulk length", true)
+	if err != nil {
+		return Command{}, err
+	}
+	if n > r.lim.MaxArrayLen {
+		return Command{}, r.tooLarge(0, "multibulk length %d exceeds the limit of %d", n, r.lim.MaxArrayLen)
+	}
+	r.spans = r.spans[:0]
+	for range n { // n == -1 runs no iteration
+		if err := r.need(pos + 1); err != nil {
+			return Command{}, r.ioErr(err, "a command")
+		}
+		if c := r.buf[r.r+pos]; c != '$' {
+			return Command{}, r.protocol(pos, "expected '$', got %q", c)
+		}
+		size, start, err := r.readHeader(pos, "bulk length", false)
+		if err != nil {
+			return Command{}, err
+		}
+		if size > r.lim.MaxBulkLen {
+			return Command{}, r.tooLarge(pos, "bulk length %d exceeds the limit of %d", size, r.lim.MaxBulkLen)
+		}
+		if size > int64(math.MaxInt-4-start) {
+			return Command{}, r.tooLarge(pos, "bulk length %d cannot be buffered", size)
+		}
+		end := start + int(size)
+		if err := r.need(end + 2); err != nil {
+			return Command{}, r.ioErr(err, "a bulk string")
+		}
+		if r.buf[r.r+end] != '\r' || r.buf[r.r+end+1] != '\n' {
+			return Command{}, r.protocol(end, "bulk string of %d bytes not followed by CRLF", size)
+		}
+		r.spans = append(r.spans, span{start, end})
+		pos = end + 2
+	}
+	raw := r.buf[r.r : r.r+pos : r.r+pos]
+	r.args = r.args[:0]
+	for _, s := range r.spans {
+		r.args = append(r.args, raw[s.start:s.end:s.end])
+	}
+	r.consume(pos)
+	return Command{Args: r.args, Raw: raw, Empty: n <= 0}, nil
+}
+
+// readHeader reads a "*<n>\r\n" or "$<n>\r\n" line whose type byte is at
+// relative position pos, and returns n and the position after the line.
+// With allowNull, n may be -1.
+func (r *Reader) readHeader(pos int, what string, allowNull bool) (n int64, next int, err error) {
+	lf, err := r.findLF(pos, r.lim.MaxInlineLen+1)
+	if err != nil {
+		return 0, 0, r.failLine(err, pos, what+" line")
+	}
+	if lf-pos < 2 || r.buf[r.r+lf-1] != '\r' {
+		return 0, 0, r.protocol(pos, "%s line not terminated by CRLF", what)
+	}
+	digits := r.buf[r.r+pos+1 : r.r+lf-1]
+	n, ok := parseInt(digits)
+	if !ok || n < -1 || (n == -1 && !allowNull) {
+		return 0, 0, r.protocol(pos, "invalid %s %q", what, digits)
+	}
+	return n, lf + 1, nil
+}
+
+// readInline reads a command sent as one text line; its first byte is
+// buffered at r.
+func (r *Reader) readInline() (Command, error) {
+	lf, err := r.findLF(0, r.lim.MaxInlineLen+1)
+	if err != nil {
+		return Command{}, r.failLine(err, 0, "inline command")
+	}
+	line := r.buf[r.r : r.r+lf]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	if len(line) > r.lim.MaxInlineLen {
+		return Command{}, r.tooLarge(0, "inline command longer than %d bytes", r.lim.MaxInlineLen)
+	}
+	var bad int
+	var msg string
+	r.scratch, r.spans, bad, msg = splitArgs(line, r.scratch[:0], r.spans[:0])
+	if msg != "" {
+		return Command{}, r.protocol(bad, "%s", msg)
+	}
+	r.args = r.args[:0]
+	for _, s := range r.spans {
+		r.args = append(r.args, r.scratch[s.start:s.end:s.end])
+	}
+	raw := r.buf[r.r : r.r+lf+1 : r.r+lf+1]
+	r.consume(lf + 1)
+	return Command{Args: r.args, Raw: raw, Inline: true, Empty: len(r.args) == 0}, nil
+}

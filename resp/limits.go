@@ -1,0 +1,47 @@
+package resp
+
+// Limits bounds what a Reader accepts from its peer. Every length the peer
+// declares is checked against them before anything is allocated. A zero
+// field means its default.
+type Limits struct {
+	// MaxBulkLen is the longest bulk string accepted, in bytes.
+	// Default DefaultMaxBulkLen (512 MiB, Redis's proto-max-bulk-len).
+	MaxBulkLen int64
+
+	// MaxArrayLen is the most elements accepted in one array: the number of
+	// arguments of a command, or of elements of one reply array.
+	// Default DefaultMaxArrayLen (1<<20). Redis itself accepts up to
+	// INT_MAX arguments; raise this if your commands carry more.
+	MaxArrayLen int64
+
+	// MaxInlineLen is the longest line accepted, in bytes without its line
+	// terminator: an inline command, a line returned by ReadLine, a simple
+	// string or error reply, and a '*' or '$' header line.
+	// Default DefaultMaxInlineLen (64 KiB, Redis's PROTO_INLINE_MAX_SIZE).
+	MaxInlineLen int
+}
+
+// Defaults used for the zero fields of Limits.
+const (
+	DefaultMaxBulkLen   = 512 << 20
+	DefaultMaxArrayLen  = 1 << 20
+	DefaultMaxInlineLen = 64 << 10
+)
+
+// MaxReplyDepth is how deeply arrays may nest in a reply read by ReadReply;
+// a deeper one is an ErrTooLarge error.
+const MaxReplyDepth = 32
+
+// withDefaults returns l with every zero or negative field set to its default.
+func (l Limits) withDefaults() Limits {
+	if l.MaxBulkLen <= 0 {
+		l.MaxBulkLen = DefaultMaxBulkLen
+	}
+	if l.MaxArrayLen <= 0 {
+		l.MaxArrayLen = DefaultMaxArrayLen
+	}
+	if l.MaxInlineLen <= 0 {
+		l.MaxInlineLen = DefaultMaxInlineLen
+	}
+	return l
+}
