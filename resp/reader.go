@@ -228,23 +228,23 @@ func (r *Reader) takeErr() error {
 }
 
 // findLF returns the index, relative to r, of the first '\n' at or after
-// relative position start. It returns errLineTooLong if more than max bytes
+// relative position start. It returns errLineTooLong if more than limit bytes
 // come before it, and the underlying reader's error (io.EOF included) if
 // the stream ends or fails first.
-func (r *Reader) findLF(start, max int) (int, error) {
+func (r *Reader) findLF(start, limit int) (int, error) {
 	scanned := start
 	for {
 		if i := bytes.IndexByte(r.buf[r.r+scanned:r.w], '\n'); i >= 0 {
-			if lf := scanned + i; lf-start <= max {
+			if lf := scanned + i; lf-start <= limit {
 				return lf, nil
 			}
 			return 0, errLineTooLong
 		}
 		scanned = r.w - r.r
-		if scanned-start > max {
+		if scanned-start > limit {
 			return 0, errLineTooLong
 		}
-		if err := r.more(start + max + 1); err != nil {
+		if err := r.more(start + limit + 1); err != nil {
 			return 0, err
 		}
 	}
