@@ -42,6 +42,56 @@ type Config struct {
 	// 20 bytes in snapshots. Redis: rdbcompression no. Default false.
 	SnapshotNoCompression bool
 
+	// Password, when set, is required from replicas (and clients) before
+	// they may sync: AUTH <password> or AUTH default <password>.
+	// Redis: requirepass. Default: none.
+	Password string
+
+	// MasterUser and MasterAuth are sent as AUTH [user] password to the
+	// primary this store follows. Redis: masteruser, masterauth.
+	MasterUser string
+	MasterAuth string
+
+	// ReplicaWritable lets the API write to a replica (writes are local: not
+	// sent to the primary, and lost at the next full resync).
+	// Redis: replica-read-only no. Default false: writes on a replica
+	// return ErrReadOnly.
+	ReplicaWritable bool
+
+	// ServeStaleData lets a replica serve reads while its link to the
+	// primary is not up (connecting, loading a snapshot, or broken): it
+	// then serves the data it has. When false such reads return
+	// ErrSyncing. Redis: replica-serve-stale-data (whose default is yes).
+	// Default false.
+	ServeStaleData bool
+
+	// ListeningPort is announced to the primary (REPLCONF listening-port)
+	// and shown in its INFO. Default: the port of the first TCP listener
+	// given to Serve, else 0.
+	ListeningPort int
+
+	// PingPeriod is how often a primary with replicas sends PING down the
+	// stream. Redis: repl-ping-replica-period. Default 10s.
+	PingPeriod time.Duration
+
+	// AckPeriod is how often a replica sends REPLCONF ACK. Default 1s.
+	AckPeriod time.Duration
+
+	// ReplTimeout is how long either side of a link waits for the other
+	// before dropping it: a primary drops a replica silent for this long, a
+	// replica reconnects to a primary silent for this long; it also bounds
+	// each handshake step and each write. Redis: repl-timeout. Default 60s.
+	ReplTimeout time.Duration
+
+	// ReplicaOutputLimits bound the stream bytes queued for one replica
+	// (Redis client-output-buffer-limit replica 256mb 64mb 60); a replica
+	// over them is dropped and has to resync.
+	ReplicaOutputLimits SubscribeLimits
+
+	// ReconnectMin and ReconnectMax bound the backoff between attempts of a
+	// replica to reconnect to its primary. Defaults 100ms and 2s.
+	ReconnectMin, ReconnectMax time.Duration
+
 	// Now is the clock used for expiry. Default time.Now. Tests may set it.
 	Now func() time.Time
 
@@ -55,6 +105,11 @@ const (
 	DefaultBacklogSize          = 1 << 20
 	DefaultMaxBulkLen           = 512 << 20
 	DefaultActiveExpiryInterval = 100 * time.Millisecond
+	DefaultPingPeriod           = 10 * time.Second
+	DefaultAckPeriod            = time.Second
+	DefaultReplTimeout          = 60 * time.Second
+	DefaultReconnectMin         = 100 * time.Millisecond
+	DefaultReconnectMax         = 2 * time.Second
 )
 
 // withDefaults returns a copy with every zero field replaced by its default,
@@ -83,6 +138,34 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ActiveExpiryInterval == 0 {
 		c.ActiveExpiryInterval = DefaultActiveExpiryInterval
+	}
+	if c.PingPeriod == 0 {
+		c.PingPeriod = DefaultPingPeriod
+	}
+	if c.AckPeriod == 0 {
+		c.AckPeriod = DefaultAckPeriod
+	}
+	if c.ReplTimeout == 0 {
+		c.ReplTimeout = DefaultReplTimeout
+	}
+	if c.ReconnectMin == 0 {
+		c.ReconnectMin = DefaultReconnectMin
+	}
+	if c.ReconnectMax == 0 {
+		c.ReconnectMax = DefaultReconnectMax
+	}
+	c.ReplicaOutputLimits = c.ReplicaOutputLimits.withDefaults()
+	for name, d := range map[string]time.Duration{"PingPeriod": c.PingPeriod, "AckPeriod": c.AckPeriod,
+		"ReplTimeout": c.ReplTimeout, "ReconnectMin": c.ReconnectMin, "ReconnectMax": c.ReconnectMax} {
+		if d < 0 {
+			return c, fmt.Errorf("%w: Config.%s %v: want a positive duration", ErrInvalidArgument, name, d)
+		}
+	}
+	if c.ReconnectMax < c.ReconnectMin {
+		return c, fmt.Errorf("%w: Config.ReconnectMax %v is below ReconnectMin %v", ErrInvalidArgument, c.ReconnectMax, c.ReconnectMin)
+	}
+	if c.ListeningPort < 0 || c.ListeningPort > 65535 {
+		return c, fmt.Errorf("%w: Config.ListeningPort %d", ErrInvalidArgument, c.ListeningPort)
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -25,13 +25,26 @@ func dump(s *Store) map[string]entry {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()
-		sh.t.each(func(sl *slot) bool {
-			m[sl.key()] = entry{Value: string(sl.value()), Deadline: sl.deadline()}
-			return true
-		})
+		dumpShard(sh, m)
 		sh.mu.RUnlock()
 	}
 	return m
+}
+
+// dumpLocked is dump for a caller holding every lock (lockAll).
+func dumpLocked(s *Store) map[string]entry {
+	m := map[string]entry{}
+	for i := range s.shards {
+		dumpShard(&s.shards[i], m)
+	}
+	return m
+}
+
+func dumpShard(sh *shard, m map[string]entry) {
+	sh.t.each(func(sl *slot) bool {
+		m[sl.key()] = entry{Value: string(sl.value()), Deadline: sl.deadline()}
+		return true
+	})
 }
 
 func newStore(t testing.TB, cfg Config) *Store {

@@ -55,6 +55,9 @@ type Store struct {
 	expiredKeys atomic.Int64 // keys deleted by expiry (Info)
 	applied     applyStats
 
+	prim primaryState // serving replicas (primary.go)
+	rep  replicaState // following a primary (replica.go)
+
 	closeOnce sync.Once
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -89,6 +92,8 @@ func New(cfg Config) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
+		s.stopLink()
+		s.closeServing()
 		s.st.mu.Lock()
 		s.st.closeSubsLocked(ErrClosed)
 		s.st.mu.Unlock()
@@ -244,12 +249,18 @@ func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) 
 	}
 }
 
-// readable returns ErrSyncing when reads are refused.
-func (s *Store) readable() error { return nil }
+// readable returns ErrSyncing when reads are refused: on a replica whose
+// link is not up, unless Config.ServeStaleData.
+func (s *Store) readable() error {
+	if st := LinkStatus(s.rep.state.Load()); st != LinkUp && st != LinkNone && !s.cfg.ServeStaleData && s.replica.Load() {
+		return ErrSyncing
+	}
+	return nil
+}
 
 // writable returns ErrReadOnly when API writes are refused.
 func (s *Store) writable() error {
-	if s.replica.Load() {
+	if s.replica.Load() && !s.cfg.ReplicaWritable {
 		return ErrReadOnly
 	}
 	return nil

@@ -49,10 +49,12 @@ type loadProgress struct {
 // subscription is closed with ErrHistoryChanged, and a snapshot being
 // written is aborted.
 func (s *Store) LoadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions) (LoadStats, error) {
-	return s.loadSnapshot(ctx, r, opt, nil)
+	return s.loadSnapshot(ctx, r, opt, nil, nil)
 }
 
-func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, prog *loadProgress) (LoadStats, error) {
+// loadSnapshot is LoadSnapshot with progress reporting and a check of the
+// framing run after the payload was read and before the swap.
+func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, prog *loadProgress, verify func(used int64) error) (LoadStats, error) {
 	var stats LoadStats
 	tables := make([]table, len(s.shards))
 	rd, err := rdb.NewReader(r, rdb.ReaderOptions{
@@ -123,6 +125,11 @@ func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, 
 	if prog != nil {
 		prog.bytes.Store(stats.Bytes)
 		prog.keys.Store(int64(stats.Keys))
+	}
+	if verify != nil {
+		if err := verify(stats.Bytes); err != nil {
+			return stats, fmt.Errorf("replikv: load snapshot: %w", err)
+		}
 	}
 
 	s.lockAll()

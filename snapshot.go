@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/replikv/replikv/rdb"
 )
@@ -46,13 +47,41 @@ func (s *Store) BeginSnapshot(ctx context.Context) (*Snapshot, error) {
 // beginSnapshot starts a snapshot and, when lim is not nil, subscribes to
 // the stream from the snapshot's offset in the same instant.
 func (s *Store) beginSnapshot(ctx context.Context, lim *SubscribeLimits) (*Snapshot, *Subscription, error) {
-	select {
-	case s.snapMu <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
-	case <-s.done:
-		return nil, nil, ErrClosed
+	if err := s.acquireSnapshot(ctx, nil); err != nil {
+		return nil, nil, err
 	}
+	sn, sub := s.startSnapshot(lim)
+	return sn, sub, nil
+}
+
+// acquireSnapshot waits for the right to run a snapshot, calling tick
+// (when not nil) every second meanwhile; an error from tick ends the wait.
+func (s *Store) acquireSnapshot(ctx context.Context, tick func() error) error {
+	var tc <-chan time.Time
+	if tick != nil {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		tc = t.C
+	}
+	for {
+		select {
+		case s.snapMu <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return ErrClosed
+		case <-tc:
+			if err := tick(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// startSnapshot fixes the snapshot point; the caller holds the snapshot
+// right (acquireSnapshot). With lim, it also subscribes from that point.
+func (s *Store) startSnapshot(lim *SubscribeLimits) (*Snapshot, *Subscription) {
 	keys, expires := s.counts()
 	st := s.st
 	st.mu.Lock()
@@ -71,7 +100,7 @@ func (s *Store) beginSnapshot(ctx context.Context, lim *SubscribeLimits) (*Snaps
 		sub = newSubscription(st.end, *lim, st.now)
 		st.subs = append(st.subs, sub)
 	}
-	return sn, sub, nil
+	return sn, sub
 }
 
 // counts returns the number of keys and of keys with a deadline.

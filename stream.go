@@ -31,6 +31,10 @@ type stream struct {
 	buf     []byte
 	subs    []*Subscription
 	snap    *Snapshot // the snapshot in progress, if any
+	// following is set while the store is a replica: its stream is then
+	// exactly what the primary sent, and local writes (ReplicaWritable)
+	// are not propagated, as in Redis.
+	following bool
 	epoch   uint64    // last snapshot epoch handed out
 	now     func() time.Time
 }
@@ -92,7 +96,7 @@ func (st *stream) pruneLocked() {
 // database db, preceded by a SELECT when the stream is in another database.
 func (st *stream) beginLocked(db int) []byte {
 	b := st.buf[:0]
-	if st.db != db {
+	if st.db != db && !st.following {
 		b = resp.AppendArrayLen(b, 2)
 		b = resp.AppendBulkString(b, "SELECT")
 		b = resp.AppendBulkInt(b, int64(db))
@@ -102,6 +106,9 @@ func (st *stream) beginLocked(db int) []byte {
 }
 
 func (st *stream) finishLocked(b []byte) {
+	if st.following {
+		return
+	}
 	st.appendLocked(b)
 	if cap(b) <= 64<<10 {
 		st.buf = b[:0]

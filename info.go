@@ -1,0 +1,148 @@
+package replikv
+
+import (
+	"sort"
+	"time"
+)
+
+// Info is what Redis's INFO replication shows, as a struct.
+type Info struct {
+	// Role is "master" for a primary and "slave" for a replica, as Redis
+	// spells them.
+	Role string
+
+	ReplID       string // master_replid: the current history
+	ReplID2      string // master_replid2: the history continued from, or 40 zeros
+	Offset       int64  // master_repl_offset: stream bytes in this history
+	SecondOffset int64  // second_repl_offset: PSYNC offsets up to this are valid for ReplID2; -1 when none
+
+	BacklogSize      int   // repl_backlog_size
+	BacklogFirstByte int64 // repl_backlog_first_byte_offset (1-based, as Redis)
+	BacklogHistLen   int64 // repl_backlog_histlen
+
+	// Replicas connected to this store (connected_slaves, slaveN lines).
+	Replicas []ReplicaInfo
+
+	// Sync counters of this store as a primary: full resyncs served,
+	// partial resyncs accepted, and partial resyncs refused (which then
+	// became full ones). Redis: sync_full, sync_partial_ok, sync_partial_err.
+	SyncFull, SyncPartialOK, SyncPartialErr int64
+
+	// Master describes the link of a replica (zero on a primary).
+	Master MasterInfo
+
+	Keys        int   // keys held (DBSIZE)
+	ExpiredKeys int64 // keys this store deleted by expiry
+}
+
+// ReplicaInfo describes one connected replica.
+type ReplicaInfo struct {
+	ID     int64
+	Addr   string        // IP, or the transport's address
+	Port   int           // as announced with REPLCONF listening-port
+	State  string        // wait_bgsave, send_bulk or online
+	Offset int64         // last offset the replica acknowledged
+	Lag    time.Duration // time since its last ACK
+}
+
+// MasterInfo describes a replica's link to its primary.
+type MasterInfo struct {
+	Host       string // master_host (the dialer's address)
+	Port       int    // master_port
+	LinkStatus LinkStatus
+	// LastIO is the time since the last byte from the primary.
+	LastIO time.Duration
+	// DownFor is how long the link has not been up (0 while up).
+	DownFor  time.Duration
+	LastErr  string // why the link last failed
+	ReadOnly bool   // slave_read_only
+
+	// SyncInProgress is set while a full resync snapshot is loading, with
+	// its progress: bytes and keys loaded, the announced size (-1 when
+	// unknown, with EOF framing) and the percentage when it is known.
+	SyncInProgress  bool
+	SyncBytesLoaded int64
+	SyncBytesTotal  int64
+	SyncKeysLoaded  int64
+	SyncPercent     float64
+
+	// Resyncs this replica received from its primaries.
+	FullSyncs, PartialSyncs int64
+
+	// Stream commands not applied: for databases other than Config.DB,
+	// of types or commands this store does not implement, or that failed.
+	OtherDBCommands, UnsupportedCommands, FailedCommands int64
+}
+
+// Info reports the store's replication state.
+func (s *Store) Info() Info {
+	st := s.st
+	st.mu.Lock()
+	first, end := st.ring.Range()
+	in := Info{
+		Role:             "master",
+		ReplID:           st.replid,
+		ReplID2:          st.replid2,
+		Offset:           st.end,
+		SecondOffset:     st.off2,
+		BacklogSize:      st.ring.Cap(),
+		BacklogFirstByte: first + 1,
+		BacklogHistLen:   end - first,
+	}
+	st.mu.Unlock()
+	if in.ReplID2 == "" {
+		in.ReplID2 = "0000000000000000000000000000000000000000"
+	}
+	p := &s.prim
+	in.SyncFull, in.SyncPartialOK, in.SyncPartialErr = p.syncFull.Load(), p.syncPartialOK.Load(), p.syncPartialErr.Load()
+	now := time.Now()
+	p.mu.Lock()
+	for _, rc := range p.replicas {
+		rc.mu.Lock()
+		in.Replicas = append(in.Replicas, ReplicaInfo{ID: rc.id, Addr: rc.addr, Port: rc.port, State: rc.state,
+			Offset: rc.ackOff, Lag: now.Sub(rc.lastAck)})
+		rc.mu.Unlock()
+	}
+	p.mu.Unlock()
+	sort.Slice(in.Replicas, func(i, j int) bool { return in.Replicas[i].ID < in.Replicas[j].ID })
+	in.Keys, _ = s.counts()
+	in.ExpiredKeys = s.expiredKeys.Load()
+
+	if s.replica.Load() {
+		r := &s.rep
+		in.Role = "slave"
+		m := &in.Master
+		r.mu.Lock()
+		if r.link != nil {
+			m.Host, m.Port = r.link.host, r.link.port
+		}
+		r.mu.Unlock()
+		m.LinkStatus = LinkStatus(r.state.Load())
+		if t := r.lastIO.Load(); t != 0 {
+			m.LastIO = now.Sub(time.Unix(0, t))
+		} else {
+			m.LastIO = -1
+		}
+		if t := r.downSince.Load(); t != 0 {
+			m.DownFor = now.Sub(time.Unix(0, t))
+		}
+		if e := r.lastErr.Load(); e != nil {
+			m.LastErr = *e
+		}
+		m.ReadOnly = !s.cfg.ReplicaWritable
+		if m.LinkStatus == LinkSyncing {
+			m.SyncInProgress = true
+			m.SyncBytesLoaded = r.load.bytes.Load()
+			m.SyncKeysLoaded = r.load.keys.Load()
+			m.SyncBytesTotal = r.loadTotal.Load()
+			if m.SyncBytesTotal > 0 {
+				m.SyncPercent = 100 * float64(m.SyncBytesLoaded) / float64(m.SyncBytesTotal)
+			}
+		}
+		m.FullSyncs, m.PartialSyncs = r.syncFull.Load(), r.syncPartial.Load()
+		m.OtherDBCommands = s.applied.otherDB.Load()
+		m.UnsupportedCommands = s.applied.unsupported.Load()
+		m.FailedCommands = s.applied.failed.Load()
+	}
+	return in
+}

@@ -1,0 +1,534 @@
+package replikv
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/replikv/replikv/resp"
+)
+
+// handshakeLimits bound what a peer may send before and after it syncs:
+// only small commands (PING, AUTH, REPLCONF, PSYNC) are expected.
+var handshakeLimits = resp.Limits{MaxBulkLen: 64 << 10, MaxArrayLen: 64, MaxInlineLen: 64 << 10}
+
+// replicaConn is one replica connected to this store.
+type replicaConn struct {
+	id         int64
+	conn       net.Conn
+	addr       string // remote IP (or REPLCONF ip-address)
+	port       int    // REPLCONF listening-port
+	capaEOF    bool
+	capaPSync2 bool
+
+	mu      sync.Mutex
+	state   string // "handshake", "wait_bgsave", "send_bulk", "online"
+	ackOff  int64  // last REPLCONF ACK offset
+	lastAck time.Time
+}
+
+func (rc *replicaConn) setState(st string) {
+	rc.mu.Lock()
+	rc.state = st
+	rc.mu.Unlock()
+}
+
+// primaryState is the serving side of a Store.
+type primaryState struct {
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	replicas  map[int64]*replicaConn
+	nextID    int64
+	pingOnce  sync.Once
+	port      atomic.Int32 // announced listening port, from the first TCP listener
+
+	syncFull       atomic.Int64
+	syncPartialOK  atomic.Int64
+	syncPartialErr atomic.Int64
+}
+
+// Serve accepts replicas on l until l or the store is closed, and returns
+// then (ErrClosed after Close). It works on a primary and on a replica (a
+// chained replica serves the very bytes it receives). Each connection
+// goes through the Redis handshake (PING, AUTH when Config.Password is
+// set, REPLCONF, then PSYNC or SYNC) and is then fed the stream by its own
+// goroutine. Serve may be called for several listeners.
+func (s *Store) Serve(l net.Listener) error {
+	p := &s.prim
+	p.mu.Lock()
+	select {
+	case <-s.done:
+		p.mu.Unlock()
+		return ErrClosed
+	default:
+	}
+	if p.listeners == nil {
+		p.listeners = map[net.Listener]struct{}{}
+		p.conns = map[net.Conn]struct{}{}
+		p.replicas = map[int64]*replicaConn{}
+	}
+	p.listeners[l] = struct{}{}
+	p.mu.Unlock()
+	if a, ok := l.Addr().(*net.TCPAddr); ok {
+		p.port.CompareAndSwap(0, int32(a.Port))
+	}
+	p.pingOnce.Do(func() {
+		s.wg.Add(1)
+		go s.pingLoop()
+	})
+	defer func() {
+		p.mu.Lock()
+		delete(p.listeners, l)
+		p.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return ErrClosed
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			// A transient failure (e.g. too many open files): back off.
+			delay = min(max(5*time.Millisecond, 2*delay), time.Second)
+			s.cfg.Logger.Warn("accept failed", "err", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+				continue
+			case <-s.done:
+				return ErrClosed
+			}
+		}
+		delay = 0
+		p.mu.Lock()
+		select {
+		case <-s.done:
+			p.mu.Unlock()
+			c.Close()
+			return ErrClosed
+		default:
+		}
+		p.conns[c] = struct{}{}
+		s.wg.Add(1)
+		p.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(c)
+			p.mu.Lock()
+			delete(p.conns, c)
+			p.mu.Unlock()
+		}()
+	}
+}
+
+// closeServing closes every listener and connection (on Close).
+func (s *Store) closeServing() {
+	p := &s.prim
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for l := range p.listeners {
+		l.Close()
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// pingLoop sends PING down the stream every PingPeriod while this store is
+// a primary with replicas, so they can tell a quiet primary from a dead one.
+func (s *Store) pingLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.PingPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		s.prim.mu.Lock()
+		n := len(s.prim.replicas)
+		s.prim.mu.Unlock()
+		if n == 0 || s.replica.Load() {
+			continue
+		}
+		s.st.mu.Lock()
+		s.st.emitBareLocked(s.cfg.DB, "PING")
+		s.st.mu.Unlock()
+	}
+}
+
+// timeoutWriter gives every write a deadline, so that a peer that stops
+// reading is dropped after ReplTimeout instead of blocking forever.
+type timeoutWriter struct {
+	c net.Conn
+	d time.Duration
+}
+
+func (w timeoutWriter) Write(p []byte) (int, error) {
+	w.c.SetWriteDeadline(time.Now().Add(w.d))
+	return w.c.Write(p)
+}
+
+// serveConn runs the handshake of one connection and, on PSYNC or SYNC,
+// feeds it the stream until it fails.
+func (s *Store) serveConn(c net.Conn) {
+	defer c.Close()
+	log := s.cfg.Logger.With("peer", c.RemoteAddr().String())
+	rd := resp.NewReader(c, handshakeLimits)
+	w := bufio.NewWriterSize(timeoutWriter{c, s.cfg.ReplTimeout}, 32<<10)
+	rc := &replicaConn{conn: c, state: "handshake"}
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		rc.addr = a.IP.String()
+	} else {
+		rc.addr = c.RemoteAddr().String()
+	}
+	authed := s.cfg.Password == ""
+	for {
+		c.SetReadDeadline(time.Now().Add(s.cfg.ReplTimeout))
+		cmd, err := rd.ReadCommand()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				log.Info("replica connection closed during handshake", "err", err)
+			}
+			if errors.Is(err, resp.ErrProtocol) || errors.Is(err, resp.ErrTooLarge) {
+				w.WriteString("-ERR Protocol error: " + sanitize(err.Error()) + "\r\n")
+				w.Flush()
+			}
+			return
+		}
+		if cmd.Empty {
+			continue
+		}
+		name := strings.ToUpper(string(cmd.Args[0]))
+		var reply string
+		switch {
+		case name == "AUTH":
+			reply = s.checkAuth(cmd.Args)
+			if reply == "+OK" {
+				authed = true
+			}
+		case name == "QUIT":
+			w.WriteString("+OK\r\n")
+			w.Flush()
+			return
+		case !authed:
+			reply = "-NOAUTH Authentication required."
+		case name == "PING":
+			reply = "+PONG"
+		case name == "REPLCONF":
+			reply = replconf(rc, cmd.Args)
+		case name == "PSYNC" || name == "SYNC":
+			req, err := parsePSync(cmd.Args)
+			if err != nil {
+				reply = "-ERR " + err.Error()
+				break
+			}
+			if err := s.syncReplica(rc, rd, w, req, log); err != nil {
+				log.Info("replica dropped", "err", err)
+			}
+			return
+		default:
+			reply = fmt.Sprintf("-ERR unknown command '%s', with args beginning with: ", sanitize(truncate(string(cmd.Args[0]), 128)))
+		}
+		if reply == "" {
+			continue // REPLCONF ACK/GETACK: no reply
+		}
+		w.WriteString(reply)
+		w.WriteString("\r\n")
+		if err := w.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+// checkAuth answers AUTH <password> or AUTH <user> <password>.
+func (s *Store) checkAuth(args [][]byte) string {
+	if len(args) < 2 || len(args) > 3 {
+		return "-ERR wrong number of arguments for 'auth' command"
+	}
+	if s.cfg.Password == "" {
+		return "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+	}
+	user, pass := "default", args[len(args)-1]
+	if len(args) == 3 {
+		user = string(args[1])
+	}
+	okPass := subtle.ConstantTimeCompare(pass, []byte(s.cfg.Password)) == 1
+	if user != "default" || !okPass {
+		return "-WRONGPASS invalid username-password pair or user is disabled."
+	}
+	return "+OK"
+}
+
+// replconf handles REPLCONF options during the handshake; it returns ""
+// for ACK and GETACK, which get no reply.
+func replconf(rc *replicaConn, args [][]byte) string {
+	if len(args) < 2 {
+		return "-ERR wrong number of arguments for 'replconf' command"
+	}
+	if len(args)%2 == 0 {
+		if equalFold(args[1], "ACK") || equalFold(args[1], "GETACK") {
+			return ""
+		}
+		return "-ERR syntax error"
+	}
+	for i := 1; i < len(args); i += 2 {
+		opt, val := args[i], args[i+1]
+		switch {
+		case equalFold(opt, "listening-port"):
+			p, err := strconv.Atoi(string(val))
+			if err != nil || p < 0 || p > 65535 {
+				return "-ERR value is not an integer or out of range"
+			}
+			rc.port = p
+		case equalFold(opt, "ip-address"):
+			rc.addr = truncate(string(val), 64)
+		case equalFold(opt, "capa"):
+			if equalFold(val, "eof") {
+				rc.capaEOF = true
+			} else if equalFold(val, "psync2") {
+				rc.capaPSync2 = true
+			}
+		case equalFold(opt, "ack"), equalFold(opt, "getack"):
+			return ""
+		case equalFold(opt, "rdb-only"), equalFold(opt, "rdb-filter-only"):
+		default:
+			return "-ERR Unrecognized REPLCONF option: " + sanitize(truncate(string(opt), 128))
+		}
+	}
+	return "+OK"
+}
+
+// syncReplica answers PSYNC or SYNC: a partial resync from the backlog
+// when possible, else a full one with a snapshot; then it feeds the stream
+// until the replica or the store goes away.
+func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, req psyncRequest, log interface {
+	Info(string, ...any)
+}) error {
+	if s.replica.Load() && s.LinkStatus() != LinkUp {
+		w.WriteString("-NOMASTERLINK Can't SYNC while not connected with my master\r\n")
+		return w.Flush()
+	}
+	lim := s.cfg.ReplicaOutputLimits
+	var sub *Subscription
+	var dec psyncDecision
+	st := s.st
+	st.mu.Lock()
+	if !req.Legacy {
+		first, end := st.ring.Range()
+		dec = decidePSync(req.ReplID, req.Offset, history{ReplID: st.replid, ReplID2: st.replid2, Off2: st.off2, First: first, End: end})
+	}
+	replid := st.replid
+	if dec.Continue {
+		sub = newSubscription(dec.From, lim, st.now)
+		if dec.From < st.end {
+			sub.buf = make([]byte, st.end-dec.From)
+			st.ring.ReadAt(sub.buf, dec.From)
+		}
+		st.subs = append(st.subs, sub)
+	}
+	st.mu.Unlock()
+
+	if dec.Continue {
+		s.prim.syncPartialOK.Add(1)
+		log.Info("partial resynchronization accepted", "from", dec.From, "replid", replid)
+		if rc.capaPSync2 {
+			w.WriteString("+CONTINUE " + replid + "\r\n")
+		} else {
+			w.WriteString("+CONTINUE\r\n")
+		}
+		if err := w.Flush(); err != nil {
+			sub.Close()
+			return err
+		}
+		return s.feed(rc, rd, w, sub)
+	}
+
+	if req.ReplID != "?" {
+		s.prim.syncPartialErr.Add(1)
+		log.Info("partial resynchronization refused", "reason", dec.Reason)
+	}
+	s.prim.syncFull.Add(1)
+	rc.setState("wait_bgsave")
+	keepalive := func() error { // while waiting, a newline every second
+		w.WriteByte('\n')
+		return w.Flush()
+	}
+	if err := s.acquireSnapshot(context.Background(), keepalive); err != nil {
+		return err
+	}
+	sn, sub := s.startSnapshot(&lim)
+	if !req.Legacy {
+		fmt.Fprintf(w, "+FULLRESYNC %s %d\r\n", sn.ReplID(), sn.Offset())
+	}
+	rc.setState("send_bulk")
+	var err error
+	if rc.capaEOF && !req.Legacy {
+		err = s.sendSnapshotEOF(w, sn)
+	} else {
+		err = s.sendSnapshotLen(w, sn, keepalive)
+	}
+	if err != nil {
+		sub.Close()
+		return fmt.Errorf("sending snapshot: %w", err)
+	}
+	log.Info("full resynchronization sent", "offset", sn.Offset())
+	return s.feed(rc, rd, w, sub)
+}
+
+// sendSnapshotEOF streams the snapshot between two copies of a random
+// 40-character mark, without knowing its length in advance.
+func (s *Store) sendSnapshotEOF(w *bufio.Writer, sn *Snapshot) error {
+	var raw [20]byte
+	rand.Read(raw[:])
+	mark := hex.EncodeToString(raw[:])
+	w.WriteString("$EOF:" + mark + "\r\n")
+	if _, err := sn.WriteTo(w); err != nil {
+		return err
+	}
+	w.WriteString(mark)
+	return w.Flush()
+}
+
+// sendSnapshotLen writes the snapshot in memory first, sending keepalive
+// newlines meanwhile, because "$<len>" framing needs the length up front
+// (replicas without "capa eof", and SYNC).
+func (s *Store) sendSnapshotLen(w *bufio.Writer, sn *Snapshot, keepalive func() error) error {
+	var buf bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		_, err := sn.WriteTo(&buf)
+		done <- err
+	}()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "$%d\r\n", buf.Len())
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return err
+			}
+			return w.Flush()
+		case <-t.C:
+			if err := keepalive(); err != nil {
+				<-done
+				return err
+			}
+		}
+	}
+}
+
+// feed sends the stream from sub to the replica and reads its ACKs, until
+// either side fails or the store closes.
+func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Subscription) error {
+	defer sub.Close()
+	p := &s.prim
+	p.mu.Lock()
+	p.nextID++
+	rc.id = p.nextID
+	rc.lastAck = time.Now()
+	p.replicas[rc.id] = rc
+	p.mu.Unlock()
+	rc.setState("online")
+	defer func() {
+		p.mu.Lock()
+		delete(p.replicas, rc.id)
+		p.mu.Unlock()
+	}()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	readErr := make(chan error, 1)
+	go func() {
+		readErr <- s.readAcks(rc, rd)
+		cancel()
+	}()
+	var buf []byte
+	var err error
+	for {
+		var data []byte
+		data, _, err = sub.Next(ctx, buf)
+		if err != nil {
+			break
+		}
+		if _, err = w.Write(data); err != nil {
+			break
+		}
+		if err = w.Flush(); err != nil {
+			break
+		}
+		buf = data
+	}
+	rc.conn.Close() // stops readAcks
+	if rerr := <-readErr; errors.Is(err, context.Canceled) && rerr != nil {
+		err = rerr
+	}
+	return err
+}
+
+// readAcks reads what a streaming replica sends: REPLCONF ACK <offset>
+// (recorded, never answered) and newlines. A replica silent for longer
+// than ReplTimeout is dropped.
+func (s *Store) readAcks(rc *replicaConn, rd *resp.Reader) error {
+	for {
+		rc.conn.SetReadDeadline(time.Now().Add(s.cfg.ReplTimeout))
+		cmd, err := rd.ReadCommand()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return fmt.Errorf("replica timed out: silent for %v", s.cfg.ReplTimeout)
+			}
+			return err
+		}
+		rc.mu.Lock()
+		rc.lastAck = time.Now()
+		if len(cmd.Args) >= 3 && equalFold(cmd.Args[0], "REPLCONF") && equalFold(cmd.Args[1], "ACK") {
+			if off, err := strconv.ParseInt(string(cmd.Args[2]), 10, 64); err == nil && off > rc.ackOff {
+				rc.ackOff = off
+			}
+		}
+		rc.mu.Unlock()
+	}
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

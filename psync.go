@@ -1,0 +1,97 @@
+package replikv
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// history is what a primary knows of its replication history when a
+// replica asks to continue: the pure input of the PSYNC decision.
+type history struct {
+	ReplID  string
+	ReplID2 string
+	Off2    int64 // Redis second_repl_offset: PSYNC offsets up to it are valid for ReplID2
+	First   int64 // first stream offset in the backlog (0-based)
+	End     int64 // offset of the next stream byte (master_repl_offset)
+}
+
+// psyncDecision is the outcome of a PSYNC request.
+type psyncDecision struct {
+	Continue bool
+	From     int64  // 0-based stream offset to resend from, when continuing
+	Reason   string // why a full resync was needed (for logs and Info)
+}
+
+// decidePSync answers "PSYNC <replid> <offset>" the way Redis does.
+// offset is the request's argument: the 1-based number of the next byte
+// the replica wants (its processed offset + 1). A partial resync is
+// possible when the replid is this history's, or the previous one's with
+// offset <= Off2, and the byte is in the backlog or is the very next one.
+func decidePSync(replid string, offset int64, h history) psyncDecision {
+	switch {
+	case replid == "?":
+		return psyncDecision{Reason: "full resync requested"}
+	case replid != h.ReplID && (replid != h.ReplID2 || h.ReplID2 == ""):
+		return psyncDecision{Reason: fmt.Sprintf("replication ID mismatch (replica asked for %q, mine is %q)", replid, h.ReplID)}
+	case replid != h.ReplID && offset > h.Off2:
+		return psyncDecision{Reason: fmt.Sprintf("requested offset %d for the previous ID is beyond its end %d", offset, h.Off2)}
+	case offset > h.End+1:
+		return psyncDecision{Reason: fmt.Sprintf("requested offset %d is greater than my offset %d", offset, h.End)}
+	case offset-1 < h.First:
+		return psyncDecision{Reason: fmt.Sprintf("requested offset %d is before the backlog, which starts at %d", offset, h.First+1)}
+	}
+	return psyncDecision{Continue: true, From: offset - 1}
+}
+
+// psyncRequest is a parsed PSYNC or SYNC command.
+type psyncRequest struct {
+	ReplID string
+	Offset int64 // 1-based next byte; -1 with "?"
+	Legacy bool  // SYNC: always full, $len framing, no +FULLRESYNC line
+}
+
+// parsePSync parses the arguments of PSYNC (replid, offset) or SYNC.
+func parsePSync(args [][]byte) (psyncRequest, error) {
+	switch {
+	case len(args) == 1 && equalFold(args[0], "SYNC"):
+		return psyncRequest{ReplID: "?", Offset: -1, Legacy: true}, nil
+	case len(args) != 3:
+		return psyncRequest{}, fmt.Errorf("wrong number of arguments for 'psync' command")
+	}
+	off, err := strconv.ParseInt(string(args[2]), 10, 64)
+	if err != nil {
+		return psyncRequest{}, fmt.Errorf("value is not an integer or out of range")
+	}
+	return psyncRequest{ReplID: string(args[1]), Offset: off}, nil
+}
+
+// equalFold reports whether b equals the ASCII string s ignoring case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		d := s[i]
+		if 'a' <= d && d <= 'z' {
+			d -= 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+// fullResyncReply parses "+FULLRESYNC <replid> <offset>" (without the +).
+func parseFullResync(line string) (replid string, offset int64, err error) {
+	var id string
+	var off int64
+	if n, _ := fmt.Sscanf(line, "FULLRESYNC %s %d", &id, &off); n != 2 || len(id) != 40 || off < 0 {
+		return "", 0, fmt.Errorf("malformed reply %q", line)
+	}
+	return id, off, nil
+}
