@@ -35,8 +35,8 @@ type stream struct {
 	// exactly what the primary sent, and local writes (ReplicaWritable)
 	// are not propagated, as in Redis.
 	following bool
-	epoch   uint64    // last snapshot epoch handed out
-	now     func() time.Time
+	epoch     uint64 // last snapshot epoch handed out
+	now       func() time.Time
 }
 
 func newStream(backlogSize int, now func() time.Time) *stream {
