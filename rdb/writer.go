@@ -205,6 +205,11 @@ func (w *Writer) appendString(s []byte) {
 		if w.comp == nil {
 			w.comp = new(lzf.Compressor)
 		}
+		if cap(w.scratch) < len(s) {
+			// Room for any result under the limit, so that Compress does
+			// not allocate (a failed attempt would lose the allocation).
+			w.scratch = make([]byte, 0, len(s))
+		}
 		if out := w.comp.Compress(w.scratch[:0], s, len(s)-compressSaving); out != nil {
 			w.scratch = out
 			w.buf = append(w.buf, 0xC0|encLZF)

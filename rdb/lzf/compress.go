@@ -1,7 +1,9 @@
 package lzf
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"sync"
 )
 
@@ -41,22 +43,44 @@ func Compress(dst, src []byte, limit int) []byte {
 	return out
 }
 
-// hash3 is liblzf's IDX(h) for the three bytes a, b, c (HLOG 16, VERY_FAST),
-// reduced to the only bits that survive its final mask.
-func hash3(a, b, c byte) uint32 {
-	return ((uint32(a)<<8 | uint32(b)) - 5*(uint32(b)<<8|uint32(c))) & (1<<hashLog - 1)
+// hash3 is liblzf's IDX(h) for the three bytes x holds in its low 24 bits
+// (first byte lowest), with HLOG 16 and VERY_FAST, reduced to the bits that
+// survive its final mask: ((b0<<8|b1) - 5*(b1<<8|b2)) mod 2^16.
+func hash3(x uint32) uint16 {
+	return bits.ReverseBytes16(uint16(x)) - 5*bits.ReverseBytes16(uint16(x>>8))
 }
+
+// load3 returns src[i], src[i+1], src[i+2] as the low bytes of a uint32
+// (higher bits are garbage when four bytes are available).
+func load3(src []byte, i int) uint32 {
+	if i+4 <= len(src) {
+		return binary.LittleEndian.Uint32(src[i:])
+	}
+	return uint32(src[i]) | uint32(src[i+1])<<8 | uint32(src[i+2])<<16
+}
+
+// Incompressible input is abandoned cheaply: after accelAfter probes in a
+// row without a match, the compressor probes only every step-th position,
+// the step growing by one every 1<<accelShift further misses (positions in
+// between become literals). Compressible data finds matches long before
+// that, so for it the output is what liblzf produces.
+const (
+	accelAfter = 256
+	accelShift = 5
+)
 
 // Compress appends the LZF compression of src to dst and returns the
 // extended slice, or nil when the result would exceed limit bytes or src is
 // empty. See the package-level Compress.
 //
 // Matches are chosen as liblzf 3.6 chooses them in the configuration Redis
-// uses (a 2^16-entry table indexed by liblzf's hash, the last match for a
-// hash wins, the two positions before the end of each match are re-hashed),
-// so for a given input it produces what Redis produced from a fresh table.
-// The one deliberate difference is the limit test, which is exact here
-// where liblzf's is conservative by a byte or two.
+// uses (a 2^16-entry table indexed by liblzf's hash, the last position seen
+// for a hash wins, the two positions before the end of each match are
+// re-hashed), so for a given input it produces what Redis produced from a
+// fresh table. There are two deliberate differences: the limit test is
+// exact, where liblzf's is conservative by a byte or two, and after 256
+// positions in a row without a match the search speeds up (see accelAfter),
+// where liblzf would plod through incompressible input byte by byte.
 func (c *Compressor) Compress(dst, src []byte, limit int) []byte {
 	n := len(src)
 	if n == 0 || limit <= 0 {
@@ -65,6 +89,9 @@ func (c *Compressor) Compress(dst, src []byte, limit int) []byte {
 	bound := n + (n+maxLit-1)/maxLit // worst case: all literals
 	if limit < bound {
 		bound = limit
+	}
+	if !mayFit(src, bound) {
+		return nil
 	}
 	start := len(dst)
 	// One spare byte: a reserved control byte that may be dropped again.
@@ -86,16 +113,18 @@ func (c *Compressor) Compress(dst, src []byte, limit int) []byte {
 	op := 1 // out[0] is reserved for the control byte of the first literal run
 	lit := 0
 	ip := 0
+	misses := 0
 	for ip < n {
+		step := 1
 		// Matches need three bytes; the last two bytes are always literals.
 		if ip < n-2 {
-			h := hash3(src[ip], src[ip+1], src[ip+2])
+			x := load3(src, ip)
+			h := hash3(x)
 			v := tab[h]
 			tab[h] = base + uint32(ip) + 1
 			if v > base {
 				ref := int(v - base - 1)
-				off := ip - ref - 1
-				if ref > 0 && off < maxOff && src[ref] == src[ip] && src[ref+1] == src[ip+1] && src[ref+2] == src[ip+2] {
+				if off := ip - ref - 1; ref > 0 && off < maxOff && (binary.LittleEndian.Uint32(src[ref:])^x)&0xffffff == 0 {
 					l := matchLen(src, ref, ip)
 					// Close the pending literal run, or drop its unused control byte.
 					if lit > 0 {
@@ -103,45 +132,51 @@ func (c *Compressor) Compress(dst, src []byte, limit int) []byte {
 					} else {
 						op--
 					}
-					code := l - 2
-					size := 2
-					if code >= 7 {
-						size = 3
-					}
-					if op+size > bound {
+					if op = putRef(out, op, bound, off, l); op < 0 {
 						return nil
 					}
-					if code < 7 {
-						out[op] = byte(off>>8 + code<<5)
-						op++
-					} else {
-						out[op] = byte(off>>8 + 7<<5)
-						out[op+1] = byte(code - 7)
-						op += 2
-					}
-					out[op] = byte(off)
-					op += 2 // the offset byte, then a reserved control byte
 					lit = 0
+					misses = 0
 					ip += l
 					if ip < n-2 {
-						tab[hash3(src[ip-2], src[ip-1], src[ip])] = base + uint32(ip-2) + 1
-						tab[hash3(src[ip-1], src[ip], src[ip+1])] = base + uint32(ip-1) + 1
+						tab[hash3(load3(src, ip-2))] = base + uint32(ip-2) + 1
+						tab[hash3(load3(src, ip-1))] = base + uint32(ip-1) + 1
 					}
 					continue
 				}
 			}
+			if misses++; misses > accelAfter {
+				step = 1 + (misses-accelAfter)>>accelShift
+			}
 		}
-		if op >= bound {
-			return nil
-		}
-		out[op] = src[ip]
-		op++
-		ip++
-		lit++
-		if lit == maxLit {
-			out[op-lit-1] = maxLit - 1
-			lit = 0
+		if step == 1 { // the common case, kept short
+			if op >= bound {
+				return nil
+			}
+			out[op] = src[ip]
 			op++
+			ip++
+			if lit++; lit == maxLit {
+				out[op-lit-1] = maxLit - 1
+				lit = 0
+				op++
+			}
+			continue
+		}
+		// Copy step literal bytes, closing runs at maxLit bytes.
+		for end := min(ip+step, n); ip < end; {
+			k := min(end-ip, maxLit-lit)
+			if op+k > bound {
+				return nil
+			}
+			copy(out[op:op+k], src[ip:ip+k])
+			op += k
+			ip += k
+			if lit += k; lit == maxLit {
+				out[op-lit-1] = maxLit - 1
+				lit = 0
+				op++
+			}
 		}
 	}
 	if lit > 0 {
@@ -150,6 +185,60 @@ func (c *Compressor) Compress(dst, src []byte, limit int) []byte {
 		op--
 	}
 	return dst[:start+op]
+}
+
+// mayFit reports whether src could possibly compress to limit bytes or
+// fewer. It is a necessary condition, cheap to test, that rejects most
+// short incompressible strings before any hashing.
+//
+// LZF output is at least n + 1 - S bytes, S being the sum over the matches
+// of their length minus two (the literals cost a byte each plus at least
+// one control byte, as the first byte is always a literal; a match costs
+// two or three bytes). Every byte a match covers repeats a byte seen
+// earlier in src, and a match covers at least three consecutive bytes, so a
+// maximal run of R consecutive already-seen bytes contributes at most R-2
+// to S, and runs shorter than 3 nothing.
+func mayFit(src []byte, limit int) bool {
+	need := len(src) + 1 - limit
+	if need <= 0 {
+		return true
+	}
+	// Branch-free on purpose: the pattern of seen and unseen bytes is
+	// random for random data and would defeat branch prediction.
+	var seen [256]uint8
+	run, saved := 0, 0
+	for _, c := range src {
+		m := int(seen[c]) // 1 if c occurred before
+		seen[c] = 1
+		run = (run + 1) & -m            // length of the current run of repeats
+		saved += int(uint(2-run) >> 63) // each byte from the third of a run on
+		if saved >= need {
+			return true
+		}
+	}
+	return false
+}
+
+// putRef writes a back-reference of l bytes at distance off+1 at out[op],
+// then reserves a control byte for the next literal run, and returns the
+// new op, or -1 if the reference does not fit within bound bytes.
+func putRef(out []byte, op, bound, off, l int) int {
+	code := l - 2
+	if code < 7 {
+		if op+2 > bound {
+			return -1
+		}
+		out[op] = byte(off>>8 + code<<5)
+		out[op+1] = byte(off)
+		return op + 3
+	}
+	if op+3 > bound {
+		return -1
+	}
+	out[op] = byte(off>>8 + 7<<5)
+	out[op+1] = byte(code - 7)
+	out[op+2] = byte(off)
+	return op + 4
 }
 
 // matchLen returns how many bytes starting at src[ip] equal those starting
