@@ -130,38 +130,41 @@ func waitSynced(t *testing.T, s *Store) {
 }
 
 // waitConverged waits until every replica has the primary's offset and
-// then compares whole keyspaces.
+// then compares whole keyspaces, each taken together with its offset.
 func waitConverged(t *testing.T, primary *Store, replicas ...*Store) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		primary.lockAll()
-		want, off := dumpLocked(primary), primary.st.end
-		primary.unlockAll()
-		ok := true
+		want, off := dumpAt(primary)
+		same := true
+		var offs []int64
+		var dumps []map[string]entry
 		for _, r := range replicas {
-			if _, o := r.Position(); o != off {
-				ok = false
-			}
+			d, o := dumpAt(r)
+			same = same && o == off
+			offs = append(offs, o)
+			dumps = append(dumps, d)
 		}
-		if ok {
-			for i, r := range replicas {
-				if d := cmp.Diff(want, dump(r)); d != "" {
+		if same {
+			for i := range replicas {
+				if d := cmp.Diff(want, dumps[i]); d != "" {
 					t.Fatalf("replica %d differs from the primary at offset %d (-primary +replica):\n%s", i, off, d)
 				}
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			var offs []int64
-			for _, r := range replicas {
-				_, o := r.Position()
-				offs = append(offs, o)
-			}
 			t.Fatalf("no convergence: primary at %d, replicas at %v", off, offs)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// dumpAt returns the keyspace and the offset it corresponds to.
+func dumpAt(s *Store) (map[string]entry, int64) {
+	s.lockAll()
+	defer s.unlockAll()
+	return dumpLocked(s), s.st.end
 }
 
 func TestConvergenceMem(t *testing.T) {
@@ -237,11 +240,11 @@ func convergence(t *testing.T, tn testNet) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		in := p.Info()
-		if in.Replicas[0].Offset == end && in.Replicas[1].Offset == end {
+		if in.Replicas[0].Offset == in.Offset && in.Replicas[1].Offset == in.Offset {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("ACKed offsets %+v, want %d", in.Replicas, end)
+			t.Fatalf("ACKed offsets %+v, want %d", in.Replicas, in.Offset)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -343,16 +346,16 @@ func TestPSyncDecision(t *testing.T) {
 		from   int64
 	}{
 		{"?", -1, false, 0},
-		{id, 1001, true, 1000},  // nothing to resend
-		{id, 1000, true, 999},   // the last byte again
-		{id, 101, true, 100},    // the whole backlog
-		{id, 100, false, 0},     // just before the backlog
-		{id, 1002, false, 0},    // beyond the end
-		{other, 500, false, 0},  // unknown history
-		{id2, 501, true, 500},   // previous history, up to the switch point
-		{id2, 502, false, 0},    // previous history, past the switch point
-		{id2, 50, false, 0},     // previous history, not in the backlog
-		{"", 500, false, 0},     // empty id never matches an empty replid2
+		{id, 1001, true, 1000}, // nothing to resend
+		{id, 1000, true, 999},  // the last byte again
+		{id, 101, true, 100},   // the whole backlog
+		{id, 100, false, 0},    // just before the backlog
+		{id, 1002, false, 0},   // beyond the end
+		{other, 500, false, 0}, // unknown history
+		{id2, 501, true, 500},  // previous history, up to the switch point
+		{id2, 502, false, 0},   // previous history, past the switch point
+		{id2, 50, false, 0},    // previous history, not in the backlog
+		{"", 500, false, 0},    // empty id never matches an empty replid2
 		{id, 0, false, 0},
 	} {
 		d := decidePSync(tc.replid, tc.off, h)
