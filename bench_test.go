@@ -1,9 +1,12 @@
 package replikv
 
 import (
+	"net"
+
 	"bytes"
 	"context"
 	"encoding/binary"
+	"github.com/replikv/replikv/transport"
 	"io"
 	"math/rand/v2"
 	"runtime"
@@ -214,5 +217,42 @@ func BenchmarkSnapshotWriterStall(b *testing.B) {
 		b.ReportMetric(float64(snapP.Microseconds()), "p999-µs")
 		b.ReportMetric(float64(baseMax.Microseconds()), "baseline-max-µs")
 		b.ReportMetric(float64(baseP.Microseconds()), "baseline-p999-µs")
+	}
+}
+
+// BenchmarkFullSync1M measures a replica's initial sync of the reference
+// dataset (1M keys): handshake, snapshot streamed with EOF framing, load
+// beside and swap, over the in-memory network and over TCP on loopback.
+func BenchmarkFullSync1M(b *testing.B) {
+	for _, tr := range []string{"mem", "tcp"} {
+		b.Run(tr, func(b *testing.B) {
+			p := benchSnapshotStore(b)
+			defer p.Close()
+			var l net.Listener
+			var d transport.Dialer
+			if tr == "mem" {
+				mn := transport.NewMemNetwork()
+				l, _ = mn.Listen("p")
+				d = mn.Dialer("p")
+			} else {
+				l, _ = net.Listen("tcp", "127.0.0.1:0")
+				d = transport.TCP(l.Addr().String())
+			}
+			go p.Serve(l)
+			b.ResetTimer()
+			for b.Loop() {
+				r, _ := New(Config{ActiveExpiryInterval: -1})
+				r.ReplicaOf(d)
+				if err := r.WaitSynced(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if r.Len() != benchKeys {
+					b.Fatalf("replica has %d keys", r.Len())
+				}
+				r.Close()
+				b.StartTimer()
+			}
+		})
 	}
 }

@@ -329,10 +329,43 @@ func TestFullResyncCases(t *testing.T) {
 	if in := b.Info(); in.SyncFull != 1 || in.SyncPartialErr != 1 {
 		t.Fatalf("b: full %d, partial err %d; want 1, 1", in.SyncFull, in.SyncPartialErr)
 	}
-	// Ahead: a replica of b that has more of b's history than b2, which
-	// continues b's history from an earlier point, must resync fully.
 	if _, err := r.Get("only-on-a"); !errors.Is(err, ErrNotFound) {
 		t.Fatal("data of the old primary survived a full resync")
+	}
+}
+
+// TestReplicaAheadOfNewPrimary: a replica that received more of the old
+// primary's stream than the replica promoted in its place cannot continue
+// from it (its offset is beyond the promoted history's switch point).
+func TestReplicaAheadOfNewPrimary(t *testing.T) {
+	mn := memNet{transport.NewMemNetwork()}
+	cfg := fastConfig()
+	p := node(t, mn, "p", cfg)
+	behind := node(t, mn, "behind", cfg)
+	ahead := newStore(t, cfg)
+	g := &gate{d: mn.dialer("p")}
+	must(t, behind.ReplicaOf(g))
+	must(t, ahead.ReplicaOf(mn.dialer("p")))
+	must(t, p.Set("a", []byte("1")))
+	waitSynced(t, behind)
+	waitSynced(t, ahead)
+	waitConverged(t, p, behind, ahead)
+	g.closed.Store(true)
+	mn.cut("p")
+	must(t, p.Set("b", []byte("2"))) // only "ahead" gets it
+	waitSynced(t, ahead)
+	waitConverged(t, p, ahead)
+	p.Close()
+
+	must(t, behind.Promote())
+	must(t, ahead.ReplicaOf(mn.dialer("behind")))
+	waitSynced(t, ahead)
+	waitConverged(t, behind, ahead)
+	if in := behind.Info(); in.SyncFull != 1 || in.SyncPartialErr != 1 || in.SyncPartialOK != 0 {
+		t.Fatalf("promoted: full %d, partial err %d, ok %d; want 1, 1, 0", in.SyncFull, in.SyncPartialErr, in.SyncPartialOK)
+	}
+	if _, err := ahead.Get("b"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("the write the new primary never had survived the resync")
 	}
 }
 
