@@ -140,6 +140,9 @@ func (r *Reader) readInline() (Command, error) {
 	if msg != "" {
 		return Command{}, r.protocol(bad, "%s", msg)
 	}
+	if int64(len(r.spans)) > r.lim.MaxArrayLen {
+		return Command{}, r.tooLarge(0, "inline command has %d arguments, more than the limit of %d", len(r.spans), r.lim.MaxArrayLen)
+	}
 	r.args = r.args[:0]
 	for _, s := range r.spans {
 		r.args = append(r.args, r.scratch[s.start:s.end:s.end])

@@ -15,11 +15,15 @@ var ErrProtocol = errors.New("resp: protocol error")
 var ErrTooLarge = errors.New("resp: limit exceeded")
 
 // Error is the error a Reader returns for bad input. It says what was wrong
-// and where: Offset is the position in the stream (as counted by
-// Reader.Offset) of the first byte of the offending element, for example the
-// '$' of a bulk header whose length is invalid. Err is ErrProtocol,
-// ErrTooLarge or io.ErrUnexpectedEOF, so errors.Is(err, ErrProtocol) and the
-// like work on the returned error.
+// and where: Offset is a position in the stream as counted by Reader.Offset.
+// For a bad or too large header it is the header's type byte ('*' or '$'),
+// for a bulk string not followed by CRLF the byte after its data, for an
+// element that is not a bulk string its type byte, for unbalanced quotes the
+// opening quote, for a line that is too long its first byte, and for a
+// stream cut short the position where it ended.
+//
+// Err is ErrProtocol, ErrTooLarge or io.ErrUnexpectedEOF, so
+// errors.Is(err, ErrProtocol) and the like work on the returned error.
 type Error struct {
 	Offset int64  // stream position of the offending element
 	Msg    string // what was wrong, e.g. `invalid bulk length "12a"`

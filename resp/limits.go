@@ -1,15 +1,16 @@
 package resp
 
 // Limits bounds what a Reader accepts from its peer. Every length the peer
-// declares is checked against them before anything is allocated. A zero
-// field means its default.
+// declares is checked against them before anything is allocated. A zero (or
+// negative) field means its default.
 type Limits struct {
 	// MaxBulkLen is the longest bulk string accepted, in bytes.
 	// Default DefaultMaxBulkLen (512 MiB, Redis's proto-max-bulk-len).
 	MaxBulkLen int64
 
 	// MaxArrayLen is the most elements accepted in one array: the number of
-	// arguments of a command, or of elements of one reply array.
+	// arguments of a command (inline ones included), or of elements of one
+	// reply array.
 	// Default DefaultMaxArrayLen (1<<20). Redis itself accepts up to
 	// INT_MAX arguments; raise this if your commands carry more.
 	MaxArrayLen int64

@@ -38,6 +38,7 @@ func TestLimits(t *testing.T) {
 		{name: "bulk at limit then over", lim: small, in: "*1\r\n$10\r\n0123456789\r\n*2\r\n$1\r\na\r\n$999\r\n", skip: 1, off: 32, msg: "bulk length 999"},
 		{name: "array over limit", lim: small, in: "*4\r\n", off: 0, msg: "multibulk length 4 exceeds the limit of 3"},
 		{name: "inline over limit", lim: small, in: "PING\r\n123456789\r\n", skip: 1, off: 6, msg: "inline command longer than 8 bytes"},
+		{name: "inline with too many arguments", lim: small, in: "a b c d\r\n", off: 0, msg: "inline command has 4 arguments, more than the limit of 3"},
 		{name: "inline over limit, no LF yet", lim: small, in: "1234567890", off: 0, msg: "inline command longer than 8"},
 		{name: "inline over limit by a bare CR", lim: small, in: "12345678x\n", off: 0, msg: "inline command longer than 8"},
 		{name: "header line over limit", lim: small, in: "*1\r\n$00000000000", off: 4, msg: "bulk length line longer than 8"},

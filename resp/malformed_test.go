@@ -84,6 +84,8 @@ func TestMalformedReplies(t *testing.T) {
 		{"!3\r\n", 0, `unknown reply type '!'`},
 		{"*2\r\n:1\r\n?\r\n", 8, `unknown reply type '?'`},
 		{"+OK\n", 0, "simple string line not terminated by CRLF"},
+		{"+O\rK\r\n", 2, "CR inside the simple string line"},
+		{"-\r\r\n", 1, "CR inside the error line"},
 		{"-ERR x\n", 0, "error line not terminated by CRLF"},
 		{":12x\r\n", 0, `invalid integer "12x"`},
 		{":\r\n", 0, `invalid integer ""`},

@@ -68,8 +68,10 @@ func (r *Reader) Offset() int64 { return r.off }
 // held in the buffer, not yet consumed.
 func (r *Reader) Buffered() int { return r.w - r.r }
 
-// Read reads raw bytes of the stream into p, first from the buffer, then
-// from the underlying reader; it implements io.Reader. Use it for the bytes
+// Read reads up to len(p) raw bytes of the stream into p: from the buffer if
+// it holds any, otherwise with one read of the underlying reader (straight
+// into p when p is at least as large as the buffer). It implements
+// io.Reader. Use it for the bytes
 // that are not RESP, such as the RDB payload after a "$<len>" header read
 // with ReadLine. It counts in Offset like every other method.
 func (r *Reader) Read(p []byte) (int, error) {

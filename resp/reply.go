@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 	"strings"
@@ -137,6 +138,9 @@ func (r *Reader) readValue(pos, depth int) (Value, int, error) {
 	if kind == KindSimpleString || kind == KindError {
 		if len(body) > r.lim.MaxInlineLen {
 			return Value{}, 0, r.tooLarge(pos, "%s longer than %d bytes", kind, r.lim.MaxInlineLen)
+		}
+		if i := bytes.IndexByte(body, '\r'); i >= 0 {
+			return Value{}, 0, r.protocol(pos+1+i, "CR inside the %s line", kind)
 		}
 		return Value{Kind: kind, Str: append([]byte{}, body...)}, next, nil
 	}

@@ -35,7 +35,7 @@ func TestRoundTrip(t *testing.T) {
 	var stream []byte
 	var cmds [][][]byte
 	var ends []int
-	for range 200 {
+	for range 60 {
 		c := randomCommand(rng)
 		cmds = append(cmds, c)
 		stream = AppendCommand(stream, c...)
