@@ -76,18 +76,9 @@ func (r *Reader) readArray() (Command, error) {
 		if err != nil {
 			return Command{}, err
 		}
-		if size > r.lim.MaxBulkLen {
-			return Command{}, r.tooLarge(pos, "bulk length %d exceeds the limit of %d", size, r.lim.MaxBulkLen)
-		}
-		if size > int64(math.MaxInt-4-start) {
-			return Command{}, r.tooLarge(pos, "bulk length %d cannot be buffered", size)
-		}
-		end := start + int(size)
-		if err := r.need(end + 2); err != nil {
-			return Command{}, r.ioErr(err, "a bulk string")
-		}
-		if r.buf[r.r+end] != '\r' || r.buf[r.r+end+1] != '\n' {
-			return Command{}, r.protocol(end, "bulk string of %d bytes not followed by CRLF", size)
+		end, err := r.readBulkData(pos, start, size)
+		if err != nil {
+			return Command{}, err
 		}
 		r.spans = append(r.spans, span{start, end})
 		pos = end + 2
@@ -118,6 +109,23 @@ func (r *Reader) readHeader(pos int, what string, allowNull bool) (n int64, next
 		return 0, 0, r.protocol(pos, "invalid %s %q", what, digits)
 	}
 	return n, lf + 1, nil
+}
+
+// readBulkData checks the size of a bulk string whose header is at relative
+// position pos and whose data starts at start, waits until its data and the
+// CRLF after it are buffered, and returns the position where the data ends.
+func (r *Reader) readBulkData(pos, start int, size int64) (end int, err error) {
+	if size > r.lim.MaxBulkLen || size > int64(math.MaxInt-4-start) {
+		return 0, r.tooLarge(pos, "bulk length %d exceeds the limit of %d", size, r.lim.MaxBulkLen)
+	}
+	end = start + int(size)
+	if err := r.need(end + 2); err != nil {
+		return 0, r.ioErr(err, "a bulk string")
+	}
+	if r.buf[r.r+end] != '\r' || r.buf[r.r+end+1] != '\n' {
+		return 0, r.protocol(end, "bulk string of %d bytes not followed by CRLF", size)
+	}
+	return end, nil
 }
 
 // readInline reads a command sent as one text line; its first byte is

@@ -2,7 +2,6 @@ package resp
 
 import (
 	"bytes"
-	"math"
 	"strconv"
 	"strings"
 )
@@ -166,15 +165,9 @@ func (r *Reader) readValue(pos, depth int) (Value, int, error) {
 // readBulkValue reads the n bytes of a bulk string reply whose header at pos
 // ends before next.
 func (r *Reader) readBulkValue(pos, next int, n int64) (Value, int, error) {
-	if n > r.lim.MaxBulkLen || n > int64(math.MaxInt-4-next) {
-		return Value{}, 0, r.tooLarge(pos, "bulk length %d exceeds the limit of %d", n, r.lim.MaxBulkLen)
-	}
-	end := next + int(n)
-	if err := r.need(end + 2); err != nil {
-		return Value{}, 0, r.ioErr(err, "a bulk string")
-	}
-	if r.buf[r.r+end] != '\r' || r.buf[r.r+end+1] != '\n' {
-		return Value{}, 0, r.protocol(end, "bulk string of %d bytes not followed by CRLF", n)
+	end, err := r.readBulkData(pos, next, n)
+	if err != nil {
+		return Value{}, 0, err
 	}
 	return Value{Kind: KindBulk, Str: append([]byte{}, r.buf[r.r+next:r.r+end]...)}, end + 2, nil
 }
