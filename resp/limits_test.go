@@ -175,6 +175,7 @@ func TestDeclaredSizesCostNothing(t *testing.T) {
 			if n > tc.limit {
 				t.Fatalf("allocated %d bytes, want at most %d", n, tc.limit)
 			}
+			t.Logf("allocated %d bytes", n)
 		})
 	}
 }
