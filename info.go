@@ -129,7 +129,7 @@ func (s *Store) Info() Info {
 		if e := r.lastErr.Load(); e != nil {
 			m.LastErr = *e
 		}
-		m.ReadOnly = !s.cfg.ReplicaWritable
+		m.ReadOnly = !s.conf().ReplicaWritable
 		if m.LinkStatus == LinkSyncing {
 			m.SyncInProgress = true
 			m.SyncBytesLoaded = r.load.bytes.Load()

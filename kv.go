@@ -55,6 +55,9 @@ type Store struct {
 	expiredKeys atomic.Int64 // keys deleted by expiry (Info)
 	applied     applyStats
 
+	dyn      atomic.Pointer[Config] // the configuration in effect (Reconfigure)
+	reconfMu sync.Mutex
+
 	prim primaryState // serving replicas (primary.go)
 	rep  replicaState // following a primary (replica.go)
 
@@ -76,6 +79,7 @@ func New(cfg Config) (*Store, error) {
 		snapMu: make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
+	s.dyn.Store(&cfg)
 	s.shift = 64
 	for n := cfg.Shards; n > 1; n >>= 1 {
 		s.shift--
@@ -150,13 +154,17 @@ func (s *Store) Exists(key string) bool {
 // does not exist; ttl is NoExpiry when it exists without a deadline.
 func (s *Store) TTL(key string) (ttl time.Duration, ok bool) {
 	dl, ok := s.ExpireTime(key)
+	return ttlOf(dl, ok, s.nowMs())
+}
+
+func ttlOf(deadline int64, ok bool, now int64) (time.Duration, bool) {
 	if !ok {
 		return 0, false
 	}
-	if dl == 0 {
+	if deadline == 0 {
 		return NoExpiry, true
 	}
-	return time.Duration(max(0, dl-s.nowMs())) * time.Millisecond, true
+	return time.Duration(max(0, deadline-now)) * time.Millisecond, true
 }
 
 // NoExpiry is the TTL of a key that exists without a deadline.
@@ -252,7 +260,7 @@ func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) 
 // readable returns ErrSyncing when reads are refused: on a replica whose
 // link is not up, unless Config.ServeStaleData.
 func (s *Store) readable() error {
-	if st := LinkStatus(s.rep.state.Load()); st != LinkUp && st != LinkNone && !s.cfg.ServeStaleData && s.replica.Load() {
+	if st := LinkStatus(s.rep.state.Load()); st != LinkUp && st != LinkNone && !s.conf().ServeStaleData && s.replica.Load() {
 		return ErrSyncing
 	}
 	return nil
@@ -260,22 +268,26 @@ func (s *Store) readable() error {
 
 // writable returns ErrReadOnly when API writes are refused.
 func (s *Store) writable() error {
-	if s.replica.Load() && !s.cfg.ReplicaWritable {
+	if s.replica.Load() && !s.conf().ReplicaWritable {
 		return ErrReadOnly
 	}
 	return nil
 }
 
-// lockWrite locks key's shard and the stream for a mutation. It returns
-// the shard, the key's hash and the bucket holding it (-1 when absent).
-// A key whose deadline has passed is deleted first (with a DEL in the
-// stream) when this store owns expiry, so the caller sees it as absent.
-func (s *Store) lockWrite(key string) (*shard, int) {
-	h := hashKey(key)
-	sh := s.shardOf(h)
+// lockKey locks key's shard and the stream for a mutation.
+func (s *Store) lockKey(key string) *shard {
+	sh := s.shardOf(hashKey(key))
 	sh.mu.Lock()
 	s.st.mu.Lock()
-	i := sh.t.find(key, h)
+	return sh
+}
+
+// lookupLocked returns the shard and bucket of key (-1 when absent), with
+// the shard and the stream locked. A key whose deadline has passed is
+// deleted first (with a DEL in the stream) when this store owns expiry,
+// so the caller sees it as absent.
+func (s *Store) lookupLocked(key string) (*shard, int) {
+	sh, i := s.findLocked(key)
 	if i >= 0 && !s.replica.Load() && s.expired(&sh.t.slots[i], s.nowMs()) {
 		s.deleteLocked(sh, i)
 		s.expiredKeys.Add(1)
@@ -343,8 +355,8 @@ func (s *Store) expireIfNeeded(key string) {
 	if s.replica.Load() {
 		return
 	}
-	sh, i := s.lockWrite(key) // deletes it when expired
-	_ = i
+	sh := s.lockKey(key)
+	s.lookupLocked(key) // deletes it when expired
 	s.unlockWrite(sh)
 }
 

@@ -53,6 +53,7 @@ type primaryState struct {
 	replicas  map[int64]*replicaConn
 	nextID    int64
 	pingOnce  sync.Once
+	acked     chan struct{} // closed and replaced whenever a replica ACKs
 	port      atomic.Int32 // announced listening port, from the first TCP listener
 
 	syncFull       atomic.Int64
@@ -76,9 +77,7 @@ func (s *Store) Serve(l net.Listener) error {
 	default:
 	}
 	if p.listeners == nil {
-		p.listeners = map[net.Listener]struct{}{}
-		p.conns = map[net.Conn]struct{}{}
-		p.replicas = map[int64]*replicaConn{}
+		p.init()
 	}
 	p.listeners[l] = struct{}{}
 	p.mu.Unlock()
@@ -142,6 +141,13 @@ func (s *Store) Serve(l net.Listener) error {
 	}
 }
 
+func (p *primaryState) init() {
+	p.listeners = map[net.Listener]struct{}{}
+	p.conns = map[net.Conn]struct{}{}
+	p.replicas = map[int64]*replicaConn{}
+	p.acked = make(chan struct{})
+}
+
 // closeServing closes every listener and connection (on Close).
 func (s *Store) closeServing() {
 	p := &s.prim
@@ -194,29 +200,65 @@ func (w timeoutWriter) Write(p []byte) (int, error) {
 // serveConn runs the handshake of one connection and, on PSYNC or SYNC,
 // feeds it the stream until it fails.
 func (s *Store) serveConn(c net.Conn) {
+	s.handleConn(c, resp.NewReader(c, handshakeLimits), s.conf().Password == "", nil)
+}
+
+// ServeReplicaConn takes over a connection that a RESP server (such as
+// package server) accepted and authenticated when the client turned out
+// to be a replica: first is the command that showed it (REPLCONF, PSYNC or
+// SYNC) and rd the server's reader, with whatever it has buffered. It runs
+// the rest of the handshake, then feeds the replica until it or the store
+// goes away, and closes c.
+func (s *Store) ServeReplicaConn(c net.Conn, rd *resp.Reader, first [][]byte) {
+	select {
+	case <-s.done:
+		c.Close()
+		return
+	default:
+	}
+	p := &s.prim
+	p.mu.Lock()
+	if p.conns == nil {
+		p.init()
+	}
+	p.conns[c] = struct{}{}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.conns, c)
+		p.mu.Unlock()
+	}()
+	s.handleConn(c, rd, true, first)
+}
+
+func (s *Store) handleConn(c net.Conn, rd *resp.Reader, authed bool, first [][]byte) {
 	defer c.Close()
 	log := s.cfg.Logger.With("peer", c.RemoteAddr().String())
-	rd := resp.NewReader(c, handshakeLimits)
-	w := bufio.NewWriterSize(timeoutWriter{c, s.cfg.ReplTimeout}, 32<<10)
+	w := bufio.NewWriterSize(timeoutWriter{c, s.conf().ReplTimeout}, 32<<10)
 	rc := &replicaConn{conn: c, state: "handshake"}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		rc.addr = a.IP.String()
 	} else {
 		rc.addr = c.RemoteAddr().String()
 	}
-	authed := s.cfg.Password == ""
 	for {
-		c.SetReadDeadline(time.Now().Add(s.cfg.ReplTimeout))
-		cmd, err := rd.ReadCommand()
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				log.Info("replica connection closed during handshake", "err", err)
+		var cmd resp.Command
+		if first != nil {
+			cmd.Args, first = first, nil
+		} else {
+			c.SetReadDeadline(time.Now().Add(s.conf().ReplTimeout))
+			var err error
+			cmd, err = rd.ReadCommand()
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+					log.Info("replica connection closed during handshake", "err", err)
+				}
+				if errors.Is(err, resp.ErrProtocol) || errors.Is(err, resp.ErrTooLarge) {
+					w.WriteString("-ERR Protocol error: " + sanitize(err.Error()) + "\r\n")
+					w.Flush()
+				}
+				return
 			}
-			if errors.Is(err, resp.ErrProtocol) || errors.Is(err, resp.ErrTooLarge) {
-				w.WriteString("-ERR Protocol error: " + sanitize(err.Error()) + "\r\n")
-				w.Flush()
-			}
-			return
 		}
 		if cmd.Empty {
 			continue
@@ -268,14 +310,14 @@ func (s *Store) checkAuth(args [][]byte) string {
 	if len(args) < 2 || len(args) > 3 {
 		return "-ERR wrong number of arguments for 'auth' command"
 	}
-	if s.cfg.Password == "" {
+	if s.conf().Password == "" {
 		return "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
 	}
 	user, pass := "default", args[len(args)-1]
 	if len(args) == 3 {
 		user = string(args[1])
 	}
-	okPass := subtle.ConstantTimeCompare(pass, []byte(s.cfg.Password)) == 1
+	okPass := subtle.ConstantTimeCompare(pass, []byte(s.conf().Password)) == 1
 	if user != "default" || !okPass {
 		return "-WRONGPASS invalid username-password pair or user is disabled."
 	}
@@ -331,7 +373,7 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 		w.WriteString("-NOMASTERLINK Can't SYNC while not connected with my master\r\n")
 		return w.Flush()
 	}
-	lim := s.cfg.ReplicaOutputLimits
+	lim := s.conf().ReplicaOutputLimits
 	var sub *Subscription
 	var dec psyncDecision
 	st := s.st
@@ -497,23 +539,31 @@ func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Sub
 // than ReplTimeout is dropped.
 func (s *Store) readAcks(rc *replicaConn, rd *resp.Reader) error {
 	for {
-		rc.conn.SetReadDeadline(time.Now().Add(s.cfg.ReplTimeout))
+		rc.conn.SetReadDeadline(time.Now().Add(s.conf().ReplTimeout))
 		cmd, err := rd.ReadCommand()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				return fmt.Errorf("replica timed out: silent for %v", s.cfg.ReplTimeout)
+				return fmt.Errorf("replica timed out: silent for %v", s.conf().ReplTimeout)
 			}
 			return err
 		}
 		rc.mu.Lock()
 		rc.lastAck = time.Now()
+		advanced := false
 		if len(cmd.Args) >= 3 && equalFold(cmd.Args[0], "REPLCONF") && equalFold(cmd.Args[1], "ACK") {
 			if off, err := strconv.ParseInt(string(cmd.Args[2]), 10, 64); err == nil && off > rc.ackOff {
 				rc.ackOff = off
+				advanced = true
 			}
 		}
 		rc.mu.Unlock()
+		if advanced {
+			s.prim.mu.Lock()
+			close(s.prim.acked)
+			s.prim.acked = make(chan struct{})
+			s.prim.mu.Unlock()
+		}
 	}
 }
 

@@ -59,6 +59,7 @@ type replicaState struct {
 	downSince  atomic.Int64 // unix nanos the link went down, 0 while up
 	hasHistory atomic.Bool  // loaded a snapshot or continued a history
 	lastErr    atomic.Pointer[string]
+	conn       atomic.Pointer[net.Conn] // the open link, if any
 
 	syncFull    atomic.Int64 // full resyncs this replica received
 	syncPartial atomic.Int64 // partial resyncs this replica received
@@ -248,7 +249,7 @@ func (lc *linkConn) sendACK(off int64) error {
 // within ReplTimeout.
 func (lc *linkConn) readLine() (string, error) {
 	for {
-		lc.conn.SetReadDeadline(time.Now().Add(lc.s.cfg.ReplTimeout))
+		lc.conn.SetReadDeadline(time.Now().Add(lc.s.conf().ReplTimeout))
 		line, err := lc.rd.ReadLine()
 		if err != nil {
 			return "", err
@@ -267,20 +268,21 @@ func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 	Warn(string, ...any)
 }) (reachedUp bool, err error) {
 	s.setLink(LinkConnecting)
-	dctx, cancel := context.WithTimeout(ctx, s.cfg.ReplTimeout)
+	dctx, cancel := context.WithTimeout(ctx, s.conf().ReplTimeout)
 	conn, err := l.d.Dial(dctx)
 	cancel()
 	if err != nil {
 		return false, fmt.Errorf("dial: %w", err)
 	}
 	defer conn.Close()
+	defer s.linkConnOpen(conn)()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	lc := &linkConn{
 		s:    s,
 		conn: conn,
 		rd:   resp.NewReader(conn, resp.Limits{MaxBulkLen: s.cfg.MaxBulkLen}),
-		w:    bufio.NewWriterSize(timeoutWriter{conn, s.cfg.ReplTimeout}, 16<<10),
+		w:    bufio.NewWriterSize(timeoutWriter{conn, s.conf().ReplTimeout}, 16<<10),
 	}
 	replid, offset, full, err := s.handshake(lc)
 	if err != nil {
@@ -323,10 +325,10 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 	if line[0] == '-' && !strings.HasPrefix(line, "-NOAUTH") {
 		return "", 0, false, fmt.Errorf("PING: primary replied %q", line)
 	}
-	if s.cfg.MasterAuth != "" {
-		args := []string{"AUTH", s.cfg.MasterAuth}
-		if s.cfg.MasterUser != "" {
-			args = []string{"AUTH", s.cfg.MasterUser, s.cfg.MasterAuth}
+	if s.conf().MasterAuth != "" {
+		args := []string{"AUTH", s.conf().MasterAuth}
+		if s.conf().MasterUser != "" {
+			args = []string{"AUTH", s.conf().MasterUser, s.conf().MasterAuth}
 		}
 		if err := lc.send(args...); err != nil {
 			return "", 0, false, err
@@ -410,7 +412,7 @@ func (s *Store) receiveSnapshot(ctx context.Context, lc *linkConn, replid string
 		return false, fmt.Errorf("snapshot header: expected '$', got %q", truncate(header, 64))
 	}
 	// A stalled transfer is caught by the read deadline, renewed per read.
-	src := &deadlineReader{r: lc.rd, conn: lc.conn, d: s.cfg.ReplTimeout, lastIO: &s.rep.lastIO}
+	src := &deadlineReader{r: lc.rd, conn: lc.conn, d: s.conf().ReplTimeout, lastIO: &s.rep.lastIO}
 	opt := LoadOptions{SkipNonString: true, ReplID: replid, Offset: offset}
 	if strings.HasPrefix(header, "$EOF:") {
 		mark := header[5:]
@@ -491,12 +493,12 @@ func (s *Store) streamFrom(ctx context.Context, lc *linkConn) error {
 		}
 	}()
 	for {
-		lc.conn.SetReadDeadline(time.Now().Add(s.cfg.ReplTimeout))
+		lc.conn.SetReadDeadline(time.Now().Add(s.conf().ReplTimeout))
 		cmd, err := lc.rd.ReadCommand()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				return fmt.Errorf("primary silent for %v: %w", s.cfg.ReplTimeout, err)
+				return fmt.Errorf("primary silent for %v: %w", s.conf().ReplTimeout, err)
 			}
 			return err
 		}

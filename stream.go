@@ -35,6 +35,11 @@ type stream struct {
 	// exactly what the primary sent, and local writes (ReplicaWritable)
 	// are not propagated, as in Redis.
 	following bool
+	// tx collects the commands of a transaction (Store.Atomic) so that
+	// they reach the stream wrapped in MULTI/EXEC when there are several.
+	tx      bool
+	txBuf   []byte
+	txCount int
 	epoch     uint64 // last snapshot epoch handed out
 	now       func() time.Time
 }
@@ -109,6 +114,12 @@ func (st *stream) finishLocked(b []byte) {
 	if st.following {
 		return
 	}
+	if st.tx {
+		st.txBuf = append(st.txBuf, b...)
+		st.txCount++
+		st.buf = b[:0]
+		return
+	}
 	st.appendLocked(b)
 	if cap(b) <= 64<<10 {
 		st.buf = b[:0]
@@ -166,6 +177,24 @@ func (st *stream) emitBareLocked(db int, name string) {
 	b = resp.AppendArrayLen(b, 1)
 	b = resp.AppendBulkString(b, name)
 	st.finishLocked(b)
+}
+
+// txEndLocked appends a transaction's commands: alone when there is one,
+// between MULTI and EXEC when there are several (as Redis propagates).
+func (st *stream) txEndLocked() {
+	st.tx = false
+	b, n := st.txBuf, st.txCount
+	st.txBuf, st.txCount = nil, 0
+	if n == 0 {
+		return
+	}
+	if n > 1 {
+		st.appendLocked(resp.AppendCommandString(nil, "MULTI"))
+	}
+	st.appendLocked(b)
+	if n > 1 {
+		st.appendLocked(resp.AppendCommandString(nil, "EXEC"))
+	}
 }
 
 // resetLocked starts a new history at (replid, offset): the backlog is

@@ -54,40 +54,53 @@ func (s *Store) SetWithOptions(key string, value []byte, opt SetOptions) (SetRes
 	if err := s.writable(); err != nil {
 		return SetResult{}, err
 	}
-	if err := s.checkSizes(key, value); err != nil {
+	it, err := s.prepareSet(key, value, opt)
+	if err != nil {
 		return SetResult{}, err
+	}
+	sh := s.lockKey(key)
+	defer s.unlockWrite(sh)
+	return s.setLocked(key, value, opt, it), nil
+}
+
+// prepareSet validates a SET and allocates its item, before any lock.
+func (s *Store) prepareSet(key string, value []byte, opt SetOptions) (slot, error) {
+	if err := s.checkSizes(key, value); err != nil {
+		return slot{}, err
 	}
 	expiring := opt.TTL != 0 || opt.ExpireAtMs != 0
 	switch {
 	case opt.NX && opt.XX:
-		return SetResult{}, fmt.Errorf("%w: NX and XX together", ErrInvalidArgument)
+		return slot{}, fmt.Errorf("%w: NX and XX together", ErrInvalidArgument)
 	case opt.KeepTTL && expiring:
-		return SetResult{}, fmt.Errorf("%w: KEEPTTL with an expiry", ErrInvalidArgument)
+		return slot{}, fmt.Errorf("%w: KEEPTTL with an expiry", ErrInvalidArgument)
 	case opt.TTL < 0 || opt.ExpireAtMs < 0 || (opt.TTL != 0 && opt.ExpireAtMs != 0):
-		return SetResult{}, fmt.Errorf("%w: invalid expire time", ErrInvalidArgument)
+		return slot{}, fmt.Errorf("%w: invalid expire time", ErrInvalidArgument)
 	}
-	deadline := opt.ExpireAtMs
-	if opt.TTL > 0 {
-		deadline = s.nowMs() + max(1, opt.TTL.Milliseconds())
-	}
-	var it slot
 	if expiring || opt.KeepTTL {
-		it = newItem(key, value, 1) // room for a deadline, set below
+		it := newItem(key, value, 1) // room for a deadline, set under the lock
 		it.clearDeadline()
-	} else {
-		it = newItem(key, value, 0)
+		return it, nil
 	}
+	return newItem(key, value, 0), nil
+}
 
-	sh, i := s.lockWrite(key)
-	defer s.unlockWrite(sh)
+// setLocked performs a prepared SET; the key's shard and the stream are
+// locked.
+func (s *Store) setLocked(key string, value []byte, opt SetOptions, it slot) SetResult {
+	sh, i := s.lookupLocked(key)
 	var res SetResult
 	if i >= 0 && opt.Get {
 		res.Old, res.OldExists = sh.t.slots[i].value(), true
 	}
 	if (opt.NX && i >= 0) || (opt.XX && i < 0) {
-		return res, nil
+		return res
 	}
 	res.Written = true
+	deadline := opt.ExpireAtMs
+	if opt.TTL > 0 {
+		deadline = s.nowMs() + max(1, opt.TTL.Milliseconds())
+	}
 	if opt.KeepTTL && i >= 0 {
 		deadline = sh.t.slots[i].deadline()
 	}
@@ -95,14 +108,14 @@ func (s *Store) SetWithOptions(key string, value []byte, opt SetOptions) (SetRes
 		if i >= 0 {
 			s.deleteLocked(sh, i)
 		}
-		return res, nil
+		return res
 	}
 	if deadline != 0 {
 		it.setDeadline(deadline)
 	}
 	s.putLocked(sh, i, it)
 	s.st.emitSetLocked(s.cfg.DB, it.key(), value, deadline)
-	return res, nil
+	return res
 }
 
 func (s *Store) checkSizes(key string, value []byte) error {
@@ -123,14 +136,22 @@ func (s *Store) Delete(keys ...string) (int, error) {
 	}
 	n := 0
 	for _, key := range keys {
-		sh, i := s.lockWrite(key)
-		if i >= 0 {
-			s.deleteLocked(sh, i)
+		sh := s.lockKey(key)
+		if s.deleteKeyLocked(key) {
 			n++
 		}
 		s.unlockWrite(sh)
 	}
 	return n, nil
+}
+
+func (s *Store) deleteKeyLocked(key string) bool {
+	sh, i := s.lookupLocked(key)
+	if i < 0 {
+		return false
+	}
+	s.deleteLocked(sh, i)
+	return true
 }
 
 // Expire sets key to expire ttl from now. It reports whether the key
@@ -146,18 +167,23 @@ func (s *Store) ExpireAt(key string, deadlineMs int64) (bool, error) {
 	if err := s.writable(); err != nil {
 		return false, err
 	}
-	sh, i := s.lockWrite(key)
+	sh := s.lockKey(key)
 	defer s.unlockWrite(sh)
+	return s.expireAtLocked(key, deadlineMs), nil
+}
+
+func (s *Store) expireAtLocked(key string, deadlineMs int64) bool {
+	sh, i := s.lookupLocked(key)
 	if i < 0 {
-		return false, nil
+		return false
 	}
 	if deadlineMs <= s.nowMs() {
 		s.deleteLocked(sh, i)
-		return true, nil
+		return true
 	}
 	s.setDeadlineLocked(sh, i, deadlineMs)
 	s.st.emitPexpireatLocked(s.cfg.DB, sh.t.slots[i].key(), deadlineMs)
-	return true, nil
+	return true
 }
 
 // setDeadlineLocked gives the item in bucket i the deadline, in place when
@@ -178,14 +204,19 @@ func (s *Store) Persist(key string) (bool, error) {
 	if err := s.writable(); err != nil {
 		return false, err
 	}
-	sh, i := s.lockWrite(key)
+	sh := s.lockKey(key)
 	defer s.unlockWrite(sh)
+	return s.persistKeyLocked(key), nil
+}
+
+func (s *Store) persistKeyLocked(key string) bool {
+	sh, i := s.lookupLocked(key)
 	if i < 0 || !sh.t.slots[i].hasTTL() {
-		return false, nil
+		return false
 	}
 	s.persistLocked(sh, i)
 	s.st.emitKeyLocked(s.cfg.DB, "PERSIST", sh.t.slots[i].key())
-	return true, nil
+	return true
 }
 
 func (s *Store) persistLocked(sh *shard, i int) {
@@ -207,10 +238,14 @@ func (s *Store) IncrBy(key string, delta int64) (int64, error) {
 	if err := s.writable(); err != nil {
 		return 0, err
 	}
-	sh, i := s.lockWrite(key)
+	sh := s.lockKey(key)
 	defer s.unlockWrite(sh)
-	var cur int64
-	var deadline int64
+	return s.incrByLocked(key, delta)
+}
+
+func (s *Store) incrByLocked(key string, delta int64) (int64, error) {
+	sh, i := s.lookupLocked(key)
+	var cur, deadline int64
 	if i >= 0 {
 		sl := &sh.t.slots[i]
 		v, ok := parseInt(sl.value())
@@ -248,8 +283,13 @@ func (s *Store) Append(key string, suffix []byte) (int, error) {
 	if err := s.writable(); err != nil {
 		return 0, err
 	}
-	sh, i := s.lockWrite(key)
+	sh := s.lockKey(key)
 	defer s.unlockWrite(sh)
+	return s.appendValueLocked(key, suffix)
+}
+
+func (s *Store) appendValueLocked(key string, suffix []byte) (int, error) {
+	sh, i := s.lookupLocked(key)
 	var old []byte
 	var deadline int64
 	if i >= 0 {

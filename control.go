@@ -1,0 +1,81 @@
+package replikv
+
+import (
+	"context"
+	"net"
+
+	"github.com/replikv/replikv/resp"
+)
+
+// getAck is REPLCONF GETACK *, which asks replicas for an immediate ACK.
+var getAck = resp.AppendCommandString(nil, "REPLCONF", "GETACK", "*")
+
+// WaitReplicas waits until at least n replicas have acknowledged the
+// stream up to offset (or ctx is done) and returns how many have (Redis
+// WAIT). When some lag, it asks them for an ACK with REPLCONF GETACK in
+// the stream, as Redis does.
+func (s *Store) WaitReplicas(ctx context.Context, n int, offset int64) int {
+	p := &s.prim
+	asked := false
+	for {
+		p.mu.Lock()
+		count := 0
+		for _, rc := range p.replicas {
+			rc.mu.Lock()
+			if rc.ackOff >= offset {
+				count++
+			}
+			rc.mu.Unlock()
+		}
+		total := len(p.replicas)
+		acked := p.acked
+		p.mu.Unlock()
+		if count >= n {
+			return count
+		}
+		if !asked && count < total {
+			asked = true
+			s.st.mu.Lock()
+			if !s.st.following {
+				s.st.appendLocked(getAck)
+			}
+			s.st.mu.Unlock()
+		}
+		select {
+		case <-acked:
+		case <-ctx.Done():
+			return count
+		case <-s.done:
+			return count
+		}
+	}
+}
+
+// DisconnectReplicas closes the connection of every replica of this store
+// (Redis CLIENT KILL TYPE replica) and returns how many there were. They
+// reconnect and, history permitting, continue with a partial resync.
+func (s *Store) DisconnectReplicas() int {
+	p := &s.prim
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, rc := range p.replicas {
+		rc.conn.Close()
+	}
+	return len(p.replicas)
+}
+
+// DisconnectPrimary closes the link to the primary, if one is open (Redis
+// CLIENT KILL TYPE master). The link reconnects on its own, usually with a
+// partial resync. It reports whether a connection was closed.
+func (s *Store) DisconnectPrimary() bool {
+	if c := s.rep.conn.Load(); c != nil {
+		return (*c).Close() == nil
+	}
+	return false
+}
+
+// linkConnOpen records the connection to the primary, for DisconnectPrimary.
+func (s *Store) linkConnOpen(c net.Conn) func() {
+	s.rep.conn.Store(&c)
+	return func() { s.rep.conn.CompareAndSwap(&c, nil) }
+}

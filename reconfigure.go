@@ -1,0 +1,77 @@
+package replikv
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/replikv/replikv/backlog"
+)
+
+// conf returns the configuration in effect, including the settings that
+// Reconfigure may change at runtime.
+func (s *Store) conf() *Config { return s.dyn.Load() }
+
+// Config returns the configuration in effect, with defaults filled in.
+func (s *Store) Config() Config { return *s.conf() }
+
+// Reconfigure changes settings at runtime (Redis CONFIG SET). fn receives
+// a copy of the configuration in effect; the result is validated and
+// applied as a whole, or not at all. These fields may change: Password,
+// MasterUser, MasterAuth, ReplicaWritable, ServeStaleData, ReplTimeout,
+// ReplicaOutputLimits (for replicas that sync from now on) and
+// BacklogSize (the newest bytes are kept). Changing any other field is an
+// error wrapping ErrInvalidArgument.
+func (s *Store) Reconfigure(fn func(c *Config)) error {
+	s.reconfMu.Lock()
+	defer s.reconfMu.Unlock()
+	old := *s.conf()
+	c := old
+	fn(&c)
+	c, err := c.withDefaults()
+	if err != nil {
+		return err
+	}
+	fixed := old
+	fixed.Password, fixed.MasterUser, fixed.MasterAuth = c.Password, c.MasterUser, c.MasterAuth
+	fixed.ReplicaWritable, fixed.ServeStaleData, fixed.ReplTimeout = c.ReplicaWritable, c.ServeStaleData, c.ReplTimeout
+	fixed.ReplicaOutputLimits, fixed.BacklogSize = c.ReplicaOutputLimits, c.BacklogSize
+	if !sameFixed(fixed, c) {
+		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, ServeStaleData, ReplTimeout, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
+	}
+	if c.BacklogSize != old.BacklogSize {
+		s.resizeBacklog(c.BacklogSize)
+	}
+	s.dyn.Store(&c)
+	return nil
+}
+
+// sameFixed compares the settings Reconfigure may not change.
+func sameFixed(a, b Config) bool {
+	type fixed struct {
+		shards, db, listen            int
+		maxBulk                       int64
+		expiry, ping, ack, rmin, rmax time.Duration
+		nocomp                        bool
+	}
+	f := func(c Config) fixed {
+		return fixed{c.Shards, c.DB, c.ListeningPort, c.MaxBulkLen, c.ActiveExpiryInterval, c.PingPeriod,
+			c.AckPeriod, c.ReconnectMin, c.ReconnectMax, c.SnapshotNoCompression}
+	}
+	return f(a) == f(b)
+}
+
+// resizeBacklog replaces the backlog ring with one of size bytes holding
+// the newest bytes of the old one.
+func (s *Store) resizeBacklog(size int) {
+	st := s.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	first, end := st.ring.Range()
+	first = max(first, end-int64(size))
+	buf := make([]byte, end-first)
+	st.ring.ReadAt(buf, first)
+	r := backlog.New(size)
+	r.Reset(first)
+	r.Append(buf)
+	st.ring = r
+}

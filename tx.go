@@ -1,0 +1,169 @@
+package replikv
+
+import (
+	"errors"
+	"time"
+)
+
+// Tx is a view of the store inside Atomic: its operations see and change
+// the store with every other reader and writer held off, and their stream
+// commands are propagated together (wrapped in MULTI/EXEC when there are
+// several, as Redis does for transactions). A Tx is valid only inside the
+// function passed to Atomic.
+type Tx struct {
+	s    *Store
+	done bool
+}
+
+// errTxDone guards against a Tx used after its Atomic returned.
+var errTxDone = errors.New("replikv: transaction used after Atomic returned")
+
+// Atomic runs fn with the whole store locked, like Redis MULTI/EXEC: no
+// other operation interleaves with fn's. Like Redis, there is no rollback:
+// changes made before fn returns an error stay (and are propagated).
+// fn must not call the Store's own methods (it would deadlock); it uses tx.
+func (s *Store) Atomic(fn func(tx *Tx) error) error {
+	s.lockAll()
+	s.st.tx = true
+	tx := &Tx{s: s}
+	defer func() {
+		tx.done = true
+		s.st.txEndLocked()
+		s.unlockAll()
+	}()
+	return fn(tx)
+}
+
+func (tx *Tx) check(write bool) error {
+	if tx.done {
+		return errTxDone
+	}
+	if write {
+		return tx.s.writable()
+	}
+	return tx.s.readable()
+}
+
+// Get is Store.Get inside the transaction.
+func (tx *Tx) Get(key string) ([]byte, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	sh, i := tx.s.lookupLocked(key)
+	if i < 0 || tx.s.expired(&sh.t.slots[i], tx.s.nowMs()) {
+		return nil, ErrNotFound
+	}
+	return sh.t.slots[i].value(), nil
+}
+
+// Exists is Store.Exists inside the transaction.
+func (tx *Tx) Exists(key string) bool {
+	_, err := tx.Get(key)
+	return err == nil
+}
+
+// ExpireTime is Store.ExpireTime inside the transaction.
+func (tx *Tx) ExpireTime(key string) (int64, bool) {
+	if tx.check(false) != nil {
+		return 0, false
+	}
+	sh, i := tx.s.lookupLocked(key)
+	if i < 0 || tx.s.expired(&sh.t.slots[i], tx.s.nowMs()) {
+		return 0, false
+	}
+	return sh.t.slots[i].deadline(), true
+}
+
+// TTL is Store.TTL inside the transaction.
+func (tx *Tx) TTL(key string) (time.Duration, bool) {
+	dl, ok := tx.ExpireTime(key)
+	return ttlOf(dl, ok, tx.s.nowMs())
+}
+
+// Set is Store.Set inside the transaction.
+func (tx *Tx) Set(key string, value []byte) error {
+	_, err := tx.SetWithOptions(key, value, SetOptions{})
+	return err
+}
+
+// SetWithOptions is Store.SetWithOptions inside the transaction.
+func (tx *Tx) SetWithOptions(key string, value []byte, opt SetOptions) (SetResult, error) {
+	if err := tx.check(true); err != nil {
+		return SetResult{}, err
+	}
+	it, err := tx.s.prepareSet(key, value, opt)
+	if err != nil {
+		return SetResult{}, err
+	}
+	return tx.s.setLocked(key, value, opt, it), nil
+}
+
+// Delete is Store.Delete inside the transaction.
+func (tx *Tx) Delete(keys ...string) (int, error) {
+	if err := tx.check(true); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range keys {
+		if tx.s.deleteKeyLocked(k) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// ExpireAt is Store.ExpireAt inside the transaction.
+func (tx *Tx) ExpireAt(key string, deadlineMs int64) (bool, error) {
+	if err := tx.check(true); err != nil {
+		return false, err
+	}
+	return tx.s.expireAtLocked(key, deadlineMs), nil
+}
+
+// Expire is Store.Expire inside the transaction.
+func (tx *Tx) Expire(key string, ttl time.Duration) (bool, error) {
+	return tx.ExpireAt(key, tx.s.nowMs()+ttl.Milliseconds())
+}
+
+// Persist is Store.Persist inside the transaction.
+func (tx *Tx) Persist(key string) (bool, error) {
+	if err := tx.check(true); err != nil {
+		return false, err
+	}
+	return tx.s.persistKeyLocked(key), nil
+}
+
+// IncrBy is Store.IncrBy inside the transaction.
+func (tx *Tx) IncrBy(key string, delta int64) (int64, error) {
+	if err := tx.check(true); err != nil {
+		return 0, err
+	}
+	return tx.s.incrByLocked(key, delta)
+}
+
+// Append is Store.Append inside the transaction.
+func (tx *Tx) Append(key string, suffix []byte) (int, error) {
+	if err := tx.check(true); err != nil {
+		return 0, err
+	}
+	return tx.s.appendValueLocked(key, suffix)
+}
+
+// FlushAll is Store.FlushAll inside the transaction.
+func (tx *Tx) FlushAll() error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	tx.s.clearLocked()
+	tx.s.st.emitBareLocked(tx.s.cfg.DB, "FLUSHALL")
+	return nil
+}
+
+// Len is Store.Len inside the transaction.
+func (tx *Tx) Len() int {
+	n := 0
+	for i := range tx.s.shards {
+		n += tx.s.shards[i].t.n
+	}
+	return n
+}
