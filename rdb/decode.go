@@ -96,17 +96,19 @@ func (r *Reader) stringHeader() (strHeader, error) {
 	var n uint64
 	switch b >> 6 {
 	case 0:
-		return strHeader{kind: strRaw, n: int64(b & 0x3f)}, nil
+		n = uint64(b & 0x3f)
 	case 1:
 		lo, err := r.src.readByte()
 		if err != nil {
 			return strHeader{}, err
 		}
-		return strHeader{kind: strRaw, n: int64(b&0x3f)<<8 | int64(lo)}, nil
+		n = uint64(b&0x3f)<<8 | uint64(lo)
 	case 2:
 		if n, err = r.readLongLen(at, b); err != nil {
 			return strHeader{}, err
 		}
+	}
+	if b>>6 != 3 {
 		sn, err := r.checkLen(at, "string", n)
 		return strHeader{kind: strRaw, n: sn}, err
 	}
@@ -146,7 +148,7 @@ func (r *Reader) stringHeader() (strHeader, error) {
 		if err != nil {
 			return strHeader{}, err
 		}
-		if c == 0 || u/lzf.MaxExpansion > c {
+		if c == 0 || (uint64(u)+lzf.MaxExpansion-1)/lzf.MaxExpansion > uint64(c) {
 			return strHeader{}, r.corrupt(at, "LZF string of %d compressed bytes cannot hold %d bytes", c, u)
 		}
 		return strHeader{kind: strLZF, n: c, ulen: u}, nil
