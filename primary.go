@@ -54,7 +54,7 @@ type primaryState struct {
 	nextID    int64
 	pingOnce  sync.Once
 	acked     chan struct{} // closed and replaced whenever a replica ACKs
-	port      atomic.Int32 // announced listening port, from the first TCP listener
+	port      atomic.Int32  // announced listening port, from the first TCP listener
 
 	syncFull       atomic.Int64
 	syncPartialOK  atomic.Int64

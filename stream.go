@@ -40,8 +40,8 @@ type stream struct {
 	tx      bool
 	txBuf   []byte
 	txCount int
-	epoch     uint64 // last snapshot epoch handed out
-	now       func() time.Time
+	epoch   uint64 // last snapshot epoch handed out
+	now     func() time.Time
 }
 
 func newStream(backlogSize int, now func() time.Time) *stream {
