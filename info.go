@@ -69,6 +69,12 @@ type MasterInfo struct {
 	// Resyncs this replica received from its primaries.
 	FullSyncs, PartialSyncs int64
 
+	// What the last snapshot from the primary held that this store does
+	// not keep: keys of other databases, and values of other types than
+	// string (by type name, e.g. "list", "hash").
+	SnapshotOtherDBKeys int
+	SnapshotSkipped     map[string]int
+
 	// Stream commands not applied: for databases other than Config.DB,
 	// of types or commands this store does not implement, or that failed.
 	OtherDBCommands, UnsupportedCommands, FailedCommands int64
@@ -140,6 +146,10 @@ func (s *Store) Info() Info {
 			}
 		}
 		m.FullSyncs, m.PartialSyncs = r.syncFull.Load(), r.syncPartial.Load()
+		if ls := r.lastLoad.Load(); ls != nil {
+			m.SnapshotOtherDBKeys = ls.OtherDBKeys
+			m.SnapshotSkipped = ls.Skipped.ByType
+		}
 		m.OtherDBCommands = s.applied.otherDB.Load()
 		m.UnsupportedCommands = s.applied.unsupported.Load()
 		m.FailedCommands = s.applied.failed.Load()

@@ -65,6 +65,7 @@ type replicaState struct {
 	syncPartial atomic.Int64 // partial resyncs this replica received
 	loadTotal   atomic.Int64 // announced snapshot size, -1 when unknown (EOF framing)
 	load        loadProgress
+	lastLoad    atomic.Pointer[LoadStats] // the last snapshot loaded from the primary
 }
 
 // link is one ReplicaOf session: a goroutine that connects and reconnects.
@@ -446,6 +447,14 @@ func (s *Store) receiveSnapshot(ctx context.Context, lc *linkConn, replid string
 }
 
 func (s *Store) logLoad(st LoadStats) {
+	// Report Redis's type names (list, hash, …), not their encodings.
+	byType := map[string]int{}
+	for name, n := range st.Skipped.ByType {
+		base, _, _ := strings.Cut(name, "-")
+		byType[base] += n
+	}
+	st.Skipped.ByType = byType
+	s.rep.lastLoad.Store(&st)
 	if st.OtherDBKeys > 0 || st.Skipped.Keys > 0 {
 		s.cfg.Logger.Warn("snapshot held data this store does not keep",
 			"other_db_keys", st.OtherDBKeys, "skipped_non_string", st.Skipped.Keys, "by_type", st.Skipped.ByType)
