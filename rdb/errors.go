@@ -37,6 +37,7 @@ type Error struct {
 	Err    error  // what went wrong; wraps one of the sentinel errors or an I/O error
 }
 
+// Error formats the error as "rdb: at byte N[, key "K"]: cause".
 func (e *Error) Error() string {
 	if e.Key != nil {
 		return fmt.Sprintf("rdb: at byte %d, key %q: %v", e.Offset, e.Key, e.Err)
@@ -57,6 +58,7 @@ type TypeError struct {
 	DB       int    // the database the key is in
 }
 
+// Error describes the key, its database and its type.
 func (e *TypeError) Error() string {
 	return fmt.Sprintf("rdb: key %q in db %d holds a %s (RDB type %d); only strings are supported", e.Key, e.DB, e.TypeName, e.Type)
 }

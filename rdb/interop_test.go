@@ -23,7 +23,7 @@ func TestRedisCheckRDB(t *testing.T) {
 		{Version: 10, NoCompression: true, NoReplInfo: true},
 	} {
 		var buf bytes.Buffer
-		writeEntries(t, &buf, opt, entries)
+		writeEntries(t, &buf, opt, entries, nil)
 		path := filepath.Join(t.TempDir(), "dump.rdb")
 		if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 			t.Fatal(err)

@@ -167,7 +167,9 @@ func (r *Reader) Skipped() SkipStats {
 // key; it wraps ErrCorrupt, ErrChecksum, ErrTooLarge, ErrUnsupportedType (a
 // *TypeError for a non-string key, see ReaderOptions.SkipNonString),
 // io.ErrUnexpectedEOF for truncated input, or the underlying read error.
-// Errors are final: every later call returns the same error.
+// A function library in the format of Redis 7.0 release candidates (opcode
+// F6, which Redis 7.0 itself refuses) fails with ErrUnsupportedType. Errors
+// are final: every later call returns the same error.
 func (r *Reader) Next() (Entry, error) {
 	if r.err != nil {
 		return Entry{}, r.err

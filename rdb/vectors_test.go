@@ -160,27 +160,19 @@ func loadVectors(t *testing.T) []vector {
 	return vs
 }
 
-// decodeAll reads every entry of data and returns the string keys, the
-// reader (for Aux and Skipped) and the final error (nil for a clean EOF).
+// decodeAll reads every entry of data and returns the string keys by
+// database, the reader (for Aux and Skipped) and the final error (nil for
+// a clean EOF).
 func decodeAll(data []byte, opt ReaderOptions) (map[int]map[string]kv, *Reader, error) {
+	entries, r, err := readEntries(data, opt)
 	got := map[int]map[string]kv{}
-	r, err := NewReader(bytes.NewReader(data), opt)
-	if err != nil {
-		return got, nil, err
-	}
-	for {
-		e, err := r.Next()
-		if err == io.EOF {
-			return got, r, nil
-		}
-		if err != nil {
-			return got, r, err
-		}
+	for _, e := range entries {
 		if got[e.DB] == nil {
 			got[e.DB] = map[string]kv{}
 		}
-		got[e.DB][string(e.Key)] = kv{string(e.Value), e.ExpireMs}
+		got[e.DB][e.Key] = kv{e.Value, e.ExpireMs}
 	}
+	return got, r, err
 }
 
 func TestVectorsDecode(t *testing.T) {

@@ -128,8 +128,9 @@ func roundTripEntries() []entryOf {
 	return out
 }
 
-// writeEntries encodes entries (grouped by database, in order).
-func writeEntries(t *testing.T, w io.Writer, opt WriterOptions, entries []entryOf) *Writer {
+// writeEntries encodes entries (grouped by database, in order). hints
+// gives the RESIZEDB counts for a database; nil means 10 keys, 1 expiry.
+func writeEntries(t *testing.T, w io.Writer, opt WriterOptions, entries []entryOf, hints func(db int) (keys, expires uint64)) *Writer {
 	t.Helper()
 	wr, err := NewWriter(w, opt)
 	if err != nil {
@@ -139,7 +140,11 @@ func writeEntries(t *testing.T, w io.Writer, opt WriterOptions, entries []entryO
 	for _, e := range entries {
 		if e.DB != db {
 			db = e.DB
-			if err := wr.SelectDB(db, 10, 1); err != nil {
+			keys, expires := uint64(10), uint64(1)
+			if hints != nil {
+				keys, expires = hints(db)
+			}
+			if err := wr.SelectDB(db, keys, expires); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -163,7 +168,7 @@ func TestRoundTrip(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("v%d,nocomp=%v,norepl=%v", opt.Version, opt.NoCompression, opt.NoReplInfo), func(t *testing.T) {
 			var buf bytes.Buffer
-			wr := writeEntries(t, &buf, opt, entries)
+			wr := writeEntries(t, &buf, opt, entries, nil)
 			if wr.Written() != int64(buf.Len()) {
 				t.Errorf("Written() = %d, wrote %d", wr.Written(), buf.Len())
 			}
@@ -251,23 +256,10 @@ func TestWriterReproducesRedis(t *testing.T) {
 			return n
 		}
 		var buf bytes.Buffer
-		w, err := NewWriter(&buf, WriterOptions{Version: 10, RedisVer: aux["redis-ver"], ReplID: aux["repl-id"],
+		opt := WriterOptions{Version: 10, RedisVer: aux["redis-ver"], ReplID: aux["repl-id"],
 			ReplOffset: num("repl-offset"), ReplStreamDB: int(num("repl-stream-db")),
-			CTime: time.Unix(num("ctime"), 0), UsedMem: num("used-mem")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		db := -1
-		for _, e := range entries {
-			if e.DB != db {
-				db = e.DB
-				w.SelectDB(db, hints[db][0], hints[db][1])
-			}
-			w.WriteString(e.Key, []byte(e.Value), e.ExpireMs)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
+			CTime: time.Unix(num("ctime"), 0), UsedMem: num("used-mem")}
+		writeEntries(t, &buf, opt, entries, func(db int) (uint64, uint64) { return hints[db][0], hints[db][1] })
 		if !bytes.Equal(buf.Bytes(), data) {
 			i := 0
 			for i < min(buf.Len(), len(data)) && buf.Bytes()[i] == data[i] {

@@ -14,6 +14,11 @@ const (
 	maxRef  = (1 << 8) + (1 << 3) // longest back-reference (264 bytes)
 )
 
+// maxInput is the longest input Compress accepts (positions are kept in
+// 32 bits); longer inputs are returned uncompressed (nil), as liblzf, whose
+// lengths are C unsigned ints, could not take them either.
+const maxInput = 1<<31 - 1
+
 // Compressor holds the hash table used to find repeated byte sequences.
 // Reusing one Compressor avoids both allocating and clearing the 256 KiB
 // table on every call. A Compressor is not safe for concurrent use; its zero
@@ -30,9 +35,10 @@ var pool = sync.Pool{New: func() any { return new(Compressor) }}
 
 // Compress appends the LZF compression of src to dst and returns the
 // extended slice, or returns nil when the compressed form would be longer
-// than limit bytes (or src is empty). Callers that need compression to pay
-// for itself pass the largest size they are willing to store; Redis, for
-// instance, stores a string compressed only when it fits in len(src)-4 bytes.
+// than limit bytes (or src is empty, or 2 GiB or longer). Callers that need
+// compression to pay for itself pass the largest size they are willing to
+// store; Redis, for instance, stores a string compressed only when it fits
+// in len(src)-4 bytes.
 //
 // Compress uses a Compressor from an internal pool; code that compresses in
 // a loop may keep its own Compressor instead.
@@ -83,7 +89,7 @@ const (
 // where liblzf would plod through incompressible input byte by byte.
 func (c *Compressor) Compress(dst, src []byte, limit int) []byte {
 	n := len(src)
-	if n == 0 || limit <= 0 {
+	if n == 0 || n > maxInput || limit <= 0 {
 		return nil
 	}
 	bound := n + (n+maxLit-1)/maxLit // worst case: all literals
@@ -108,75 +114,57 @@ func (c *Compressor) Compress(dst, src []byte, limit int) []byte {
 	}
 	base := c.base
 	c.base += uint32(n) + 1
-	tab := &c.table
 
 	op := 1 // out[0] is reserved for the control byte of the first literal run
 	lit := 0
 	ip := 0
 	misses := 0
 	for ip < n {
-		step := 1
 		// Matches need three bytes; the last two bytes are always literals.
 		if ip < n-2 {
-			x := load3(src, ip)
-			h := hash3(x)
-			v := tab[h]
-			tab[h] = base + uint32(ip) + 1
-			if v > base {
-				ref := int(v - base - 1)
-				if off := ip - ref - 1; ref > 0 && off < maxOff && (binary.LittleEndian.Uint32(src[ref:])^x)&0xffffff == 0 {
-					l := matchLen(src, ref, ip)
-					// Close the pending literal run, or drop its unused control byte.
-					if lit > 0 {
-						out[op-lit-1] = byte(lit - 1)
-					} else {
-						op--
-					}
-					if op = putRef(out, op, bound, off, l); op < 0 {
-						return nil
-					}
-					lit = 0
-					misses = 0
-					ip += l
-					if ip < n-2 {
-						tab[hash3(load3(src, ip-2))] = base + uint32(ip-2) + 1
-						tab[hash3(load3(src, ip-1))] = base + uint32(ip-1) + 1
-					}
-					continue
+			if ref, ok := c.probe(src, ip, base); ok {
+				l := matchLen(src, ref, ip)
+				// Close the pending literal run, or drop its unused control byte.
+				if lit > 0 {
+					out[op-lit-1] = byte(lit - 1)
+				} else {
+					op--
 				}
+				if op = putRef(out, op, bound, ip-ref-1, l); op < 0 {
+					return nil
+				}
+				lit, misses = 0, 0
+				if ip += l; ip < n-2 {
+					c.table[hash3(load3(src, ip-2))] = base + uint32(ip-2) + 1
+					c.table[hash3(load3(src, ip-1))] = base + uint32(ip-1) + 1
+				}
+				continue
 			}
-			if misses++; misses > accelAfter {
-				step = 1 + (misses-accelAfter)>>accelShift
-			}
+			misses++
 		}
-		if step == 1 { // the common case, kept short
+		// Copy a literal byte, or several once the search accelerates.
+		if misses <= accelAfter {
 			if op >= bound {
 				return nil
 			}
 			out[op] = src[ip]
 			op++
 			ip++
-			if lit++; lit == maxLit {
-				out[op-lit-1] = maxLit - 1
-				lit = 0
-				op++
-			}
-			continue
-		}
-		// Copy step literal bytes, closing runs at maxLit bytes.
-		for end := min(ip+step, n); ip < end; {
-			k := min(end-ip, maxLit-lit)
+			lit++
+		} else {
+			k := min(1+(misses-accelAfter)>>accelShift, n-ip, maxLit-lit)
 			if op+k > bound {
 				return nil
 			}
 			copy(out[op:op+k], src[ip:ip+k])
 			op += k
 			ip += k
-			if lit += k; lit == maxLit {
-				out[op-lit-1] = maxLit - 1
-				lit = 0
-				op++
-			}
+			lit += k
+		}
+		if lit == maxLit { // close the run, reserve the next control byte
+			out[op-lit-1] = maxLit - 1
+			lit = 0
+			op++
 		}
 	}
 	if lit > 0 {
@@ -185,6 +173,22 @@ func (c *Compressor) Compress(dst, src []byte, limit int) []byte {
 		op--
 	}
 	return dst[:start+op]
+}
+
+// probe records position ip in the hash table and returns the position
+// last recorded for the same hash, if it is in this input, within reach
+// of a back-reference, not the very first byte (liblzf never refers to
+// it), and starts with the same three bytes.
+func (c *Compressor) probe(src []byte, ip int, base uint32) (ref int, ok bool) {
+	x := load3(src, ip)
+	h := hash3(x)
+	v := c.table[h]
+	c.table[h] = base + uint32(ip) + 1
+	if v <= base {
+		return 0, false
+	}
+	ref = int(v - base - 1)
+	return ref, ref > 0 && ip-ref-1 < maxOff && (binary.LittleEndian.Uint32(src[ref:])^x)&0xffffff == 0
 }
 
 // mayFit reports whether src could possibly compress to limit bytes or

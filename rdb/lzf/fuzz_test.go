@@ -54,7 +54,7 @@ func FuzzLZFDecompress(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte, outLen uint16) {
 		got, err := Decompress(nil, src, int(outLen))
 		want, ok := refDecompress(src, int(outLen))
-		if ok != (err == nil) || !bytes.Equal(got, want) {
+		if ok != (err == nil) || (ok && !bytes.Equal(got, want)) || (!ok && got != nil) {
 			t.Fatalf("Decompress: %x, %v; reference: %x, %v", got, err, want, ok)
 		}
 		if err == nil && cap(got) != int(outLen) {
