@@ -19,7 +19,7 @@ import (
 
 // requireRedis returns the path of redis-server, or skips the test; with
 // REPLIKV_REQUIRE_REDIS=1 (as in CI) a missing server fails it instead.
-func requireRedis(t *testing.T) string {
+func requireRedis(t testing.TB) string {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -39,7 +39,7 @@ type redisServer struct {
 	client *redis.Client
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
@@ -49,7 +49,7 @@ func freePort(t *testing.T) int {
 
 // startRedis runs redis-server on a free loopback port with extra
 // arguments ("--name value" pairs) and stops it when the test ends.
-func startRedis(t *testing.T, args ...string) *redisServer {
+func startRedis(t testing.TB, args ...string) *redisServer {
 	t.Helper()
 	bin := requireRedis(t)
 	r := &redisServer{port: freePort(t), dir: t.TempDir()}
@@ -59,8 +59,7 @@ func startRedis(t *testing.T, args ...string) *redisServer {
 	r.cmd = exec.Command(bin, all...)
 	must(t, r.cmd.Start())
 	t.Cleanup(func() {
-		r.cmd.Process.Kill()
-		r.cmd.Wait()
+		r.stop()
 		if t.Failed() {
 			if b, err := os.ReadFile(filepath.Join(r.dir, "redis.log")); err == nil {
 				t.Logf("redis-server log (port %d):\n%s", r.port, tail(string(b), 4000))
@@ -75,6 +74,14 @@ func startRedis(t *testing.T, args ...string) *redisServer {
 	return r
 }
 
+// stop kills the server (idempotent).
+func (r *redisServer) stop() {
+	if r.cmd.ProcessState == nil {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+	}
+}
+
 func (r *redisServer) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
 
 func (r *redisServer) log() string {
@@ -83,7 +90,7 @@ func (r *redisServer) log() string {
 }
 
 // info returns the fields of INFO <section>.
-func (r *redisServer) info(t *testing.T, section string) map[string]string {
+func (r *redisServer) info(t testing.TB, section string) map[string]string {
 	t.Helper()
 	s, err := r.client.Info(context.Background(), section).Result()
 	must(t, err)
@@ -97,7 +104,7 @@ func (r *redisServer) info(t *testing.T, section string) map[string]string {
 	return m
 }
 
-func (r *redisServer) infoInt(t *testing.T, section, field string) int64 {
+func (r *redisServer) infoInt(t testing.TB, section, field string) int64 {
 	t.Helper()
 	v, err := strconv.ParseInt(r.info(t, section)[field], 10, 64)
 	if err != nil {
@@ -107,7 +114,7 @@ func (r *redisServer) infoInt(t *testing.T, section, field string) int64 {
 }
 
 // dump reads every string key of db 0 with its value and deadline.
-func (r *redisServer) dump(t *testing.T) map[string]entry {
+func (r *redisServer) dump(t testing.TB) map[string]entry {
 	t.Helper()
 	ctx := context.Background()
 	m := map[string]entry{}
@@ -184,7 +191,7 @@ func fillRedisLike(n int, seed uint64, put func(key string, value []byte, ttl ti
 	}
 }
 
-func poll(t *testing.T, d time.Duration, what string, cond func() bool) {
+func poll(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
