@@ -23,9 +23,9 @@ const (
 	typeString           = 0
 	typeList             = 1
 	typeSet              = 2
-	typeZset             = 3
+	typeZset             = 3 // scores as text
 	typeHash             = 4
-	typeZset2            = 5
+	typeZset2            = 5 // scores as binary doubles
 	typeModulePreGA      = 6
 	typeModule2          = 7
 	typeHashZipmap       = 9
@@ -39,22 +39,29 @@ const (
 	typeZsetListpack     = 17
 	typeListQuicklist2   = 18
 	typeStreamListpacks2 = 19
-	typeSetListpack      = 20
-	typeStreamListpacks3 = 21
+	typeSetListpack      = 20 // Redis 7.2, RDB 11
+	typeStreamListpacks3 = 21 // Redis 7.2, RDB 11
 	maxKnownType         = typeStreamListpacks3
-	lowestOpcode         = opSlotInfo
-	moduleOpcodeEOF      = 0 // module value sub-opcodes
-	moduleOpcodeSint     = 1
-	moduleOpcodeUint     = 2
-	moduleOpcodeFloat    = 3
-	moduleOpcodeDouble   = 4
-	moduleOpcodeString   = 5
-	quicklistNodePlain   = 1
-	quicklistNodePacked  = 2
-	streamIDLen          = 16 // a stream ID: two big-endian uint64
-	zsetScoreNaN         = 253
-	zsetScorePosInf      = 254
-	zsetScoreNegInf      = 255
+)
+
+// Sub-opcodes of module values (types 7 and opcode F7).
+const (
+	moduleOpcodeEOF    = 0
+	moduleOpcodeSint   = 1
+	moduleOpcodeUint   = 2
+	moduleOpcodeFloat  = 3
+	moduleOpcodeDouble = 4
+	moduleOpcodeString = 5
+)
+
+// Details of value layouts.
+const (
+	quicklistNodePlain  = 1  // quicklist v2 container: one raw element
+	quicklistNodePacked = 2  // quicklist v2 container: a listpack
+	streamIDLen         = 16 // a stream ID: two big-endian uint64
+	zsetScoreNaN        = 253
+	zsetScorePosInf     = 254
+	zsetScoreNegInf     = 255
 )
 
 var typeNames = [...]string{
