@@ -54,6 +54,9 @@ type primaryState struct {
 	nextID    int64
 	pingOnce  sync.Once
 	acked     chan struct{} // closed and replaced whenever a replica ACKs
+
+	// psyncHook, when set (by tests), sees every PSYNC decision.
+	psyncHook func(replid string, offset int64, h history, d psyncDecision)
 	port      atomic.Int32  // announced listening port, from the first TCP listener
 
 	syncFull       atomic.Int64
@@ -380,7 +383,11 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 	st.mu.Lock()
 	if !req.Legacy {
 		first, end := st.ring.Range()
-		dec = decidePSync(req.ReplID, req.Offset, history{ReplID: st.replid, ReplID2: st.replid2, Off2: st.off2, First: first, End: end})
+		h := history{ReplID: st.replid, ReplID2: st.replid2, Off2: st.off2, First: first, End: end}
+		dec = decidePSync(req.ReplID, req.Offset, h)
+		if hook := s.prim.psyncHook; hook != nil {
+			hook(req.ReplID, req.Offset, h, dec)
+		}
 	}
 	replid := st.replid
 	if dec.Continue {
