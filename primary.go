@@ -57,7 +57,7 @@ type primaryState struct {
 
 	// psyncHook, when set (by tests), sees every PSYNC decision.
 	psyncHook func(replid string, offset int64, h history, d psyncDecision)
-	port      atomic.Int32  // announced listening port, from the first TCP listener
+	port      atomic.Int32 // announced listening port, from the first TCP listener
 
 	syncFull       atomic.Int64
 	syncPartialOK  atomic.Int64
