@@ -32,6 +32,7 @@ type Snapshot struct {
 	expires int
 
 	sink      byte        // see prefetch
+	maxPause  time.Duration
 	aborted   atomic.Bool // the store's history was replaced meanwhile
 	finished  bool        // every shard was visited
 	closeOnce sync.Once
@@ -124,6 +125,11 @@ func (sn *Snapshot) ReplID() string { return sn.replid }
 // exactly the effect of the stream's bytes before this offset.
 func (sn *Snapshot) Offset() int64 { return sn.offset }
 
+// MaxPause returns the longest time the snapshot held one shard's lock
+// (gathering references to its items): the longest a writer of that shard
+// could have waited for it. Valid after WriteTo.
+func (sn *Snapshot) MaxPause() time.Duration { return sn.maxPause }
+
 // WriteTo writes the snapshot to w as an RDB file (version 9, with the
 // repl-id and repl-offset aux fields) and closes the snapshot. It returns
 // the number of bytes written. It fails with ErrHistoryChanged if the
@@ -173,7 +179,11 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 // snapshot's offset and marks the shard visited.
 func (sn *Snapshot) collect(sh *shard, out []slotRef) ([]slotRef, error) {
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	start := time.Now()
+	defer func() {
+		sn.maxPause = max(sn.maxPause, time.Since(start))
+		sh.mu.Unlock()
+	}()
 	if sn.aborted.Load() {
 		return out, fmt.Errorf("snapshot at offset %d: %w", sn.offset, ErrHistoryChanged)
 	}
