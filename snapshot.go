@@ -31,7 +31,7 @@ type Snapshot struct {
 	keys    int // size hints for RESIZEDB
 	expires int
 
-	sink      byte        // see prefetch
+	sink      byte // see prefetch
 	maxPause  time.Duration
 	aborted   atomic.Bool // the store's history was replaced meanwhile
 	finished  bool        // every shard was visited
