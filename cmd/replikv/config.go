@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/replikv/replikv"
+	"github.com/replikv/replikv/resp"
+	"github.com/replikv/replikv/server"
+)
+
+// options is the configuration of the binary, from the config file and
+// the command line.
+type options struct {
+	port       int
+	binds      []string
+	replicaOf  string // "host port", or "" to start as a primary
+	maxClients int
+	configFile string
+	store      replikv.Config
+}
+
+// defaultOptions are redis-server's defaults.
+func defaultOptions() options {
+	return options{
+		port:  6379,
+		binds: []string{"127.0.0.1"},
+		// Redis serves stale data by default (replica-serve-stale-data yes).
+		store: replikv.Config{ServeStaleData: true},
+	}
+}
+
+// errUsage reports a bad command line or configuration.
+var errUsage = errors.New("replikv: bad configuration")
+
+// directive is one setting: a line of a config file or a flag.
+type directive struct {
+	name  string
+	args  []string
+	where string // "file:line" or "--flag", for messages
+}
+
+// flagNames are the directives accepted as --flags (each takes one
+// value; --replicaof and --bind take theirs as one quoted string).
+var flagNames = []string{"port", "bind", "replicaof", "slaveof", "requirepass", "masterauth", "masteruser",
+	"repl-backlog-size", "replica-read-only", "slave-read-only", "replica-serve-stale-data",
+	"slave-serve-stale-data", "repl-timeout", "maxclients"}
+
+// parseArgs reads the command line: an optional config file first (as
+// redis-server takes it), then flags, which override the file.
+func parseArgs(args []string, log *slog.Logger) (options, error) {
+	opts := defaultOptions()
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		opts.configFile, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("replikv", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var flags []directive
+	for _, name := range flagNames {
+		fs.Func(name, "redis.conf directive "+name, func(v string) error {
+			args := []string{v}
+			if name == "replicaof" || name == "slaveof" || name == "bind" {
+				args = strings.Fields(v)
+			}
+			flags = append(flags, directive{name: name, args: args, where: "--" + name})
+			return nil
+		})
+	}
+	fs.StringVar(&opts.configFile, "config", opts.configFile, "redis.conf-style configuration file")
+	if err := fs.Parse(args); err != nil {
+		return opts, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return opts, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if opts.configFile != "" {
+		f, err := os.Open(opts.configFile)
+		if err != nil {
+			return opts, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		defer f.Close()
+		ds, err := parseConfig(f, opts.configFile)
+		if err != nil {
+			return opts, err
+		}
+		if err := opts.applyAll(ds, log); err != nil {
+			return opts, err
+		}
+	}
+	return opts, opts.applyAll(flags, log)
+}
+
+// parseConfig reads a redis.conf-style file: one directive per line, its
+// arguments separated by spaces and quoted as in redis.conf, blank lines
+// and lines starting with # ignored.
+func parseConfig(r io.Reader, name string) ([]directive, error) {
+	var ds []directive
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), resp.DefaultMaxInlineLen)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		where := name + ":" + strconv.Itoa(n)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if line[0] == '*' {
+			return nil, fmt.Errorf("%w: %s: a directive cannot start with '*'", errUsage, where)
+		}
+		// The quoting rules of redis.conf are those of inline commands.
+		cmd, err := resp.NewReader(strings.NewReader(line+"\r\n"), resp.Limits{}).ReadCommand()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", errUsage, where, err)
+		}
+		if len(cmd.Args) == 0 {
+			continue
+		}
+		d := directive{name: strings.ToLower(string(cmd.Args[0])), where: where}
+		for _, a := range cmd.Args[1:] {
+			d.args = append(d.args, string(a))
+		}
+		ds = append(ds, d)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", errUsage, name, err)
+	}
+	return ds, nil
+}
+
+// applyAll applies directives in order; an unknown one is logged and
+// skipped.
+func (o *options) applyAll(ds []directive, log *slog.Logger) error {
+	for _, d := range ds {
+		if err := o.apply(d); err != nil {
+			if errors.Is(err, server.ErrUnknownParam) {
+				log.Warn("ignoring unknown directive", "where", d.where, "directive", d.name)
+				continue
+			}
+			return fmt.Errorf("%w: %s: %v", errUsage, d.where, err)
+		}
+	}
+	return nil
+}
+
+// apply applies one directive.
+func (o *options) apply(d directive) error {
+	oneArg := func() (string, error) {
+		if len(d.args) != 1 {
+			return "", fmt.Errorf("%s takes one argument, got %d", d.name, len(d.args))
+		}
+		return d.args[0], nil
+	}
+	switch d.name {
+	case "port", "maxclients":
+		v, err := oneArg()
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || (d.name == "port" && n > 65535) {
+			return fmt.Errorf("%s: invalid value %q", d.name, v)
+		}
+		if d.name == "port" {
+			o.port = n
+		} else {
+			o.maxClients = n
+		}
+	case "bind":
+		if len(d.args) == 0 {
+			return errors.New("bind needs at least one address")
+		}
+		o.binds = d.args
+	case "replicaof", "slaveof":
+		if len(d.args) != 2 {
+			return fmt.Errorf("%s takes a host and a port", d.name)
+		}
+		if strings.EqualFold(d.args[0], "no") && strings.EqualFold(d.args[1], "one") {
+			o.replicaOf = ""
+			return nil
+		}
+		if p, err := strconv.Atoi(d.args[1]); err != nil || p < 0 || p > 65535 {
+			return fmt.Errorf("%s: invalid port %q", d.name, d.args[1])
+		}
+		o.replicaOf = d.args[0] + " " + d.args[1]
+	default:
+		// The store's settings; ApplyParam reports an unknown name first.
+		c := o.store
+		if err := server.ApplyParam(&c, d.name, strings.Join(d.args, " ")); err != nil {
+			return err
+		}
+		if _, err := oneArg(); err != nil {
+			return err
+		}
+		o.store = c
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/replikv/replikv"
+)
+
+// keyspace is what commands read and change: the Store itself, or the Tx
+// of the Store.Atomic that EXEC runs in. Both implement it with the same
+// semantics.
+type keyspace interface {
+	Get(key string) ([]byte, error)
+	Exists(key string) bool
+	ExpireTime(key string) (deadlineMs int64, ok bool)
+	SetWithOptions(key string, value []byte, opt replikv.SetOptions) (replikv.SetResult, error)
+	Delete(keys ...string) (int, error)
+	ExpireAt(key string, deadlineMs int64) (bool, error)
+	Persist(key string) (bool, error)
+	IncrBy(key string, delta int64) (int64, error)
+	Append(key string, suffix []byte) (int, error)
+	Len() int
+	FlushAll() error
+}
+
+var (
+	_ keyspace = (*replikv.Store)(nil)
+	_ keyspace = (*replikv.Tx)(nil)
+)
+
+// call is one command being executed.
+type call struct {
+	s    *Server
+	c    *client
+	cmd  *command
+	args [][]byte
+	db   keyspace
+	tx   bool // inside EXEC: db is the transaction's Tx
+	r    *reply
+}
+
+// key returns argument i as a key.
+func (x *call) key(i int) string { return string(x.args[i]) }
+
+// keys returns the arguments from i on as keys.
+func (x *call) keys(i int) []string {
+	ks := make([]string, 0, len(x.args)-i)
+	for _, a := range x.args[i:] {
+		ks = append(ks, string(a))
+	}
+	return ks
+}
+
+// atomic runs fn with no other command interleaved: inside EXEC directly
+// on the transaction, otherwise in a Store.Atomic of its own. Commands
+// that read and then write (GETDEL, MSETNX, EXPIRE … GT) use it.
+func (x *call) atomic(fn func(db keyspace) error) error {
+	if x.tx {
+		return fn(x.db)
+	}
+	return x.s.store.Atomic(func(tx *replikv.Tx) error { return fn(tx) })
+}
+
+// nowMs returns the store's clock in unix milliseconds.
+func (x *call) nowMs() int64 { return x.s.now().UnixMilli() }
+
+// get reads key, counting hits and misses. A missing key is (nil, false,
+// nil); other errors are the store's.
+func (x *call) get(db keyspace, key string) ([]byte, bool, error) {
+	v, err := db.Get(key)
+	switch {
+	case err == nil:
+		x.s.stats.hits.Add(1)
+		return v, true, nil
+	case errors.Is(err, replikv.ErrNotFound):
+		x.s.stats.misses.Add(1)
+		return nil, false, nil
+	}
+	return nil, false, err
+}
+
+// fail writes the Redis error reply for an error from the store.
+func (x *call) fail(err error) { x.r.err(storeError(err)) }
+
+// storeError maps an error of the Store to the text of Redis's reply.
+func storeError(err error) string {
+	switch {
+	case errors.Is(err, replikv.ErrReadOnly):
+		return errReadOnly
+	case errors.Is(err, replikv.ErrSyncing):
+		return errMasterDown
+	case errors.Is(err, replikv.ErrNotInteger):
+		return errNotInteger
+	case errors.Is(err, replikv.ErrOverflow):
+		return errOverflow
+	case errors.Is(err, replikv.ErrTooLarge):
+		return errTooLarge
+	case errors.Is(err, replikv.ErrClosed):
+		return "ERR server is shutting down"
+	}
+	return "ERR " + err.Error()
+}

@@ -1,0 +1,258 @@
+package server
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/replikv/replikv"
+)
+
+// infoSections are the sections INFO knows, in the order Redis prints
+// them; all of them are in INFO's default set.
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cluster", "keyspace"}
+
+// infoCmd is INFO [section …]: no section, "default", "all" and
+// "everything" give every section; an unknown section gives nothing.
+func infoCmd(x *call) {
+	want := make(map[string]bool)
+	if len(x.args) == 1 {
+		want["all"] = true
+	}
+	for _, a := range x.args[1:] {
+		s := strings.ToLower(string(a))
+		if s == "default" || s == "everything" {
+			s = "all"
+		}
+		want[s] = true
+	}
+	x.r.bulkString(x.s.infoText(want))
+}
+
+// infoText renders the sections in want ("all" for every one).
+func (s *Server) infoText(want map[string]bool) string {
+	var in *replikv.Info
+	info := func() *replikv.Info {
+		if in == nil {
+			i := s.store.Info()
+			in = &i
+		}
+		return in
+	}
+	var b infoBuilder
+	for _, sec := range infoSections {
+		if !want["all"] && !want[sec] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		switch sec {
+		case "server":
+			s.infoServer(&b)
+		case "clients":
+			s.infoClients(&b)
+		case "memory":
+			infoMemory(&b)
+		case "persistence":
+			b.section("Persistence")
+			b.bool("loading", info().Master.SyncInProgress)
+			b.field("async_loading", "0")
+			b.field("rdb_changes_since_last_save", "0")
+			b.field("rdb_bgsave_in_progress", "0")
+			b.field("rdb_last_bgsave_status", "ok")
+			b.field("aof_enabled", "0")
+			b.field("aof_rewrite_in_progress", "0")
+		case "stats":
+			s.infoStats(&b, info())
+		case "replication":
+			s.infoReplication(&b, info())
+		case "cluster":
+			b.section("Cluster")
+			b.field("cluster_enabled", "0")
+		case "keyspace":
+			s.infoKeyspace(&b, info())
+		}
+	}
+	return b.String()
+}
+
+// infoBuilder writes INFO's "name:value\r\n" lines.
+type infoBuilder struct{ strings.Builder }
+
+func (b *infoBuilder) section(name string) { b.WriteString("# " + name + "\r\n") }
+
+func (b *infoBuilder) field(name, value string) {
+	b.WriteString(name)
+	b.WriteByte(':')
+	b.WriteString(value)
+	b.WriteString("\r\n")
+}
+
+func (b *infoBuilder) int(name string, v int64) { b.field(name, strconv.FormatInt(v, 10)) }
+
+func (b *infoBuilder) bool(name string, v bool) {
+	if v {
+		b.field(name, "1")
+	} else {
+		b.field(name, "0")
+	}
+}
+
+// seconds renders d in whole seconds.
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+func (s *Server) infoServer(b *infoBuilder) {
+	port, _ := s.addr()
+	exe, _ := os.Executable()
+	up := time.Since(s.started)
+	b.section("Server")
+	b.field("redis_version", RedisVersion)
+	b.field("redis_git_sha1", "00000000")
+	b.field("redis_git_dirty", "0")
+	b.field("redis_build_id", "0")
+	b.field("redis_mode", "standalone")
+	b.field("os", runtime.GOOS+" "+runtime.GOARCH)
+	b.int("arch_bits", strconv.IntSize)
+	b.field("multiplexing_api", "goroutines")
+	b.field("go_version", runtime.Version())
+	b.int("process_id", int64(os.Getpid()))
+	b.field("run_id", s.runID)
+	b.int("tcp_port", int64(port))
+	b.int("server_time_usec", time.Now().UnixMicro())
+	b.int("uptime_in_seconds", seconds(up))
+	b.int("uptime_in_days", seconds(up)/86400)
+	b.field("hz", "10")
+	b.field("configured_hz", "10")
+	b.field("executable", exe)
+	b.field("config_file", s.cfg.ConfigFile)
+	b.field("replikv_version", Version)
+}
+
+func (s *Server) infoClients(b *infoBuilder) {
+	clients, _ := s.counts()
+	b.section("Clients")
+	b.int("connected_clients", int64(clients))
+	b.field("cluster_connections", "0")
+	b.int("maxclients", int64(s.cfg.MaxClients))
+	b.int("blocked_clients", s.stats.blocked.Load())
+	b.field("tracking_clients", "0")
+	b.field("clients_in_timeout_table", "0")
+}
+
+// infoMemory reports the Go heap as used_memory.
+func infoMemory(b *infoBuilder) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.section("Memory")
+	b.int("used_memory", int64(ms.HeapAlloc))
+	b.field("used_memory_human", humanBytes(int64(ms.HeapAlloc)))
+	b.int("used_memory_rss", int64(ms.Sys))
+	b.field("maxmemory", "0")
+	b.field("maxmemory_human", "0B")
+	b.field("maxmemory_policy", "noeviction")
+	b.field("mem_allocator", "go")
+}
+
+// humanBytes renders n like Redis's bytesToHuman: 1.50K, 12.00M.
+func humanBytes(n int64) string {
+	units := []string{"B", "K", "M", "G", "T"}
+	f, u := float64(n), 0
+	for f >= 1024 && u < len(units)-1 {
+		f /= 1024
+		u++
+	}
+	if u == 0 {
+		return strconv.FormatInt(n, 10) + "B"
+	}
+	return strconv.FormatFloat(f, 'f', 2, 64) + units[u]
+}
+
+func (s *Server) infoStats(b *infoBuilder, in *replikv.Info) {
+	st := &s.stats
+	b.section("Stats")
+	b.int("total_connections_received", st.connections.Load())
+	b.int("total_commands_processed", st.commands.Load())
+	b.int("rejected_connections", st.rejected.Load())
+	b.int("sync_full", in.SyncFull)
+	b.int("sync_partial_ok", in.SyncPartialOK)
+	b.int("sync_partial_err", in.SyncPartialErr)
+	b.int("expired_keys", in.ExpiredKeys)
+	b.field("evicted_keys", "0")
+	b.int("keyspace_hits", st.hits.Load())
+	b.int("keyspace_misses", st.misses.Load())
+	b.int("total_error_replies", st.errorReplies.Load())
+}
+
+// infoReplication prints Redis 7.0's replication section, field for field
+// in its order.
+func (s *Server) infoReplication(b *infoBuilder, in *replikv.Info) {
+	b.section("Replication")
+	b.field("role", in.Role)
+	if in.Role == "slave" {
+		m := &in.Master
+		up := m.LinkStatus == replikv.LinkUp
+		b.field("master_host", m.Host)
+		b.int("master_port", int64(m.Port))
+		b.field("master_link_status", map[bool]string{true: "up", false: "down"}[up])
+		if up {
+			b.int("master_last_io_seconds_ago", seconds(m.LastIO))
+		} else {
+			b.int("master_last_io_seconds_ago", -1)
+		}
+		b.bool("master_sync_in_progress", m.SyncInProgress)
+		b.int("slave_read_repl_offset", in.Offset)
+		b.int("slave_repl_offset", in.Offset)
+		if m.SyncInProgress {
+			b.int("master_sync_total_bytes", m.SyncBytesTotal)
+			b.int("master_sync_read_bytes", m.SyncBytesLoaded)
+			b.int("master_sync_left_bytes", m.SyncBytesTotal-m.SyncBytesLoaded)
+			b.field("master_sync_perc", strconv.FormatFloat(m.SyncPercent, 'f', 2, 64))
+			b.int("master_sync_last_io_seconds_ago", seconds(max(m.LastIO, 0)))
+		}
+		if !up {
+			if m.DownFor > 0 {
+				b.int("master_link_down_since_seconds", seconds(m.DownFor))
+			} else {
+				b.int("master_link_down_since_seconds", -1)
+			}
+		}
+		b.field("slave_priority", "100")
+		b.bool("slave_read_only", m.ReadOnly)
+		b.field("replica_announced", "1")
+	}
+	b.int("connected_slaves", int64(len(in.Replicas)))
+	for i, r := range in.Replicas {
+		b.field("slave"+strconv.Itoa(i), "ip="+r.Addr+",port="+strconv.Itoa(r.Port)+",state="+r.State+
+			",offset="+strconv.FormatInt(r.Offset, 10)+",lag="+strconv.FormatInt(seconds(r.Lag), 10))
+	}
+	b.field("master_failover_state", "no-failover")
+	b.field("master_replid", in.ReplID)
+	b.field("master_replid2", in.ReplID2)
+	b.int("master_repl_offset", in.Offset)
+	b.int("second_repl_offset", in.SecondOffset)
+	b.field("repl_backlog_active", "1")
+	b.int("repl_backlog_size", int64(in.BacklogSize))
+	b.int("repl_backlog_first_byte_offset", in.BacklogFirstByte)
+	b.int("repl_backlog_histlen", in.BacklogHistLen)
+}
+
+// infoKeyspace prints the store's database line when it holds keys.
+// Counting the keys with a deadline visits the whole keyspace (the Store
+// does not report that count).
+func (s *Server) infoKeyspace(b *infoBuilder, in *replikv.Info) {
+	b.section("Keyspace")
+	if in.Keys == 0 {
+		return
+	}
+	expires := 0
+	s.store.Range(func(_ string, _ []byte, dl int64) bool {
+		if dl != 0 {
+			expires++
+		}
+		return true
+	})
+	b.field(s.dbName(), "keys="+strconv.Itoa(in.Keys)+",expires="+strconv.Itoa(expires)+",avg_ttl=0")
+}

@@ -1,0 +1,188 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/replikv/replikv"
+)
+
+// Errors wrapped by a *ParamError.
+var (
+	// ErrUnknownParam reports a setting name ApplyParam does not know.
+	ErrUnknownParam = errors.New("server: unknown setting")
+	// ErrBadValue reports a value a setting does not accept.
+	ErrBadValue = errors.New("server: bad value")
+)
+
+// ParamError reports a setting that could not be applied. Err is
+// ErrUnknownParam or ErrBadValue.
+type ParamError struct {
+	Name   string // the setting, as given
+	Reason string // Redis's wording, such as "argument must be 'yes' or 'no'"
+	Err    error
+}
+
+// Error returns, for example, "server: repl-timeout: argument couldn't be
+// parsed into an integer".
+func (e *ParamError) Error() string { return "server: " + e.Name + ": " + e.Reason }
+
+// Unwrap returns e.Err.
+func (e *ParamError) Unwrap() error { return e.Err }
+
+// storeParam is a replication setting of the Store that CONFIG GET shows
+// and CONFIG SET (through Store.Reconfigure) and ApplyParam change.
+type storeParam struct {
+	name, alias string
+	get         func(c *replikv.Config) string
+	set         func(c *replikv.Config, v string) string // returns a reason on error
+}
+
+var storeParams = []storeParam{
+	{"requirepass", "",
+		func(c *replikv.Config) string { return c.Password },
+		func(c *replikv.Config, v string) string { c.Password = v; return "" }},
+	{"masterauth", "",
+		func(c *replikv.Config) string { return c.MasterAuth },
+		func(c *replikv.Config, v string) string { c.MasterAuth = v; return "" }},
+	{"masteruser", "",
+		func(c *replikv.Config) string { return c.MasterUser },
+		func(c *replikv.Config, v string) string { c.MasterUser = v; return "" }},
+	{"replica-read-only", "slave-read-only",
+		func(c *replikv.Config) string { return yesNo(!c.ReplicaWritable) },
+		func(c *replikv.Config, v string) string {
+			b, err := ParseYesNo(v)
+			if err != nil {
+				return reasonYesNo
+			}
+			c.ReplicaWritable = !b
+			return ""
+		}},
+	{"replica-serve-stale-data", "slave-serve-stale-data",
+		func(c *replikv.Config) string { return yesNo(c.ServeStaleData) },
+		func(c *replikv.Config, v string) string {
+			b, err := ParseYesNo(v)
+			if err != nil {
+				return reasonYesNo
+			}
+			c.ServeStaleData = b
+			return ""
+		}},
+	{"repl-backlog-size", "",
+		func(c *replikv.Config) string { return strconv.Itoa(c.BacklogSize) },
+		func(c *replikv.Config, v string) string {
+			n, err := ParseMemory(v)
+			if err != nil || n > math.MaxInt {
+				return "argument must be a memory value"
+			}
+			if n < 1 {
+				return "argument must be between 1 and 9223372036854775807 inclusive"
+			}
+			c.BacklogSize = int(n)
+			return ""
+		}},
+	{"repl-timeout", "",
+		func(c *replikv.Config) string { return strconv.FormatInt(seconds(c.ReplTimeout), 10) },
+		func(c *replikv.Config, v string) string {
+			n, ok := parseInt([]byte(v))
+			if !ok {
+				return "argument couldn't be parsed into an integer"
+			}
+			if n < 1 || n > math.MaxInt32 {
+				return "argument must be between 1 and 2147483647 inclusive"
+			}
+			c.ReplTimeout = time.Duration(n) * time.Second
+			return ""
+		}},
+}
+
+const reasonYesNo = "argument must be 'yes' or 'no'"
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// findStoreParam looks a setting up by name or alias, ignoring case.
+func findStoreParam(name string) *storeParam {
+	name = strings.ToLower(name)
+	for i := range storeParams {
+		if p := &storeParams[i]; p.name == name || (p.alias != "" && p.alias == name) {
+			return p
+		}
+	}
+	return nil
+}
+
+// ApplyParam sets the replication setting name (a redis.conf directive,
+// case-insensitive) to value in c. It knows requirepass, masterauth,
+// masteruser, replica-read-only and replica-serve-stale-data (yes or no;
+// also spelled slave-…), repl-backlog-size (a Redis memory size such as
+// 1mb) and repl-timeout (seconds). On error c is unchanged and the error
+// is a *ParamError. CONFIG SET uses it through Store.Reconfigure; a program
+// can use it to apply a configuration file to a replikv.Config.
+func ApplyParam(c *replikv.Config, name, value string) error {
+	p := findStoreParam(name)
+	if p == nil {
+		return &ParamError{Name: name, Reason: "unknown setting", Err: ErrUnknownParam}
+	}
+	if reason := p.set(c, value); reason != "" {
+		return &ParamError{Name: name, Reason: reason, Err: ErrBadValue}
+	}
+	return nil
+}
+
+// ParseYesNo parses a Redis boolean: yes or no, in any case.
+func ParseYesNo(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "yes":
+		return true, nil
+	case "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: %q is not yes or no", ErrBadValue, s)
+}
+
+// ParseMemory parses a Redis memory size: a decimal number of bytes with
+// an optional unit, in any case: b, k (1000), kb (1024), m (1000²), mb
+// (1024²), g (1000³) or gb (1024³). For example "1mb" is 1048576.
+func ParseMemory(s string) (int64, error) {
+	bad := fmt.Errorf("%w: %q is not a memory size", ErrBadValue, s)
+	i := 0
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, bad
+	}
+	var mul uint64
+	switch strings.ToLower(s[i:]) {
+	case "", "b":
+		mul = 1
+	case "k":
+		mul = 1000
+	case "kb":
+		mul = 1 << 10
+	case "m":
+		mul = 1000 * 1000
+	case "mb":
+		mul = 1 << 20
+	case "g":
+		mul = 1000 * 1000 * 1000
+	case "gb":
+		mul = 1 << 30
+	default:
+		return 0, bad
+	}
+	n, err := strconv.ParseUint(s[:i], 10, 64)
+	if err != nil || n > math.MaxInt64/mul {
+		return 0, bad
+	}
+	return int64(n * mul), nil
+}

@@ -1,0 +1,321 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/replikv/replikv"
+	"github.com/replikv/replikv/resp"
+	"github.com/replikv/replikv/transport"
+)
+
+// Defaults used for zero Config fields.
+const (
+	// DefaultMaxClients is the default of Config.MaxClients (Redis
+	// maxclients).
+	DefaultMaxClients = 10000
+	// DefaultMaxQueuedBytes is the default of Config.MaxQueuedBytes.
+	DefaultMaxQueuedBytes = 64 << 20
+)
+
+// RedisVersion is the version the server reports as redis_version in INFO
+// and in HELLO, so that tools which check it treat the server as Redis 7.0.
+const RedisVersion = "7.0.15"
+
+// Version is the version of replikv the server reports as
+// replikv_version in INFO.
+const Version = "0.1.0"
+
+// Errors returned by New and Serve.
+var (
+	// ErrServerClosed is returned by Serve after Close.
+	ErrServerClosed = errors.New("server: closed")
+	// ErrConfig is wrapped by New when the Config is invalid.
+	ErrConfig = errors.New("server: invalid config")
+)
+
+// Config configures a Server. The zero value of every field except Store
+// means its documented default.
+type Config struct {
+	// Store is the store served. Required. The Server does not close it.
+	Store *replikv.Store
+
+	// Logger receives the server's logs. Default: discard.
+	Logger *slog.Logger
+
+	// MaxClients bounds the connections served at once, replicas included;
+	// a connection over it gets "-ERR max number of clients reached" and
+	// is closed. Redis: maxclients. Default 10000.
+	MaxClients int
+
+	// Limits bound what one connection may send in one command (its
+	// arguments, their sizes, an inline line). Zero fields mean the resp
+	// package's defaults. A connection over them gets a protocol error and
+	// is closed.
+	Limits resp.Limits
+
+	// MaxQueuedBytes bounds the size of the commands one connection queues
+	// between MULTI and EXEC; a command over it is refused and the
+	// transaction aborted (Redis has no such limit). Default 64 MiB.
+	MaxQueuedBytes int64
+
+	// Dial returns the dialer REPLICAOF host port uses to reach its new
+	// primary. Default: transport.TCP(net.JoinHostPort(host, port)).
+	Dial func(host string, port int) transport.Dialer
+
+	// Port is reported as tcp_port in INFO and CONFIG GET port. Default:
+	// the port of the first TCP listener given to Serve.
+	Port int
+
+	// Bind is reported by CONFIG GET bind. Default: the host of the first
+	// TCP listener given to Serve.
+	Bind string
+
+	// ConfigFile is reported as config_file in INFO. Default: empty.
+	ConfigFile string
+}
+
+// Server serves a replikv.Store over RESP2. Create it with New, serve
+// listeners with Serve, and stop it with Close. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg     Config
+	store   *replikv.Store
+	log     *slog.Logger
+	now     func() time.Time // the store's clock, for TTLs
+	started time.Time
+	runID   string
+
+	ctx    context.Context // canceled by Close; bounds blocking commands
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	clients   map[*client]struct{}  // normal clients, by connection
+	handed    map[net.Conn]struct{} // connections handed to the store as replicas
+	wg        sync.WaitGroup        // every goroutine the server started
+
+	port int    // tcp_port, guarded by mu
+	bind string // CONFIG GET bind, guarded by mu
+
+	nextID atomic.Int64
+	stats  stats
+}
+
+// stats are the counters INFO stats shows.
+type stats struct {
+	connections  atomic.Int64 // total_connections_received
+	commands     atomic.Int64 // total_commands_processed
+	rejected     atomic.Int64 // rejected_connections
+	errorReplies atomic.Int64 // total_error_replies
+	hits, misses atomic.Int64 // keyspace_hits, keyspace_misses
+	blocked      atomic.Int64 // blocked_clients (in WAIT)
+}
+
+// New returns a Server for cfg.Store, with cfg's defaults filled in.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("%w: Store is nil", ErrConfig)
+	}
+	if cfg.MaxClients < 0 || cfg.MaxQueuedBytes < 0 || cfg.Port < 0 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("%w: negative MaxClients or MaxQueuedBytes, or Port out of range", ErrConfig)
+	}
+	if cfg.MaxClients == 0 {
+		cfg.MaxClients = DefaultMaxClients
+	}
+	if cfg.MaxQueuedBytes == 0 {
+		cfg.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = func(host string, port int) transport.Dialer {
+			return transport.TCP(net.JoinHostPort(host, strconv.Itoa(port)))
+		}
+	}
+	var id [20]byte
+	rand.Read(id[:])
+	s := &Server{
+		cfg:       cfg,
+		store:     cfg.Store,
+		log:       cfg.Logger,
+		now:       cfg.Store.Config().Now,
+		started:   time.Now(),
+		runID:     hex.EncodeToString(id[:]),
+		listeners: make(map[net.Listener]struct{}),
+		clients:   make(map[*client]struct{}),
+		handed:    make(map[net.Conn]struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.port, s.bind = cfg.Port, cfg.Bind
+	return s, nil
+}
+
+// Serve accepts connections on l and serves each in its own goroutine,
+// until l fails or the server is closed. It returns ErrServerClosed after
+// Close, otherwise the error that stopped the listener. Serve may be
+// called for several listeners at once; Close closes them all.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	if a, ok := l.Addr().(*net.TCPAddr); ok {
+		if s.port == 0 {
+			s.port = a.Port
+		}
+		if s.bind == "" {
+			s.bind = a.IP.String()
+		}
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Temporary (for example out of file descriptors): wait and retry.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-s.ctx.Done():
+					return ErrServerClosed
+				}
+				continue
+			}
+			return fmt.Errorf("server: accept on %s: %w", l.Addr(), err)
+		}
+		backoff = 0
+		s.accept(conn)
+	}
+}
+
+// accept registers conn and starts its goroutine, or refuses it when the
+// server is closed or full.
+func (s *Server) accept(conn net.Conn) {
+	s.stats.connections.Add(1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
+	if len(s.clients)+len(s.handed) >= s.cfg.MaxClients {
+		s.mu.Unlock()
+		s.stats.rejected.Add(1)
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		io.WriteString(conn, "-ERR max number of clients reached\r\n")
+		conn.Close()
+		return
+	}
+	c := newClient(s, conn)
+	s.clients[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		c.serve()
+	}()
+}
+
+// isClosed reports whether Close has been called.
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// handOff moves c's connection from the clients to the replicas handed to
+// the store; it reports false when the server is closing.
+func (s *Server) handOff(c *client) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.clients, c)
+	if s.closed {
+		return false
+	}
+	s.handed[c.conn] = struct{}{}
+	return true
+}
+
+// forget removes a finished connection.
+func (s *Server) forget(c *client) {
+	s.mu.Lock()
+	delete(s.clients, c)
+	delete(s.handed, c.conn)
+	s.mu.Unlock()
+}
+
+// Close stops the server: it closes every listener and every connection,
+// replicas handed to the store included, and waits for every goroutine the
+// server started. Serve calls then return ErrServerClosed. The Store is
+// not closed. Close is idempotent.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		s.cancel()
+		for l := range s.listeners {
+			l.Close()
+		}
+		for c := range s.clients {
+			c.conn.Close()
+		}
+		for conn := range s.handed {
+			conn.Close()
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// snapshotClients returns the normal clients, for CLIENT LIST and KILL.
+func (s *Server) snapshotClients() []*client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := make([]*client, 0, len(s.clients))
+	for c := range s.clients {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// addr returns the port and bind address the server reports.
+func (s *Server) addr() (port int, bind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.port, s.bind
+}
+
+// counts returns the number of normal clients and of replicas.
+func (s *Server) counts() (clients, replicas int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clients), len(s.handed)
+}
