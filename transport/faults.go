@@ -94,15 +94,13 @@ func (f *Faults) CutAfter(from, to string, n int64) {
 }
 
 // CutAfterRandom is like [Faults.CutAfter] with a budget drawn for each
-// connection, uniformly between 1 and max bytes, from the connection's
+// connection, uniformly between 1 and limit bytes, from the connection's
 // seeded source.
-func (f *Faults) CutAfterRandom(from, to string, max int64) {
-	if max < 1 {
-		max = 1
-	}
+func (f *Faults) CutAfterRandom(from, to string, limit int64) {
+	limit = max(limit, 1)
 	f.update(from, to, func(r *flowRule) {
 		f.gen++
-		r.cutGen, r.cutN, r.cutRandom = f.gen, max, true
+		r.cutGen, r.cutN, r.cutRandom = f.gen, limit, true
 	})
 }
 
