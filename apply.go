@@ -43,8 +43,9 @@ func (s *Store) applyCommand(raw []byte, args [][]byte) error {
 		}
 		lower[i] = c
 	}
-	cmd := string(lower[:len(name)]) // no allocation: the switch compares in place
-	switch cmd {
+	low := lower[:len(name)]
+	switch string(low) { // no allocation: the switch compares in place
+
 	case "select":
 		db, err := strconv.Atoi(string(argOr(args, 1)))
 		if err != nil || len(args) != 2 || db < 0 {
@@ -62,31 +63,42 @@ func (s *Store) applyCommand(raw []byte, args [][]byte) error {
 	case "flushall", "flushdb":
 		s.lockAll()
 		defer s.unlockAll()
-		if cmd == "flushall" || s.st.db == s.cfg.DB {
+		if low[5] == 'a' || s.st.db == s.cfg.DB {
 			s.clearLocked()
 		}
 		s.st.appendLocked(raw)
 		return nil
 	}
-	h, ok := applyHandlers[cmd]
+	h, ok := applyHandlers[string(low)] // no allocation for a map index
 	if !ok {
 		s.appendRaw(raw)
 		return s.unsupported(name)
 	}
 	if len(args) < h.minArgs || (h.keyStep > 0 && (len(args)-1)%h.keyStep != 0) {
 		s.appendRaw(raw)
-		return s.failed(cmd, ErrSyntax)
+		return s.failed(h.name, ErrSyntax)
 	}
-	keys := applyKeys(args, h)
-	locked := s.lockKeys(keys)
+	if !h.multiKey {
+		// The common case: one key, one shard, no allocation.
+		sh := s.lockKey(unsafeString(args[1]))
+		defer s.unlockWrite(sh)
+		return s.applyLocked(h, raw, args)
+	}
+	locked := s.lockKeys(applyKeys(args, h))
 	defer s.unlockKeys(locked)
+	return s.applyLocked(h, raw, args)
+}
+
+// applyLocked appends the command's bytes and applies it; the shards of its
+// keys and the stream are locked.
+func (s *Store) applyLocked(h applyHandler, raw []byte, args [][]byte) error {
 	s.st.appendLocked(raw)
 	if s.st.db != s.cfg.DB && !(s.st.db < 0 && s.cfg.DB == 0) {
 		s.applied.otherDB.Add(1)
 		return nil
 	}
 	if err := h.fn(s, args); err != nil {
-		return s.failed(cmd, err)
+		return s.failed(h.name, err)
 	}
 	return nil
 }
@@ -118,6 +130,7 @@ func (s *Store) failed(cmd string, err error) error {
 // its keys are laid out, and the mutation, run with the keys' shards and
 // the stream locked.
 type applyHandler struct {
+	name     string
 	minArgs  int
 	keyStep  int // 0: only args[1] is a key; n: args[1], args[1+n], … are keys
 	multiKey bool
@@ -149,13 +162,14 @@ func init() {
 		"decrby":    {minArgs: 3, fn: applyIncr},
 		"append":    {minArgs: 3, fn: applyAppend},
 	}
+	for name, h := range applyHandlers {
+		h.name = name
+		applyHandlers[name] = h
+	}
 }
 
-// applyKeys lists the keys a command touches.
+// applyKeys lists the keys of a multi-key command.
 func applyKeys(args [][]byte, h applyHandler) []string {
-	if !h.multiKey {
-		return []string{unsafeString(args[1])}
-	}
 	keys := make([]string, 0, (len(args)-1)/h.keyStep)
 	for i := 1; i < len(args); i += h.keyStep {
 		keys = append(keys, unsafeString(args[i]))
@@ -218,16 +232,16 @@ func applySet(s *Store, args [][]byte) error {
 	var nx, xx, keep bool
 	var deadline int64
 	for i := 3; i < len(args); i++ {
-		opt := strings.ToUpper(string(args[i]))
-		switch opt {
-		case "NX":
+		opt := args[i]
+		switch {
+		case equalFold(opt, "NX"):
 			nx = true
-		case "XX":
+		case equalFold(opt, "XX"):
 			xx = true
-		case "GET":
-		case "KEEPTTL":
+		case equalFold(opt, "GET"):
+		case equalFold(opt, "KEEPTTL"):
 			keep = true
-		case "EX", "PX", "EXAT", "PXAT":
+		case equalFold(opt, "EX"), equalFold(opt, "PX"), equalFold(opt, "EXAT"), equalFold(opt, "PXAT"):
 			if i+1 >= len(args) {
 				return ErrSyntax
 			}
@@ -252,14 +266,16 @@ func applySet(s *Store, args [][]byte) error {
 	return nil
 }
 
-// absDeadline turns an EX/PX/EXAT/PXAT argument into unix ms.
-func absDeadline(unit string, n, now int64) int64 {
-	switch unit {
-	case "EX", "EXPIRE", "SETEX":
+// absDeadline turns the argument of an expiry option or command (EX, PX,
+// EXAT, PXAT, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, SETEX, PSETEX) into
+// unix ms.
+func absDeadline(unit []byte, n, now int64) int64 {
+	switch {
+	case equalFold(unit, "EX"), equalFold(unit, "EXPIRE"), equalFold(unit, "SETEX"):
 		return now + n*1000
-	case "PX", "PEXPIRE", "PSETEX":
+	case equalFold(unit, "PX"), equalFold(unit, "PEXPIRE"), equalFold(unit, "PSETEX"):
 		return now + n
-	case "EXAT", "EXPIREAT":
+	case equalFold(unit, "EXAT"), equalFold(unit, "EXPIREAT"):
 		return n * 1000
 	}
 	return n
@@ -270,11 +286,7 @@ func applySetex(s *Store, args [][]byte) error {
 	if !ok || n <= 0 {
 		return fmt.Errorf("%w: invalid expire time", ErrSyntax)
 	}
-	unit := "SETEX"
-	if len(args[0]) == 6 {
-		unit = "PSETEX"
-	}
-	s.storeLocked(unsafeString(args[1]), args[3], absDeadline(unit, n, s.nowMs()))
+	s.storeLocked(unsafeString(args[1]), args[3], absDeadline(args[0], n, s.nowMs()))
 	return nil
 }
 
@@ -325,23 +337,23 @@ func applyExpire(s *Store, args [][]byte) error {
 	if i < 0 {
 		return nil
 	}
-	deadline := absDeadline(strings.ToUpper(string(args[0])), n, s.nowMs())
+	deadline := absDeadline(args[0], n, s.nowMs())
 	if len(args) > 3 {
 		cur := sh.t.slots[i].deadline()
-		switch strings.ToUpper(string(args[3])) {
-		case "NX":
+		switch opt := args[3]; {
+		case equalFold(opt, "NX"):
 			if cur != 0 {
 				return nil
 			}
-		case "XX":
+		case equalFold(opt, "XX"):
 			if cur == 0 {
 				return nil
 			}
-		case "GT":
+		case equalFold(opt, "GT"):
 			if cur == 0 || deadline <= cur {
 				return nil
 			}
-		case "LT":
+		case equalFold(opt, "LT"):
 			if cur != 0 && deadline >= cur {
 				return nil
 			}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"github.com/replikv/replikv/resp"
 	"github.com/replikv/replikv/transport"
 	"io"
 	"math/rand/v2"
@@ -260,5 +261,28 @@ func BenchmarkFullSync1M(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// BenchmarkApply measures a replica applying "SET key value PXAT ms" from
+// its primary's stream (parse not included).
+func BenchmarkApply(b *testing.B) {
+	s, _ := New(Config{ActiveExpiryInterval: -1})
+	defer s.Close()
+	s.replica.Store(true)
+	val := benchValue(rand.New(rand.NewPCG(7, 8)))
+	args := [][]byte{[]byte("SET"), nil, val, []byte("PXAT"), []byte("1900000000000")}
+	var raw []byte
+	keys := make([][]byte, 100_000)
+	for i := range keys {
+		keys[i] = []byte(benchKey(i))
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		args[1] = keys[i%len(keys)]
+		raw = resp.AppendCommand(raw[:0], args...)
+		if err := s.applyCommand(raw, args); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

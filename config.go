@@ -80,7 +80,9 @@ type Config struct {
 	// ReplTimeout is how long either side of a link waits for the other
 	// before dropping it: a primary drops a replica silent for this long, a
 	// replica reconnects to a primary silent for this long; it also bounds
-	// each handshake step and each write. Redis: repl-timeout. Default 60s.
+	// each handshake step and each write. It must be well above the
+	// primary's PING period (Redis masters ping every 10 s), or a quiet
+	// link is taken for a dead one. Redis: repl-timeout. Default 60s.
 	ReplTimeout time.Duration
 
 	// ReplicaOutputLimits bound the stream bytes queued for one replica

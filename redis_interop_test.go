@@ -295,9 +295,11 @@ func TestInteropChain(t *testing.T) {
 }
 
 // interopConfig is fastConfig with Redis's PING period, so that keyspace
-// comparisons (which take a moment for 100k keys) see a quiet stream.
+// comparisons (which take a moment for 100k keys) see a quiet stream, and
+// Redis's repl-timeout, which must exceed the master's PING period (10 s).
 func interopConfig() Config {
 	c := fastConfig()
 	c.PingPeriod = DefaultPingPeriod
+	c.ReplTimeout = DefaultReplTimeout
 	return c
 }
