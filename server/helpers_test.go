@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 	"github.com/replikv/replikv"
 	"github.com/replikv/replikv/resp"
@@ -151,4 +152,29 @@ func checkNoLeak(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	})
+}
+
+// exchange is a command and the reply expected, as resp.Value.String
+// renders it.
+type exchange struct {
+	args []string
+	want string
+}
+
+// expect sends each command in turn and checks its reply.
+func (r *rawConn) expect(steps []exchange) {
+	r.t.Helper()
+	for _, s := range steps {
+		if got := r.do(s.args...); got != s.want {
+			r.t.Errorf("%q = %s, want %s", s.args, got, s.want)
+		}
+	}
+}
+
+// checkEq reports a difference between got and want.
+func checkEq(t testing.TB, what string, got, want any) {
+	t.Helper()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("%s (-want +got):\n%s", what, d)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 	"github.com/replikv/replikv"
 )
@@ -14,12 +13,7 @@ func TestStringCommands(t *testing.T) {
 	n := startNode(t, replikv.Config{}, Config{})
 	c := n.client(t, nil)
 	ctx := ctx(t)
-	check := func(what string, got, want any) {
-		t.Helper()
-		if d := cmp.Diff(want, got); d != "" {
-			t.Errorf("%s (-want +got):\n%s", what, d)
-		}
-	}
+	check := func(what string, got, want any) { t.Helper(); checkEq(t, what, got, want) }
 	isNil := func(what string, err error) {
 		t.Helper()
 		if !errors.Is(err, redis.Nil) {
@@ -118,10 +112,7 @@ func TestStringCommands(t *testing.T) {
 func TestStringErrors(t *testing.T) {
 	n := startNode(t, replikv.Config{}, Config{})
 	r := n.raw(t)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	r.expect([]exchange{
 		{[]string{"GET"}, "-ERR wrong number of arguments for 'get' command"},
 		{[]string{"SET", "a"}, "-ERR wrong number of arguments for 'set' command"},
 		{[]string{"SET", "a", "b", "EX", "0"}, "-ERR invalid expire time in 'set' command"},
@@ -149,9 +140,5 @@ func TestStringErrors(t *testing.T) {
 		{[]string{"INCRBY", "n", "+1"}, "-ERR value is not an integer or out of range"},
 		{[]string{"INCRBY", "n", "-0"}, "-ERR value is not an integer or out of range"},
 		{[]string{"INCRBY", "n", "-1"}, ":-1"},
-	} {
-		if got := r.do(tc.args...); got != tc.want {
-			t.Errorf("%q = %s, want %s", tc.args, got, tc.want)
-		}
-	}
+	})
 }

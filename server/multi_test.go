@@ -1,0 +1,140 @@
+package server
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+	"github.com/replikv/replikv"
+	"github.com/replikv/replikv/resp"
+)
+
+// TestTransaction runs a go-redis TxPipelined and checks its replies and
+// that the stream carries it as MULTI … EXEC.
+func TestTransaction(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{})
+	c := n.client(t, nil)
+	ctx := ctx(t)
+	_, from := n.store.Position()
+	sub, err := n.store.Subscribe(from, replikv.SubscribeLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	cmds, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "a", "1", 0)
+		p.Incr(ctx, "a")
+		p.Get(ctx, "a")
+		p.Del(ctx, "nope")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, cmd := range cmds {
+		got = append(got, cmd.String())
+	}
+	want := []string{"set a 1: OK", "incr a: 2", "get a: 2", "del nope: 0"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("replies (-want +got):\n%s", d)
+	}
+	_, end := n.store.Position()
+	var stream []byte
+	for int64(len(stream)) < end-from {
+		b, _, err := sub.Next(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream = append(stream, b...)
+	}
+	if d := cmp.Diff([]string{"MULTI", "SET a 1", "SET a 2", "EXEC"}, streamCommands(t, stream)); d != "" {
+		t.Errorf("stream (-want +got):\n%s", d)
+	}
+}
+
+// streamCommands decodes stream bytes into commands, upper-casing their
+// names and leaving out SELECT and PING.
+func streamCommands(t *testing.T, stream []byte) []string {
+	t.Helper()
+	rd := resp.NewReader(bytes.NewReader(stream), resp.Limits{})
+	var out []string
+	for {
+		cmd, err := rd.ReadCommand()
+		if err != nil {
+			break
+		}
+		name := strings.ToUpper(string(cmd.Args[0]))
+		if name == "SELECT" || name == "PING" {
+			continue
+		}
+		parts := []string{name}
+		for _, a := range cmd.Args[1:] {
+			parts = append(parts, string(a))
+		}
+		out = append(out, strings.Join(parts, " "))
+	}
+	return out
+}
+
+func TestTransactionErrors(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{})
+	r := n.raw(t)
+	steps := []exchange{
+		{[]string{"EXEC"}, "-ERR EXEC without MULTI"},
+		{[]string{"DISCARD"}, "-ERR DISCARD without MULTI"},
+		// An error while queueing aborts the transaction.
+		{[]string{"MULTI"}, "+OK"},
+		{[]string{"MULTI"}, "-ERR MULTI calls can not be nested"},
+		{[]string{"SET", "a", "1"}, "+QUEUED"},
+		{[]string{"SET", "a"}, "-ERR wrong number of arguments for 'set' command"},
+		{[]string{"FOO"}, "-ERR unknown command 'FOO', with args beginning with: "},
+		{[]string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors."},
+		{[]string{"GET", "a"}, "(nil)"},
+		// Commands refused inside MULTI.
+		{[]string{"MULTI"}, "+OK"},
+		{[]string{"SYNC"}, "-ERR Command not allowed inside a transaction"},
+		{[]string{"KEYS", "*"}, "-ERR Command not allowed inside a transaction"},
+		{[]string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors."},
+		// DISCARD drops the queue.
+		{[]string{"MULTI"}, "+OK"},
+		{[]string{"SET", "a", "1"}, "+QUEUED"},
+		{[]string{"DISCARD"}, "+OK"},
+		{[]string{"GET", "a"}, "(nil)"},
+		// Errors while running are replies inside EXEC; nothing is rolled back.
+		{[]string{"MULTI"}, "+OK"},
+		{[]string{"SET", "a", "x"}, "+QUEUED"},
+		{[]string{"INCR", "a"}, "+QUEUED"},
+		{[]string{"SET", "b", "y", "EX", "0"}, "+QUEUED"},
+		{[]string{"SET", "c", "z"}, "+QUEUED"},
+		{[]string{"DBSIZE"}, "+QUEUED"},
+		{[]string{"PING"}, "+QUEUED"},
+		{[]string{"EXEC"}, `[+OK, -ERR value is not an integer or out of range, -ERR invalid expire time in 'set' command, +OK, :2, +PONG]`},
+		{[]string{"MGET", "a", "b", "c"}, `["x", (nil), "z"]`},
+		{[]string{"MULTI"}, "+OK"},
+		{[]string{"EXEC"}, "[]"},
+	}
+	r.expect(steps)
+	if got := r.do("CLIENT", "LIST"); !strings.Contains(got, " multi=-1 ") {
+		t.Errorf("CLIENT LIST after EXEC = %s", got)
+	}
+}
+
+// TestTransactionQueueLimit checks that MaxQueuedBytes bounds a
+// transaction.
+func TestTransactionQueueLimit(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{MaxQueuedBytes: 100})
+	r := n.raw(t)
+	r.do("MULTI")
+	if got := r.do("SET", "k", strings.Repeat("x", 50)); got != "+QUEUED" {
+		t.Fatalf("SET = %s", got)
+	}
+	if got := r.do("SET", "k", strings.Repeat("x", 50)); !strings.HasPrefix(got, "-ERR transaction too large") {
+		t.Errorf("SET over the limit = %s", got)
+	}
+	if got := r.do("EXEC"); got != "-EXECABORT Transaction discarded because of previous errors." {
+		t.Errorf("EXEC = %s", got)
+	}
+}
