@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/replikv/replikv"
@@ -27,6 +28,8 @@ type client struct {
 	woff    int64       // stream offset after this client's last write, for WAIT
 	handoff [][]byte    // set by REPLCONF/PSYNC/SYNC: hand the connection to the store
 	quit    bool        // set by QUIT
+
+	killed atomic.Bool // closed by CLIENT KILL
 
 	mu      sync.Mutex // guards what CLIENT LIST reads from other goroutines
 	name    string
@@ -181,6 +184,16 @@ func (s *Server) precheck(cmd *command) string {
 		return errMasterDown
 	}
 	return ""
+}
+
+// kill closes c's connection for CLIENT KILL; it reports false when c
+// was already killed.
+func (c *client) kill() bool {
+	if !c.killed.CompareAndSwap(false, true) {
+		return false
+	}
+	c.conn.Close()
+	return true
 }
 
 // info returns what CLIENT LIST shows about c.

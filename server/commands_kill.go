@@ -92,10 +92,10 @@ func (s *Server) kill(self *client, f killFilter) int {
 			}
 			if c == self {
 				self.quit = true
-			} else {
-				c.conn.Close()
+				n++
+			} else if c.kill() {
+				n++
 			}
-			n++
 		}
 	}
 	noConnFilter := f.id == 0 && f.addr == "" && f.laddr == ""

@@ -295,13 +295,16 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// snapshotClients returns the normal clients, for CLIENT LIST and KILL.
+// snapshotClients returns the normal clients, for CLIENT LIST and KILL;
+// clients already killed are left out.
 func (s *Server) snapshotClients() []*client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := make([]*client, 0, len(s.clients))
 	for c := range s.clients {
-		cs = append(cs, c)
+		if !c.killed.Load() {
+			cs = append(cs, c)
+		}
 	}
 	return cs
 }
