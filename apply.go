@@ -1,6 +1,7 @@
 package replikv
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -24,18 +25,134 @@ type applyStats struct {
 // does not implement; both still count in the offset. The mutation and the
 // append of its bytes happen together under the stream lock.
 //
+// Commands between MULTI and EXEC are queued and applied at EXEC with the
+// whole store locked, so readers never see half a transaction; until then
+// they do not count in the offset either, so a link that breaks inside a
+// transaction resumes from its MULTI.
+//
 // It must not be called concurrently with itself (the replication link
 // applies one command at a time).
 func (s *Store) applyCommand(raw []byte, args [][]byte) error {
-	if len(args) == 0 {
-		s.appendRaw(raw)
+	kind, h := classify(args)
+	m := &s.multi
+	if m.active {
+		m.raw = append(m.raw, raw...)
+		switch kind {
+		case cmdExec:
+			return s.execQueued(false)
+		case cmdDiscard:
+			return s.execQueued(true)
+		case cmdMulti:
+			return nil // nested MULTI: Redis refuses it, so it changes nothing
+		}
+		m.cmds = append(m.cmds, cloneArgs(args))
 		return nil
+	}
+	switch kind {
+	case cmdMulti:
+		m.active = true
+		m.raw = append(m.raw[:0], raw...)
+		return nil
+	case cmdKey:
+		if !h.valid(args) {
+			s.appendRaw(raw)
+			return s.failed(h.name, ErrSyntax)
+		}
+		if !h.multiKey {
+			// The common case: one key, one shard, no allocation.
+			sh := s.lockKey(unsafeString(args[1]))
+			defer s.unlockWrite(sh)
+		} else {
+			defer s.unlockKeys(s.lockKeys(applyKeys(args, h)))
+		}
+	case cmdFlush:
+		s.lockAll()
+		defer s.unlockAll()
+	default:
+		s.st.mu.Lock()
+		defer s.st.mu.Unlock()
+	}
+	s.st.appendLocked(raw)
+	return s.applyLocked(kind, h, args)
+}
+
+// execQueued applies (or, for DISCARD, drops) the queued transaction and
+// appends its bytes, MULTI to EXEC, with the whole store locked.
+func (s *Store) execQueued(discard bool) error {
+	m := &s.multi
+	s.lockAll()
+	defer s.unlockAll()
+	s.st.appendLocked(m.raw)
+	var first error
+	if !discard {
+		for _, args := range m.cmds {
+			kind, h := classify(args)
+			if kind == cmdKey && !h.valid(args) {
+				first = cmp.Or(first, s.failed(h.name, ErrSyntax))
+				continue
+			}
+			first = cmp.Or(first, s.applyLocked(kind, h, args))
+		}
+	}
+	clear(m.cmds)
+	m.active, m.raw, m.cmds = false, m.raw[:0], m.cmds[:0]
+	if cap(m.raw) > 1<<20 {
+		m.raw = nil // do not pin the buffer of one huge transaction
+	}
+	return first
+}
+
+// applyLocked applies a command whose locks are held (its keys' shards and
+// the stream, or everything); its bytes are already appended.
+func (s *Store) applyLocked(kind cmdKind, h applyHandler, args [][]byte) error {
+	switch kind {
+	case cmdSelect:
+		db, err := strconv.Atoi(string(argOr(args, 1)))
+		if err != nil || len(args) != 2 || db < 0 {
+			return s.failed("select", ErrSyntax)
+		}
+		s.st.db = db
+	case cmdFlush:
+		if len(args[0]) == len("flushall") || s.st.db == s.cfg.DB { // FLUSHALL, or FLUSHDB of ours
+			s.clearLocked()
+		}
+	case cmdUnknown:
+		return s.unsupported(args[0])
+	case cmdKey:
+		if s.st.db != s.cfg.DB && !(s.st.db < 0 && s.cfg.DB == 0) {
+			s.applied.otherDB.Add(1)
+			return nil
+		}
+		if err := h.fn(s, args); err != nil {
+			return s.failed(h.name, err)
+		}
+	}
+	return nil
+}
+
+// cmdKind sorts stream commands by how they are applied.
+type cmdKind int
+
+const (
+	cmdNone    cmdKind = iota // nothing to apply: empty, PING, REPLCONF, a stray EXEC
+	cmdUnknown                // not implemented (other types, …)
+	cmdKey                    // a key command with an applyHandler
+	cmdSelect
+	cmdFlush // FLUSHALL, FLUSHDB
+	cmdMulti
+	cmdExec
+	cmdDiscard
+)
+
+// classify names a command without allocating.
+func classify(args [][]byte) (cmdKind, applyHandler) {
+	if len(args) == 0 {
+		return cmdNone, applyHandler{}
 	}
 	var lower [24]byte
 	name := args[0]
 	if len(name) > len(lower) {
-		s.appendRaw(raw)
-		return s.unsupported(name)
+		return cmdUnknown, applyHandler{}
 	}
 	for i, c := range name {
 		if 'A' <= c && c <= 'Z' {
@@ -45,62 +162,45 @@ func (s *Store) applyCommand(raw []byte, args [][]byte) error {
 	}
 	low := lower[:len(name)]
 	switch string(low) { // no allocation: the switch compares in place
-
 	case "select":
-		db, err := strconv.Atoi(string(argOr(args, 1)))
-		if err != nil || len(args) != 2 || db < 0 {
-			s.appendRaw(raw)
-			return s.failed("SELECT", ErrSyntax)
-		}
-		s.st.mu.Lock()
-		s.st.db = db
-		s.st.appendLocked(raw)
-		s.st.mu.Unlock()
-		return nil
-	case "ping", "multi", "exec", "discard", "replconf":
-		s.appendRaw(raw)
-		return nil
+		return cmdSelect, applyHandler{}
+	case "ping", "replconf":
+		return cmdNone, applyHandler{}
 	case "flushall", "flushdb":
-		s.lockAll()
-		defer s.unlockAll()
-		if low[5] == 'a' || s.st.db == s.cfg.DB {
-			s.clearLocked()
-		}
-		s.st.appendLocked(raw)
-		return nil
+		return cmdFlush, applyHandler{}
+	case "multi":
+		return cmdMulti, applyHandler{}
+	case "exec":
+		return cmdExec, applyHandler{}
+	case "discard":
+		return cmdDiscard, applyHandler{}
 	}
-	h, ok := applyHandlers[string(low)] // no allocation for a map index
-	if !ok {
-		s.appendRaw(raw)
-		return s.unsupported(name)
+	if h, ok := applyHandlers[string(low)]; ok { // no allocation for a map index
+		return cmdKey, h
 	}
-	if len(args) < h.minArgs || (h.keyStep > 0 && (len(args)-1)%h.keyStep != 0) {
-		s.appendRaw(raw)
-		return s.failed(h.name, ErrSyntax)
-	}
-	if !h.multiKey {
-		// The common case: one key, one shard, no allocation.
-		sh := s.lockKey(unsafeString(args[1]))
-		defer s.unlockWrite(sh)
-		return s.applyLocked(h, raw, args)
-	}
-	locked := s.lockKeys(applyKeys(args, h))
-	defer s.unlockKeys(locked)
-	return s.applyLocked(h, raw, args)
+	return cmdUnknown, applyHandler{}
 }
 
-// applyLocked appends the command's bytes and applies it; the shards of its
-// keys and the stream are locked.
-func (s *Store) applyLocked(h applyHandler, raw []byte, args [][]byte) error {
-	s.st.appendLocked(raw)
-	if s.st.db != s.cfg.DB && !(s.st.db < 0 && s.cfg.DB == 0) {
-		s.applied.otherDB.Add(1)
-		return nil
+// multiState is a transaction being received (see applyCommand).
+type multiState struct {
+	active bool
+	raw    []byte     // its bytes from MULTI on
+	cmds   [][][]byte // its commands, copied
+}
+
+// cloneArgs copies a command's arguments into one allocation.
+func cloneArgs(args [][]byte) [][]byte {
+	n := 0
+	for _, a := range args {
+		n += len(a)
 	}
-	if err := h.fn(s, args); err != nil {
-		return s.failed(h.name, err)
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		buf = append(buf, a...)
+		out[i] = buf[len(buf)-len(a):]
 	}
-	return nil
+	return out
 }
 
 func argOr(args [][]byte, i int) []byte {
@@ -138,6 +238,11 @@ type applyHandler struct {
 }
 
 var applyHandlers map[string]applyHandler
+
+// valid reports whether args have the handler's shape.
+func (h applyHandler) valid(args [][]byte) bool {
+	return len(args) >= h.minArgs && (h.keyStep == 0 || (len(args)-1)%h.keyStep == 0)
+}
 
 func init() {
 	applyHandlers = map[string]applyHandler{

@@ -54,6 +54,7 @@ type Store struct {
 
 	expiredKeys atomic.Int64 // keys deleted by expiry (Info)
 	applied     applyStats
+	multi       multiState // a transaction being received from the primary
 
 	dyn      atomic.Pointer[Config] // the configuration in effect (Reconfigure)
 	reconfMu sync.Mutex

@@ -481,6 +481,9 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 // streamFrom applies the primary's command stream, answers GETACK and
 // sends an ACK every AckPeriod, until the connection fails.
 func (s *Store) streamFrom(ctx context.Context, lc *linkConn) error {
+	// A transaction cut by the last link's end was not applied nor counted:
+	// the primary resends it from its MULTI.
+	s.multi = multiState{}
 	ackCtx, stopAcks := context.WithCancel(ctx)
 	defer stopAcks()
 	s.wg.Add(1)
