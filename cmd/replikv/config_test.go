@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		want       []directive
+		err        string
+	}{
+		{name: "empty", file: "\n# comment\n   \n\t# indented comment\n"},
+		{name: "plain", file: "port 7000\nbind 127.0.0.1 ::1\n",
+			want: []directive{{"port", []string{"7000"}, "f:1"}, {"bind", []string{"127.0.0.1", "::1"}, "f:2"}}},
+		{name: "case and spaces", file: "  REQUIREPASS   secret  \r\n",
+			want: []directive{{"requirepass", []string{"secret"}, "f:1"}}},
+		{name: "double quotes", file: `requirepass "a b\"c\x41\n"`,
+			want: []directive{{"requirepass", []string{"a b\"cA\n"}, "f:1"}}},
+		{name: "single quotes", file: `masterauth 'it\'s'`,
+			want: []directive{{"masterauth", []string{"it's"}, "f:1"}}},
+		{name: "empty quoted", file: `requirepass ""`,
+			want: []directive{{"requirepass", []string{""}, "f:1"}}},
+		{name: "unbalanced", file: "port 1\nrequirepass \"abc\n", err: "f:2:"},
+		{name: "star", file: "\n\n*3\n", err: "f:3: a directive cannot start with '*'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseConfig(strings.NewReader(tc.file), "f")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, errUsage) {
+					t.Fatalf("error %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, got, cmp.AllowUnexported(directive{})); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "replikv.conf")
+	os.WriteFile(conf, []byte(`# a redis.conf
+port 7000
+slaveof 10.0.0.1 6380
+slave-read-only no
+slave-serve-stale-data no
+repl-backlog-size 64kb
+repl-timeout 30
+masteruser "repl user"
+masterauth secret
+requirepass "pw"
+save ""
+appendonly no
+maxclients 50
+`), 0o600)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+
+	o, err := parseArgs([]string{conf, "--port", "7001", "--replica-read-only", "yes"}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.store
+	if o.port != 7001 || o.replicaOf != "10.0.0.1 6380" || o.maxClients != 50 || o.configFile != conf ||
+		c.ReplicaWritable || c.ServeStaleData || c.BacklogSize != 64<<10 || c.ReplTimeout != 30*time.Second ||
+		c.MasterUser != "repl user" || c.MasterAuth != "secret" || c.Password != "pw" {
+		t.Errorf("options: %+v", o)
+	}
+	for _, d := range []string{"save", "appendonly"} {
+		if !strings.Contains(logs.String(), "directive="+d) || !strings.Contains(logs.String(), "ignoring unknown directive") {
+			t.Errorf("no warning for %s in logs:\n%s", d, logs.String())
+		}
+	}
+
+	// --config, and defaults.
+	o, err = parseArgs([]string{"--config", conf, "--replicaof", "127.0.0.1 9000", "--bind", "127.0.0.1 ::1"}, log)
+	if err != nil || o.port != 7000 || o.replicaOf != "127.0.0.1 9000" || !cmp.Equal(o.binds, []string{"127.0.0.1", "::1"}) {
+		t.Errorf("--config: %+v, %v", o, err)
+	}
+	o, err = parseArgs(nil, log)
+	if err != nil || o.port != 6379 || !cmp.Equal(o.binds, []string{"127.0.0.1"}) || o.replicaOf != "" || !o.store.ServeStaleData || o.store.ReplicaWritable {
+		t.Errorf("defaults: %+v, %v", o, err)
+	}
+	o, err = parseArgs([]string{"--replicaof", "no one"}, log)
+	if err != nil || o.replicaOf != "" {
+		t.Errorf("--replicaof no one: %+v, %v", o, err)
+	}
+
+	// Errors say where.
+	bad := filepath.Join(dir, "bad.conf")
+	for _, tc := range []struct {
+		file string
+		args []string
+		want string
+	}{
+		{"port 1\nrepl-timeout abc\n", nil, "bad.conf:2: server: repl-timeout: argument couldn't be parsed into an integer"},
+		{"repl-backlog-size 1xb\n", nil, "bad.conf:1: server: repl-backlog-size: argument must be a memory value"},
+		{"slave-read-only maybe\n", nil, "bad.conf:1: server: slave-read-only: argument must be 'yes' or 'no'"},
+		{"port 70000\n", nil, "bad.conf:1: port: invalid value \"70000\""},
+		{"port\n", nil, "bad.conf:1: port takes one argument, got 0"},
+		{"replicaof host\n", nil, "bad.conf:1: replicaof takes a host and a port"},
+		{"replicaof host port\n", nil, "bad.conf:1: replicaof: invalid port \"port\""},
+		{"requirepass a b\n", nil, "bad.conf:1: requirepass takes one argument, got 2"},
+		{"", []string{"--repl-timeout", "0"}, "--repl-timeout: server: repl-timeout: argument must be between 1 and 2147483647 inclusive"},
+		{"", []string{"--nope", "1"}, "flag provided but not defined: -nope"},
+		{"", []string{"--port", "1", "extra"}, `unexpected argument "extra"`},
+	} {
+		os.WriteFile(bad, []byte(tc.file), 0o600)
+		_, err := parseArgs(append([]string{bad}, tc.args...), log)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, errUsage) {
+			t.Errorf("%q %q: error %v, want one containing %q", tc.file, tc.args, err, tc.want)
+		}
+	}
+	if _, err := parseArgs([]string{filepath.Join(dir, "missing.conf")}, log); err == nil || !strings.Contains(err.Error(), "missing.conf") {
+		t.Errorf("missing file: %v", err)
+	}
+}
