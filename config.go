@@ -114,6 +114,14 @@ const (
 	DefaultReconnectMax         = 2 * time.Second
 )
 
+// orDefault sets *v to d when it is the zero value.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
 // withDefaults returns a copy with every zero field replaced by its default,
 // or an error naming the first invalid field.
 func (c Config) withDefaults() (Config, error) {
@@ -141,21 +149,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ActiveExpiryInterval == 0 {
 		c.ActiveExpiryInterval = DefaultActiveExpiryInterval
 	}
-	if c.PingPeriod == 0 {
-		c.PingPeriod = DefaultPingPeriod
-	}
-	if c.AckPeriod == 0 {
-		c.AckPeriod = DefaultAckPeriod
-	}
-	if c.ReplTimeout == 0 {
-		c.ReplTimeout = DefaultReplTimeout
-	}
-	if c.ReconnectMin == 0 {
-		c.ReconnectMin = DefaultReconnectMin
-	}
-	if c.ReconnectMax == 0 {
-		c.ReconnectMax = DefaultReconnectMax
-	}
+	orDefault(&c.PingPeriod, DefaultPingPeriod)
+	orDefault(&c.AckPeriod, DefaultAckPeriod)
+	orDefault(&c.ReplTimeout, DefaultReplTimeout)
+	orDefault(&c.ReconnectMin, DefaultReconnectMin)
+	orDefault(&c.ReconnectMax, DefaultReconnectMax)
 	c.ReplicaOutputLimits = c.ReplicaOutputLimits.withDefaults()
 	for name, d := range map[string]time.Duration{"PingPeriod": c.PingPeriod, "AckPeriod": c.AckPeriod,
 		"ReplTimeout": c.ReplTimeout, "ReconnectMin": c.ReconnectMin, "ReconnectMax": c.ReconnectMax} {

@@ -111,6 +111,16 @@ func (s *Store) Close() error {
 // 0, for a single shard).
 func (s *Store) shardOf(h uint64) *shard { return &s.shards[h>>s.shift] }
 
+// isClosed reports whether Close was called.
+func (s *Store) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func (s *Store) nowMs() int64 { return s.cfg.Now().UnixMilli() }
 
 // expired reports whether the item in sl has a deadline at or before now.

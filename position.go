@@ -24,25 +24,25 @@ func (s *Store) BacklogRange() (first, end int64) {
 // which must lie in BacklogRange (ErrOffsetNotCovered otherwise). The bytes
 // from the backlog are queued at once, and every later byte follows.
 func (s *Store) Subscribe(from int64, lim SubscribeLimits) (*Subscription, error) {
-	st := s.st
-	st.mu.Lock()
-	defer st.mu.Unlock()
+	if s.isClosed() {
+		return nil, ErrClosed
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return s.st.subscribeLocked(from, lim)
+}
+
+// subscribeLocked registers a subscription from offset from, queueing the
+// backlog's bytes from there.
+func (st *stream) subscribeLocked(from int64, lim SubscribeLimits) (*Subscription, error) {
 	first, end := st.ring.Range()
 	if from < first || from > end {
 		return nil, fmt.Errorf("%w: offset %d, backlog holds [%d, %d)", ErrOffsetNotCovered, from, first, end)
 	}
 	sub := newSubscription(from, lim, st.now)
 	if from < end {
-		buf := make([]byte, end-from)
-		if _, err := st.ring.ReadAt(buf, from); err != nil {
-			return nil, fmt.Errorf("replikv: subscribe at %d: %w", from, err)
-		}
-		sub.buf = buf
-	}
-	select {
-	case <-s.done:
-		return nil, ErrClosed
-	default:
+		sub.buf = make([]byte, end-from)
+		st.ring.ReadAt(sub.buf, from)
 	}
 	st.subs = append(st.subs, sub)
 	return sub, nil

@@ -213,11 +213,9 @@ func (s *Store) serveConn(c net.Conn) {
 // the rest of the handshake, then feeds the replica until it or the store
 // goes away, and closes c.
 func (s *Store) ServeReplicaConn(c net.Conn, rd *resp.Reader, first [][]byte) {
-	select {
-	case <-s.done:
+	if s.isClosed() {
 		c.Close()
 		return
-	default:
 	}
 	p := &s.prim
 	p.mu.Lock()
@@ -391,12 +389,11 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 	}
 	replid := st.replid
 	if dec.Continue {
-		sub = newSubscription(dec.From, lim, st.now)
-		if dec.From < st.end {
-			sub.buf = make([]byte, st.end-dec.From)
-			st.ring.ReadAt(sub.buf, dec.From)
+		var err error
+		if sub, err = st.subscribeLocked(dec.From, lim); err != nil {
+			st.mu.Unlock()
+			return err // cannot happen: the decision checked the backlog
 		}
-		st.subs = append(st.subs, sub)
 	}
 	st.mu.Unlock()
 

@@ -86,10 +86,8 @@ func (s *Store) ReplicaOf(d transport.Dialer) error {
 	if d == nil {
 		return fmt.Errorf("%w: nil dialer", ErrInvalidArgument)
 	}
-	select {
-	case <-s.done:
+	if s.isClosed() {
 		return ErrClosed
-	default:
 	}
 	s.stopLink()
 	s.st.mu.Lock()
@@ -178,10 +176,8 @@ func (s *Store) setLink(st LinkStatus) {
 // Replicas of this store, and siblings that re-point to it, continue with
 // a partial resync. Promote on a primary does nothing.
 func (s *Store) Promote() error {
-	select {
-	case <-s.done:
+	if s.isClosed() {
 		return ErrClosed
-	default:
 	}
 	s.stopLink()
 	s.st.mu.Lock()

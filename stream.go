@@ -3,7 +3,6 @@ package replikv
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"strconv"
 	"sync"
 	"time"
 
@@ -225,6 +224,3 @@ func (st *stream) shiftLocked(newID string) {
 	st.off2 = st.end + 1
 	st.replid = newID
 }
-
-// formatOffset is strconv.FormatInt for offsets, kept for readability.
-func formatOffset(n int64) string { return strconv.FormatInt(n, 10) }
