@@ -37,7 +37,7 @@ func decidePSync(replid string, offset int64, h history) psyncDecision {
 		return psyncDecision{Reason: fmt.Sprintf("requested offset %d for the previous ID is beyond its end %d", offset, h.Off2)}
 	case offset > h.End+1:
 		return psyncDecision{Reason: fmt.Sprintf("requested offset %d is greater than my offset %d", offset, h.End)}
-	case offset-1 < h.First:
+	case offset <= h.First: // offset-1 < First, without overflowing at MinInt64
 		return psyncDecision{Reason: fmt.Sprintf("requested offset %d is before the backlog, which starts at %d", offset, h.First+1)}
 	}
 	return psyncDecision{Continue: true, From: offset - 1}

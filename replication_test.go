@@ -390,6 +390,8 @@ func TestPSyncDecision(t *testing.T) {
 		{id2, 50, false, 0},    // previous history, not in the backlog
 		{"", 500, false, 0},    // empty id never matches an empty replid2
 		{id, 0, false, 0},
+		{id, -1 << 63, false, 0}, // offset-1 would overflow
+		{id, 1<<63 - 1, false, 0},
 	} {
 		d := decidePSync(tc.replid, tc.off, h)
 		if d.Continue != tc.cont || (d.Continue && d.From != tc.from) || (!d.Continue && d.Reason == "") {
