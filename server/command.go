@@ -39,6 +39,7 @@ func init() {
 			commands[c.name] = c
 			for _, sub := range c.subs {
 				sub.name = c.name + "|" + sub.name
+				sub.flags |= c.flags & fNoMulti // inside EXEC only the keyspace may be used
 			}
 		}
 	}

@@ -9,8 +9,8 @@ func connectionCommands() []*command {
 	return []*command{
 		cmd("ping", -1, fFast, 0, 0, 0, pingCmd),
 		cmd("echo", 2, fFast, 0, 0, 0, echoCmd),
-		cmd("auth", -2, fNoAuth|fFast|fNoMulti, 0, 0, 0, authCmd),
-		cmd("hello", -1, fNoAuth|fFast|fNoMulti, 0, 0, 0, helloCmd),
+		cmd("auth", -2, fNoAuth|fFast, 0, 0, 0, authCmd),
+		cmd("hello", -1, fNoAuth|fFast, 0, 0, 0, helloCmd),
 		cmd("select", 2, fFast, 0, 0, 0, selectCmd),
 		cmd("quit", -1, fNoAuth|fFast|fImmediate, 0, 0, 0, quitCmd),
 		clientCommand(),

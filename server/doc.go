@@ -11,16 +11,50 @@
 // and replicates as MULTI … EXEC.
 //
 // A connection that turns out to be a replica (it sends REPLCONF, PSYNC or
-// SYNC after authenticating) is handed over to Store.ServeReplicaConn, which
-// runs the rest of the handshake and feeds it the stream. Real Redis
-// replicas can therefore follow a Server exactly as they follow a Redis
-// primary.
+// SYNC, after AUTH when a password is set) is handed over to
+// Store.ServeReplicaConn, which runs the rest of the handshake and feeds it
+// the stream. Real Redis replicas therefore follow a Server as they follow
+// a Redis primary.
 //
-// The supported commands are the string subset of Redis: connection
-// (PING, ECHO, AUTH, HELLO, SELECT, QUIT, CLIENT …), keys and strings (GET,
-// SET with every option, MGET, MSET, INCR, EXPIRE with NX/XX/GT/LT, SCAN,
-// KEYS …), transactions (MULTI, EXEC, DISCARD) and administration (INFO,
-// ROLE, REPLICAOF, WAIT, CONFIG GET/SET for the replication settings,
-// COMMAND, FLUSHALL). See the README of the repository for the full list
-// and the few deviations from Redis.
+// # Commands
+//
+// Connection: PING, ECHO, AUTH, HELLO, SELECT, QUIT, CLIENT (ID, SETNAME,
+// GETNAME, SETINFO, LIST, INFO, KILL, HELP).
+//
+// Strings: GET, SET (NX, XX, GET, EX, PX, EXAT, PXAT, KEEPTTL), SETNX,
+// SETEX, PSETEX, GETSET, GETDEL, GETEX (EX, PX, EXAT, PXAT, PERSIST), MGET,
+// MSET, MSETNX, INCR, INCRBY, DECR, DECRBY, APPEND, STRLEN.
+//
+// Keys: DEL, UNLINK, EXISTS, TYPE, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT
+// (NX, XX, GT, LT), TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST, DBSIZE,
+// KEYS, SCAN (MATCH, COUNT, TYPE), FLUSHALL, FLUSHDB.
+//
+// Transactions: MULTI, EXEC, DISCARD.
+//
+// Server and replication: INFO, ROLE, REPLICAOF and SLAVEOF, WAIT, CONFIG
+// (GET, SET, RESETSTAT, HELP), COMMAND (COUNT, INFO, DOCS, LIST, HELP),
+// and SYNC, PSYNC and REPLCONF, which hand the connection to the store.
+//
+// # Differences from Redis
+//
+//   - Only RESP2 is spoken: HELLO 3 is refused with -NOPROTO, which makes
+//     clients fall back to RESP2.
+//   - The store holds one database, Config.DB of the Store: SELECT accepts
+//     only that number, FLUSHDB is FLUSHALL, and every client starts in it.
+//   - Values are strings only: TYPE answers string or none, and SCAN TYPE
+//     with another type matches nothing.
+//   - Inside MULTI, the commands that need more than the keyspace (KEYS,
+//     SCAN, INFO, ROLE, CONFIG, CLIENT, WAIT, REPLICAOF) are
+//     refused with "Command not allowed inside a transaction", which aborts
+//     the transaction. WATCH is not supported.
+//   - Queued commands are bounded by Config.MaxQueuedBytes.
+//   - CONFIG SET changes only the replication settings (see ApplyParam);
+//     CONFIG GET shows a few more, read-only, for tools.
+//   - CLIENT LIST shows normal clients only, without memory figures;
+//     replicas are shown by INFO replication and ROLE.
+//   - COMMAND DOCS answers an empty array, and COMMAND entries carry no
+//     ACL categories, tips or key specifications.
+//   - A multi-key DEL, MSET or MSETNX is atomic, through Store.Atomic, and
+//     a multi-key write reaches the stream as MULTI, one command per key,
+//     EXEC rather than as one command.
 package server

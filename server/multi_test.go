@@ -138,3 +138,50 @@ func TestTransactionQueueLimit(t *testing.T) {
 		t.Errorf("EXEC = %s", got)
 	}
 }
+
+// TestEveryCommandInExec queues every command that MULTI accepts and runs
+// it inside EXEC, where the store is locked: none may block or use the
+// store other than through the transaction.
+func TestEveryCommandInExec(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{})
+	r := n.raw(t)
+	var all []*command
+	for _, name := range sortedNames(commands) {
+		c := commands[name]
+		if name == "quit" {
+			continue // closes the connection
+		}
+		if c.run != nil {
+			all = append(all, c)
+		}
+		for _, sub := range sortedNames(c.subs) {
+			all = append(all, c.subs[sub])
+		}
+	}
+	queued := 0
+	for _, c := range all {
+		args := strings.Split(c.name, "|")
+		for len(args) < max(c.arity, -c.arity) {
+			args = append(args, "1")
+		}
+		r.do("MULTI")
+		got := r.do(args...)
+		if c.flags&(fNoMulti|fImmediate) != 0 {
+			if got != "-ERR Command not allowed inside a transaction" && c.flags&fImmediate == 0 {
+				t.Errorf("%q in MULTI = %s", args, got)
+			}
+			r.do("DISCARD")
+			continue
+		}
+		if got != "+QUEUED" {
+			t.Errorf("%q in MULTI = %s", args, got)
+		}
+		if got := r.do("EXEC"); !strings.HasPrefix(got, "[") {
+			t.Errorf("EXEC of %q = %s", args, got)
+		}
+		queued++
+	}
+	if queued < 30 {
+		t.Errorf("only %d commands ran inside EXEC", queued)
+	}
+}

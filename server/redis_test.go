@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -69,21 +71,8 @@ func TestRedisCLI(t *testing.T) {
 // TestGlobMatchesRedis compares matchGlob with a real redis-server's KEYS
 // on fixed and random patterns.
 func TestGlobMatchesRedis(t *testing.T) {
-	bin := needRedisTool(t, "redis-server")
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "redis.sock")
-	cmd := exec.Command(bin, "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no", "--dir", dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	c := redis.NewClient(&redis.Options{Network: "unix", Addr: sock, Protocol: 2, MaxRetries: -1})
-	defer c.Close()
+	c := startRedis(t)
 	ctx := ctx(t)
-	eventually(t, "redis-server to start", func() bool { return c.Ping(ctx).Err() == nil })
 
 	subjects := []string{"", "a", "b", "-", "]", "[", "\\", "*", "?", "^", "ab", "abc", "a]", "a-b", "hello", "h]llo", "x\\y"}
 	patterns := []string{"", "*", "?", "a*", "[a-]", "[]", "[^]", "[", "[^", "[abc", "[\\]]", "a\\", "\\*", "[b-a]",
@@ -127,5 +116,72 @@ func TestGlobMatchesRedis(t *testing.T) {
 				t.Errorf("pattern %q, key %q: matchGlob %v, Redis %v", "k"+pat, "k"+s, got, want)
 			}
 		}
+	}
+}
+
+// startRedis runs redis-server on a Unix socket (no TCP port) with extra
+// arguments, and returns a client of it.
+func startRedis(t *testing.T, args ...string) *redis.Client {
+	t.Helper()
+	bin := needRedisTool(t, "redis-server")
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "redis.sock")
+	cmd := exec.Command(bin, append([]string{"--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no",
+		"--dir", dir}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(&redis.Options{Network: "unix", Addr: sock, Protocol: 2, MaxRetries: -1})
+	t.Cleanup(func() {
+		c.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	eventually(t, "redis-server to start", func() bool { return c.Ping(context.Background()).Err() == nil })
+	return c
+}
+
+// TestRedisReplicaFollowsServer has a real redis-server replicate from
+// the server: full sync through the hand-off (with AUTH), the stream
+// (a transaction included), and a partial resync after CLIENT KILL TYPE
+// replica.
+func TestRedisReplicaFollowsServer(t *testing.T) {
+	needRedisTool(t, "redis-server")
+	n := startNode(t, replikv.Config{Password: "pw"}, Config{})
+	pc := n.client(t, &redis.Options{Password: "pw"})
+	ctx := ctx(t)
+	pc.Set(ctx, "before", "1", 0)
+	host, port, _ := strings.Cut(n.addr, ":")
+	rc := startRedis(t, "--replicaof", host, port, "--masterauth", "pw", "--repl-diskless-load", "swapdb")
+	eventually(t, "the Redis replica to sync", func() bool {
+		return infoField(rc.Info(ctx, "replication").Val(), "master_link_status") == "up"
+	})
+	pc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "tx1", "a", 0)
+		p.Incr(ctx, "tx2")
+		return nil
+	})
+	pc.Set(ctx, "ttl", "x", time.Hour)
+	if got := pc.Wait(ctx, 1, 10*time.Second).Val(); got != 1 {
+		t.Fatalf("WAIT 1 = %d", got)
+	}
+	if got := rc.MGet(ctx, "before", "tx1", "tx2", "ttl").Val(); fmt.Sprint(got) != "[1 a 1 x]" {
+		t.Errorf("Redis replica MGET = %v", got)
+	}
+	if ttl := rc.TTL(ctx, "ttl").Val(); ttl < 59*time.Minute {
+		t.Errorf("Redis replica TTL = %v", ttl)
+	}
+	if got := pc.Do(ctx, "CLIENT", "KILL", "TYPE", "replica").Val(); got != int64(1) {
+		t.Fatalf("CLIENT KILL TYPE replica = %v", got)
+	}
+	pc.Set(ctx, "after", "2", 0)
+	eventually(t, "a partial resync", func() bool { return n.store.Info().SyncPartialOK == 1 })
+	eventually(t, "the key written while the replica was away", func() bool { return rc.Get(ctx, "after").Val() == "2" })
+	if in := n.store.Info(); in.SyncFull != 1 {
+		t.Errorf("full syncs: %d, want 1", in.SyncFull)
+	}
+	role := pc.Do(ctx, "ROLE").Val().([]any)
+	if reps := role[2].([]any); len(reps) != 1 || reps[0].([]any)[0] != "127.0.0.1" {
+		t.Errorf("ROLE = %v", role)
 	}
 }
