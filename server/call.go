@@ -61,6 +61,15 @@ func (x *call) atomic(fn func(db keyspace) error) error {
 	return x.s.store.Atomic(func(tx *replikv.Tx) error { return fn(tx) })
 }
 
+// atomicIf runs fn atomically when several operations must not
+// interleave with other clients', and directly on x.db otherwise.
+func (x *call) atomicIf(several bool, fn func(db keyspace) error) error {
+	if several {
+		return x.atomic(fn)
+	}
+	return fn(x.db)
+}
+
 // nowMs returns the store's clock in unix milliseconds.
 func (x *call) nowMs() int64 { return x.s.now().UnixMilli() }
 

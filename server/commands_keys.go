@@ -42,15 +42,6 @@ func delCmd(x *call) {
 	x.r.int(int64(n))
 }
 
-// atomicIf runs fn atomically when several operations must not
-// interleave with other clients', and directly on x.db otherwise.
-func (x *call) atomicIf(several bool, fn func(db keyspace) error) error {
-	if several {
-		return x.atomic(fn)
-	}
-	return fn(x.db)
-}
-
 // existsCmd counts the keys that exist; a key named twice counts twice.
 func existsCmd(x *call) {
 	n := int64(0)

@@ -186,7 +186,7 @@ func msetCmd(x *call) {
 		x.r.err(wrongArgs(x.cmd.name))
 		return
 	}
-	err := x.atomic(func(db keyspace) error {
+	err := x.atomicIf(len(x.args) > 3, func(db keyspace) error {
 		for i := 1; i < len(x.args); i += 2 {
 			if _, err := db.SetWithOptions(x.key(i), x.args[i+1], replikv.SetOptions{}); err != nil {
 				return err

@@ -74,3 +74,18 @@ func Example_replica() {
 	// v
 	// READONLY You can't write against a read only replica.
 }
+
+// ApplyParam applies redis.conf directives to a replikv.Config, as the
+// replikv binary does with its configuration file.
+func ExampleApplyParam() {
+	var c replikv.Config
+	for _, d := range [][2]string{{"repl-backlog-size", "64mb"}, {"slave-read-only", "no"}, {"repl-timeout", "soon"}} {
+		if err := server.ApplyParam(&c, d[0], d[1]); err != nil {
+			fmt.Println(err)
+		}
+	}
+	fmt.Println(c.BacklogSize, c.ReplicaWritable)
+	// Output:
+	// server: repl-timeout: argument couldn't be parsed into an integer
+	// 67108864 true
+}
