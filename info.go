@@ -32,6 +32,7 @@ type Info struct {
 	Master MasterInfo
 
 	Keys        int   // keys held (DBSIZE)
+	Expires     int   // keys with a deadline (INFO keyspace expires=)
 	ExpiredKeys int64 // keys this store deleted by expiry
 }
 
@@ -111,7 +112,7 @@ func (s *Store) Info() Info {
 	}
 	p.mu.Unlock()
 	sort.Slice(in.Replicas, func(i, j int) bool { return in.Replicas[i].ID < in.Replicas[j].ID })
-	in.Keys, _ = s.counts()
+	in.Keys, in.Expires = s.counts()
 	in.ExpiredKeys = s.expiredKeys.Load()
 
 	if s.replica.Load() {

@@ -2,6 +2,8 @@ package replikv
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -11,8 +13,9 @@ import (
 // several, as Redis does for transactions). A Tx is valid only inside the
 // function passed to Atomic.
 type Tx struct {
-	s    *Store
-	done bool
+	s      *Store
+	done   bool
+	shards []int // the shards AtomicKeys locked (sorted); nil: all of them
 }
 
 // errTxDone guards against a Tx used after its Atomic returned.
@@ -34,6 +37,42 @@ func (s *Store) Atomic(fn func(tx *Tx) error) error {
 	return fn(tx)
 }
 
+// AtomicKeys is Atomic for operations on the given keys only: just their
+// shards are locked, so the rest of the store stays available meanwhile.
+// An operation in fn on another key, and FlushAll, return an error
+// wrapping ErrInvalidArgument; Len counts the keys of the locked shards.
+func (s *Store) AtomicKeys(keys []string, fn func(tx *Tx) error) error {
+	idx := s.lockKeys(keys)
+	s.st.tx = true
+	tx := &Tx{s: s, shards: idx}
+	defer func() {
+		tx.done = true
+		s.st.txEndLocked()
+		s.unlockKeys(idx)
+	}()
+	return fn(tx)
+}
+
+// covers reports whether the transaction holds key's shard.
+func (tx *Tx) covers(key string) bool {
+	if tx.shards == nil {
+		return true
+	}
+	_, ok := slices.BinarySearch(tx.shards, int(hashKey(key)>>tx.s.shift))
+	return ok
+}
+
+// checkKey is check for an operation on key.
+func (tx *Tx) checkKey(key string, write bool) error {
+	if err := tx.check(write); err != nil {
+		return err
+	}
+	if !tx.covers(key) {
+		return fmt.Errorf("%w: key %q is not among the keys of AtomicKeys", ErrInvalidArgument, key)
+	}
+	return nil
+}
+
 func (tx *Tx) check(write bool) error {
 	if tx.done {
 		return errTxDone
@@ -46,7 +85,7 @@ func (tx *Tx) check(write bool) error {
 
 // Get is Store.Get inside the transaction.
 func (tx *Tx) Get(key string) ([]byte, error) {
-	if err := tx.check(false); err != nil {
+	if err := tx.checkKey(key, false); err != nil {
 		return nil, err
 	}
 	sh, i := tx.s.lookupLocked(key)
@@ -64,7 +103,7 @@ func (tx *Tx) Exists(key string) bool {
 
 // ExpireTime is Store.ExpireTime inside the transaction.
 func (tx *Tx) ExpireTime(key string) (int64, bool) {
-	if tx.check(false) != nil {
+	if tx.checkKey(key, false) != nil {
 		return 0, false
 	}
 	sh, i := tx.s.lookupLocked(key)
@@ -88,7 +127,7 @@ func (tx *Tx) Set(key string, value []byte) error {
 
 // SetWithOptions is Store.SetWithOptions inside the transaction.
 func (tx *Tx) SetWithOptions(key string, value []byte, opt SetOptions) (SetResult, error) {
-	if err := tx.check(true); err != nil {
+	if err := tx.checkKey(key, true); err != nil {
 		return SetResult{}, err
 	}
 	it, err := tx.s.prepareSet(key, value, opt)
@@ -103,6 +142,11 @@ func (tx *Tx) Delete(keys ...string) (int, error) {
 	if err := tx.check(true); err != nil {
 		return 0, err
 	}
+	for _, k := range keys {
+		if err := tx.checkKey(k, true); err != nil {
+			return 0, err
+		}
+	}
 	n := 0
 	for _, k := range keys {
 		if tx.s.deleteKeyLocked(k) {
@@ -114,7 +158,7 @@ func (tx *Tx) Delete(keys ...string) (int, error) {
 
 // ExpireAt is Store.ExpireAt inside the transaction.
 func (tx *Tx) ExpireAt(key string, deadlineMs int64) (bool, error) {
-	if err := tx.check(true); err != nil {
+	if err := tx.checkKey(key, true); err != nil {
 		return false, err
 	}
 	return tx.s.expireAtLocked(key, deadlineMs), nil
@@ -127,7 +171,7 @@ func (tx *Tx) Expire(key string, ttl time.Duration) (bool, error) {
 
 // Persist is Store.Persist inside the transaction.
 func (tx *Tx) Persist(key string) (bool, error) {
-	if err := tx.check(true); err != nil {
+	if err := tx.checkKey(key, true); err != nil {
 		return false, err
 	}
 	return tx.s.persistKeyLocked(key), nil
@@ -135,7 +179,7 @@ func (tx *Tx) Persist(key string) (bool, error) {
 
 // IncrBy is Store.IncrBy inside the transaction.
 func (tx *Tx) IncrBy(key string, delta int64) (int64, error) {
-	if err := tx.check(true); err != nil {
+	if err := tx.checkKey(key, true); err != nil {
 		return 0, err
 	}
 	return tx.s.incrByLocked(key, delta)
@@ -143,7 +187,7 @@ func (tx *Tx) IncrBy(key string, delta int64) (int64, error) {
 
 // Append is Store.Append inside the transaction.
 func (tx *Tx) Append(key string, suffix []byte) (int, error) {
-	if err := tx.check(true); err != nil {
+	if err := tx.checkKey(key, true); err != nil {
 		return 0, err
 	}
 	return tx.s.appendValueLocked(key, suffix)
@@ -154,13 +198,24 @@ func (tx *Tx) FlushAll() error {
 	if err := tx.check(true); err != nil {
 		return err
 	}
+	if tx.shards != nil {
+		return fmt.Errorf("%w: FlushAll inside AtomicKeys", ErrInvalidArgument)
+	}
 	tx.s.clearLocked()
 	tx.s.st.emitBareLocked(tx.s.cfg.DB, "FLUSHALL")
 	return nil
 }
 
-// Len is Store.Len inside the transaction.
+// Len is Store.Len inside the transaction; inside AtomicKeys it counts
+// only the keys of the locked shards.
 func (tx *Tx) Len() int {
+	if tx.shards != nil {
+		n := 0
+		for _, i := range tx.shards {
+			n += tx.s.shards[i].t.n
+		}
+		return n
+	}
 	n := 0
 	for i := range tx.s.shards {
 		n += tx.s.shards[i].t.n

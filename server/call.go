@@ -51,23 +51,33 @@ func (x *call) keys(i int) []string {
 	return ks
 }
 
-// atomic runs fn with no other command interleaved: inside EXEC directly
-// on the transaction, otherwise in a Store.Atomic of its own. Commands
-// that read and then write (GETDEL, MSETNX, EXPIRE … GT) use it.
-func (x *call) atomic(fn func(db keyspace) error) error {
+// atomic runs fn, which touches only keys, with no other command on those
+// keys interleaved: inside EXEC directly on the transaction, otherwise in a
+// Store.AtomicKeys of its own (which locks only the keys' shards).
+// Commands that read and then write (GETDEL, MSETNX, EXPIRE … GT) use it.
+func (x *call) atomic(keys []string, fn func(db keyspace) error) error {
 	if x.tx {
 		return fn(x.db)
 	}
-	return x.s.store.Atomic(func(tx *replikv.Tx) error { return fn(tx) })
+	return x.s.store.AtomicKeys(keys, func(tx *replikv.Tx) error { return fn(tx) })
 }
 
 // atomicIf runs fn atomically when several operations must not
 // interleave with other clients', and directly on x.db otherwise.
-func (x *call) atomicIf(several bool, fn func(db keyspace) error) error {
+func (x *call) atomicIf(several bool, keys []string, fn func(db keyspace) error) error {
 	if several {
-		return x.atomic(fn)
+		return x.atomic(keys, fn)
 	}
 	return fn(x.db)
+}
+
+// pairKeys returns the keys of key-value pairs from argument i on.
+func (x *call) pairKeys(i int) []string {
+	ks := make([]string, 0, (len(x.args)-i)/2)
+	for ; i < len(x.args); i += 2 {
+		ks = append(ks, string(x.args[i]))
+	}
+	return ks
 }
 
 // nowMs returns the store's clock in unix milliseconds.

@@ -31,7 +31,7 @@ func keyCommands() []*command {
 // delCmd is DEL and UNLINK: several keys are removed atomically.
 func delCmd(x *call) {
 	var n int
-	err := x.atomicIf(len(x.args) > 2, func(db keyspace) (err error) {
+	err := x.atomicIf(len(x.args) > 2, x.keys(1), func(db keyspace) (err error) {
 		n, err = db.Delete(x.keys(1)...)
 		return err
 	})
@@ -133,7 +133,7 @@ func expireCmd(unit int) func(*call) {
 			n += now
 		}
 		done := false
-		err := x.atomicIf(cond != expireCond{}, func(db keyspace) (err error) {
+		err := x.atomicIf(cond != expireCond{}, []string{x.key(1)}, func(db keyspace) (err error) {
 			if cond != (expireCond{}) {
 				cur, exists := db.ExpireTime(x.key(1))
 				if !exists || !cond.allows(cur, n) {

@@ -116,7 +116,7 @@ func getsetCmd(x *call) {
 func getdelCmd(x *call) {
 	var v []byte
 	var found bool
-	err := x.atomic(func(db keyspace) error {
+	err := x.atomic([]string{x.key(1)}, func(db keyspace) error {
 		var err error
 		if v, found, err = x.get(db, x.key(1)); err != nil || !found {
 			return err
@@ -141,7 +141,7 @@ func getexCmd(x *call) {
 	var v []byte
 	var found bool
 	var e string
-	err := x.atomic(func(db keyspace) error {
+	err := x.atomic([]string{x.key(1)}, func(db keyspace) error {
 		var err error
 		if v, found, err = x.get(db, x.key(1)); err != nil || !found {
 			return err
@@ -186,7 +186,7 @@ func msetCmd(x *call) {
 		x.r.err(wrongArgs(x.cmd.name))
 		return
 	}
-	err := x.atomicIf(len(x.args) > 3, func(db keyspace) error {
+	err := x.atomicIf(len(x.args) > 3, x.pairKeys(1), func(db keyspace) error {
 		for i := 1; i < len(x.args); i += 2 {
 			if _, err := db.SetWithOptions(x.key(i), x.args[i+1], replikv.SetOptions{}); err != nil {
 				return err
@@ -207,7 +207,7 @@ func msetnxCmd(x *call) {
 		return
 	}
 	set := false
-	err := x.atomic(func(db keyspace) error {
+	err := x.atomic(x.pairKeys(1), func(db keyspace) error {
 		for i := 1; i < len(x.args); i += 2 {
 			if db.Exists(x.key(i)) {
 				return nil

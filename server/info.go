@@ -240,19 +240,10 @@ func (s *Server) infoReplication(b *infoBuilder, in *replikv.Info) {
 }
 
 // infoKeyspace prints the store's database line when it holds keys.
-// Counting the keys with a deadline visits the whole keyspace (the Store
-// does not report that count).
 func (s *Server) infoKeyspace(b *infoBuilder, in *replikv.Info) {
 	b.section("Keyspace")
 	if in.Keys == 0 {
 		return
 	}
-	expires := 0
-	s.store.Range(func(_ string, _ []byte, dl int64) bool {
-		if dl != 0 {
-			expires++
-		}
-		return true
-	})
-	b.field(s.dbName(), "keys="+strconv.Itoa(in.Keys)+",expires="+strconv.Itoa(expires)+",avg_ttl=0")
+	b.field(s.dbName(), "keys="+strconv.Itoa(in.Keys)+",expires="+strconv.Itoa(in.Expires)+",avg_ttl=0")
 }
