@@ -1,0 +1,131 @@
+package replikv
+
+import (
+	"testing"
+	"time"
+
+	"github.com/replikv/replikv/resp"
+	"github.com/replikv/replikv/transport"
+)
+
+// TestReplicaDetectsSilentPrimary: a primary that completes a full sync
+// and then sends nothing, not even PINGs, is dropped by its replica after
+// ReplTimeout, and the replica reconnects. A primary that only PINGs is
+// not silent: the link stays up, and the PINGs count in the offset.
+func TestReplicaDetectsSilentPrimary(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	cfg := fastConfig()
+	cfg.ReplTimeout = timeout
+	fp, r := followFake(t, cfg)
+	rdb, _, id, off := snapshotOf(t, 10, 10)
+
+	pc := fp.next(t)
+	pc.handshake(t)
+	pc.drain()
+	pc.write(t, lenFramed(id, off, rdb))
+	waitSynced(t, r)
+	synced := time.Now()
+	pc = fp.next(t) // the reconnection
+	silent := time.Since(synced)
+	if silent < timeout {
+		t.Fatalf("the replica gave up on its primary after %v, before ReplTimeout %v", silent, timeout)
+	}
+	waitLastErr(t, r, "silent")
+	t.Logf("silent primary dropped after %v", silent)
+
+	// This time the primary PINGs every 100ms for 5 timeouts.
+	pc.expectPSync(t, id, off)
+	pc.drain()
+	pc.write(t, []byte("+CONTINUE\r\n"))
+	waitSynced(t, r)
+	accepted := fp.accepted.Load()
+	ping := resp.AppendCommandString(nil, "PING")
+	pings := 0
+	for end := time.Now().Add(5 * timeout); time.Now().Before(end); pings++ {
+		pc.write(t, ping)
+		time.Sleep(timeout / 3) // the pace of a primary's PINGs, not a wait for a condition
+		if r.LinkStatus() != LinkUp || fp.accepted.Load() != accepted {
+			t.Fatalf("the replica dropped a primary that PINGs every %v: %s", timeout/3, r.Info().Master.LastErr)
+		}
+	}
+	// Then silence again.
+	pc = fp.next(t)
+	off += int64(pings * len(ping))
+	pc.expectPSync(t, id, off) // each PING counted
+	fp.conns <- pc.Conn
+}
+
+// TestPrimaryDropsSilentReplica: a replica that syncs and then never sends
+// an ACK nor a newline is dropped by its primary after ReplTimeout. One
+// that sends only newlines, or only ACKs, is not (Redis counts both).
+func TestPrimaryDropsSilentReplica(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	mn := memNet{transport.NewMemNetwork()}
+	cfg := fastConfig()
+	cfg.ReplTimeout = timeout
+	p := node(t, mn, "p", cfg)
+	must(t, p.Set("k", []byte("v")))
+
+	// A silent replica.
+	pc := dialPeer(t, mn.dialer("p"))
+	pc.syncFull(t, 5001)
+	synced := time.Now()
+	closed := pc.drain() // reads the PINGs, never writes
+	waitListed(t, p, 5001)
+	poll(t, 5*time.Second, "the primary to drop the silent replica", func() bool {
+		_, ok := replicaByPort(p, 5001)
+		return !ok
+	})
+	if d := time.Since(synced); d < timeout {
+		t.Fatalf("dropped after %v, before ReplTimeout %v", d, timeout)
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the primary dropped the replica but kept its connection")
+	}
+
+	// Replicas that send newlines, or ACKs, every 100ms for 5 timeouts.
+	t.Run("keepalives", func(t *testing.T) {
+		for _, tc := range []struct {
+			name      string
+			port      int
+			keepalive []byte
+		}{
+			{"newlines", 5002, []byte("\n")},
+			{"acks", 5003, resp.AppendCommandString(nil, "REPLCONF", "ACK", "0")},
+		} {
+			port, keepalive := tc.port, tc.keepalive
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				pc := dialPeer(t, mn.dialer("p"))
+				pc.syncFull(t, port)
+				pc.drain()
+				waitListed(t, p, port)
+				for end := time.Now().Add(5 * timeout); time.Now().Before(end); {
+					pc.write(t, keepalive)
+					time.Sleep(timeout / 3) // the pace of a replica's keepalives
+					if _, ok := replicaByPort(p, port); !ok {
+						t.Fatalf("the primary dropped a replica that sends %q every %v", keepalive, timeout/3)
+					}
+				}
+				poll(t, 5*time.Second, "the primary to drop the replica once silent", func() bool {
+					_, ok := replicaByPort(p, port)
+					return !ok
+				})
+			})
+		}
+	})
+	if len(p.Info().Replicas) != 0 {
+		t.Fatalf("replicas left: %+v", p.Info().Replicas)
+	}
+}
+
+// waitListed waits until the primary lists the replica announcing port.
+func waitListed(t *testing.T, p *Store, port int) {
+	t.Helper()
+	poll(t, 5*time.Second, "the primary to list the replica", func() bool {
+		_, ok := replicaByPort(p, port)
+		return ok
+	})
+}
