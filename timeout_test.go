@@ -1,9 +1,11 @@
 package replikv
 
 import (
+	"io"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/replikv/replikv/resp"
 	"github.com/replikv/replikv/transport"
 )
@@ -52,6 +54,23 @@ func TestReplicaDetectsSilentPrimary(t *testing.T) {
 	pc = fp.next(t)
 	off += int64(pings * len(ping))
 	pc.expectPSync(t, id, off) // each PING counted
+
+	// A primary that goes silent in the middle of a snapshot.
+	before := dump(r)
+	rdb2, _, id2, off2 := snapshotOf(t, 11, 300)
+	pc.drain()
+	full := lenFramed(id2, off2, rdb2)
+	pc.write(t, full[:len(full)/2])
+	stalled := time.Now()
+	pc = fp.next(t)
+	if d := time.Since(stalled); d < timeout {
+		t.Fatalf("the replica gave up on a stalled snapshot after %v, before ReplTimeout %v", d, timeout)
+	}
+	waitLastErr(t, r, "timeout")
+	if d := cmp.Diff(before, dump(r)); d != "" {
+		t.Fatalf("the stalled snapshot changed the data (-before +after):\n%s", d)
+	}
+	pc.expectPSync(t, id, off)
 	fp.conns <- pc.Conn
 }
 
@@ -65,6 +84,17 @@ func TestPrimaryDropsSilentReplica(t *testing.T) {
 	cfg.ReplTimeout = timeout
 	p := node(t, mn, "p", cfg)
 	must(t, p.Set("k", []byte("v")))
+
+	// A peer that connects and says nothing.
+	mute := dialPeer(t, mn.dialer("p"))
+	connected := time.Now()
+	mute.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(mute); err != nil {
+		t.Fatalf("a mute peer was not disconnected: %v", err)
+	}
+	if d := time.Since(connected); d < timeout {
+		t.Fatalf("a mute peer was disconnected after %v, before ReplTimeout %v", d, timeout)
+	}
 
 	// A silent replica.
 	pc := dialPeer(t, mn.dialer("p"))
