@@ -494,6 +494,9 @@ func (s *Store) sendSnapshotLen(w *bufio.Writer, sn *Snapshot, keepalive func() 
 // either side fails or the store closes.
 func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Subscription) error {
 	defer sub.Close()
+	// A replica that falls behind its output limit is dropped at once, even
+	// while this goroutine is blocked writing to it.
+	sub.OnClose(func() { rc.conn.Close() })
 	p := &s.prim
 	p.mu.Lock()
 	p.nextID++

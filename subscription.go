@@ -53,6 +53,7 @@ type Subscription struct {
 	lim       SubscribeLimits
 	now       func() time.Time
 	softSince time.Time // when pending first went over Soft; zero when under
+	onClose   func()    // called once when the subscription closes (see OnClose)
 }
 
 func newSubscription(from int64, lim SubscribeLimits, now func() time.Time) *Subscription {
@@ -69,6 +70,7 @@ func (sub *Subscription) push(b []byte) bool {
 	}
 	pending := len(sub.buf) + len(b)
 	if pending > sub.lim.Hard {
+		sub.buf = nil // a lagging subscriber loses its pending bytes at once
 		sub.closeLocked(fmt.Errorf("%w: %d bytes pending, hard limit %d", ErrSubscriberLagging, pending, sub.lim.Hard))
 		return false
 	}
@@ -77,6 +79,7 @@ func (sub *Subscription) push(b []byte) bool {
 		if sub.softSince.IsZero() {
 			sub.softSince = now
 		} else if now.Sub(sub.softSince) > sub.lim.SoftFor {
+			sub.buf = nil
 			sub.closeLocked(fmt.Errorf("%w: over the soft limit of %d bytes for %v", ErrSubscriberLagging, sub.lim.Soft, sub.lim.SoftFor))
 			return false
 		}
@@ -118,6 +121,20 @@ func (sub *Subscription) Next(ctx context.Context, dst []byte) ([]byte, int64, e
 	}
 }
 
+// OnClose sets a function called once when the subscription closes, for
+// whatever reason (for example to close the connection of a replica that
+// fell behind while its writer is blocked). It runs with the stream locked:
+// it must be quick and must not call the store. If the subscription is
+// already closed, fn runs at once.
+func (sub *Subscription) OnClose(fn func()) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	sub.onClose = fn
+	if sub.err != nil {
+		fn()
+	}
+}
+
 // Offset returns the stream offset of the next byte Next will return.
 func (sub *Subscription) Offset() int64 {
 	sub.mu.Lock()
@@ -155,6 +172,9 @@ func (sub *Subscription) close(err error) {
 func (sub *Subscription) closeLocked(err error) {
 	if sub.err == nil {
 		sub.err = err
+		if sub.onClose != nil {
+			sub.onClose()
+		}
 	}
 	select {
 	case sub.wake <- struct{}{}:
