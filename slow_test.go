@@ -88,7 +88,7 @@ func newSlowSetup(t *testing.T, replTimeout time.Duration) *slowSetup {
 	must(t, ss.slow.ReplicaOf(ss.pd))
 	waitSynced(t, ss.steady)
 	waitSynced(t, ss.slow)
-	ss.write(t, 2000) // every buffer at its working size
+	ss.writeBatched(t, 2000) // every buffer at its working size
 	waitConverged(t, ss.p, ss.steady, ss.slow)
 	if _, ok := replicaByPort(ss.p, 4242); !ok {
 		t.Fatal("the slow replica is not listed")
@@ -100,6 +100,16 @@ func (ss *slowSetup) write(t *testing.T, n int) {
 	value := bytes.Repeat([]byte("x"), 1000)
 	for i := 0; i < n; i++ {
 		must(t, ss.p.Set(fmt.Sprint("k", i%200), value))
+	}
+}
+
+// writeBatched writes n values in batches of 250 (about 250 KB of stream),
+// letting the steady replica catch up after each, so that only a replica
+// that does not read goes over the 1 MiB limit.
+func (ss *slowSetup) writeBatched(t *testing.T, n int) {
+	for ; n > 0; n -= 250 {
+		ss.write(t, min(n, 250))
+		waitConverged(t, ss.p, ss.steady)
 	}
 }
 
@@ -155,7 +165,7 @@ func TestSlowReplicaDropped(t *testing.T) {
 func TestSlowReplicaResyncsInFull(t *testing.T) {
 	ss := newSlowSetup(t, 2*time.Second)
 	ss.pd.pause()
-	ss.write(t, 2000) // 2 MB: past the backlog and the limit
+	ss.writeBatched(t, 2000) // 2 MB: past the backlog and the limit
 	poll(t, 10*time.Second, "the primary to drop the slow replica", func() bool {
 		_, ok := replicaByPort(ss.p, 4242)
 		return !ok
