@@ -187,8 +187,9 @@ func refusedAt(t *testing.T, mn *transport.MemNetwork, decl string) {
 }
 
 // TestHugeDeclarationsRefusedByReplica: a primary announcing huge things
-// (a 100 GiB snapshot, a 400 MiB string inside it, a 1e9-element command
-// or a 100 GiB argument in the stream) costs the replica next to nothing;
+// (a 100 GiB snapshot, a 400 MiB string or a million keys inside it, a
+// 1e9-element command or a 100 GiB argument in the stream) costs the
+// replica next to nothing;
 // the replica drops the link (at once when the declaration is over a
 // limit) and reconnects, its data intact.
 func TestHugeDeclarationsRefusedByReplica(t *testing.T) {
@@ -224,6 +225,7 @@ func TestHugeDeclarationsRefusedByReplica(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pc := fp.next(t)
+			r.rep.lastErr.Store(new(string)) // the previous case's
 			pc.handshake(t)
 			drained := pc.drain()
 			if tc.synced {
