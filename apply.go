@@ -442,7 +442,10 @@ func applyExpire(s *Store, args [][]byte) error {
 	if i < 0 {
 		return nil
 	}
-	deadline := absDeadline(args[0], n, s.nowMs())
+	// A deadline at or before the epoch is kept as 1 ms: still a deadline
+	// (0 means none), already past, so the key is hidden until the
+	// primary's DEL, and written to snapshots as expired.
+	deadline := max(absDeadline(args[0], n, s.nowMs()), 1)
 	if len(args) > 3 {
 		cur := sh.t.slots[i].deadline()
 		switch opt := args[3]; {

@@ -104,7 +104,8 @@ func FuzzReplconf(f *testing.F) {
 
 // FuzzApply: any stream a primary may send is applied without a panic,
 // values stay within Config.MaxBulkLen, every table keeps its invariants,
-// the store's stream holds exactly the bytes applied (invariant 3), the
+// the store's stream holds exactly the bytes applied (invariant 3; an
+// unfinished MULTI is held back until its EXEC), the
 // result does not depend on the number of shards, and a snapshot of it
 // loads into a store that shows the same keys (invariant 2).
 func FuzzApply(f *testing.F) {
@@ -125,6 +126,11 @@ func FuzzApply(f *testing.F) {
 		checkSnapshotRoundTrip(t, a)
 		a.st.mu.Lock()
 		defer a.st.mu.Unlock()
+		// A transaction still open at the end (MULTI without EXEC) is neither
+		// applied nor counted yet.
+		if a.multi.active {
+			rawA = rawA[:len(rawA)-len(a.multi.raw)]
+		}
 		if a.st.end != int64(len(rawA)) {
 			t.Fatalf("stream offset %d after applying %d bytes", a.st.end, len(rawA))
 		}
@@ -151,24 +157,8 @@ func checkSnapshotRoundTrip(t *testing.T, s *Store) {
 		t.Fatalf("loading the snapshot: %v", err)
 	}
 	if d := cmp.Diff(visible(s), visible(c)); d != "" {
-		if hasZeroDeadline(s) {
-			t.Skipf("BUG: a key given the deadline 0 (PEXPIREAT k 0) is hidden on the replica, but its snapshot writes it without expiry (see applyExpire, Snapshot.WriteTo):\n%s", d)
-		}
 		t.Fatalf("the snapshot shows other keys (-store +loaded):\n%s", d)
 	}
-}
-
-// hasZeroDeadline reports whether a key of s has a deadline of 0, which
-// reads as expired but is written to snapshots as "no deadline".
-func hasZeroDeadline(s *Store) bool {
-	for i := range s.shards {
-		for j, tag := range s.shards[i].t.tags {
-			if sl := &s.shards[i].t.slots[j]; tag != 0 && sl.hasTTL() && sl.deadline() == 0 {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // visible returns the keys of s that have not expired, as Range shows them.

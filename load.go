@@ -57,16 +57,17 @@ func (s *Store) LoadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions) 
 func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, prog *loadProgress, verify func(used int64) error) (LoadStats, error) {
 	var stats LoadStats
 	tables := make([]table, len(s.shards))
+	// The RESIZEDB count is a hint from an untrusted peer: tables are sized
+	// toward it only as keys actually arrive, four times what has arrived at
+	// most, so that a lying count costs nothing.
+	var hint uint64
+	nextReserve := 1024
 	rd, err := rdb.NewReader(r, rdb.ReaderOptions{
 		MaxStringLen:  s.cfg.MaxBulkLen,
 		SkipNonString: opt.SkipNonString,
 		OnResizeDB: func(db int, keys, _ uint64) {
-			if db != s.cfg.DB || keys == 0 {
-				return
-			}
-			per := int(min(keys, 1<<32) / uint64(len(tables)))
-			for i := range tables {
-				tables[i].reserve(per + per/8 + 1)
+			if db == s.cfg.DB {
+				hint = keys
 			}
 		},
 	})
@@ -97,13 +98,26 @@ func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, 
 		key := unsafeString(e.Key)
 		h := hashKey(key)
 		t := &tables[h>>s.shift]
-		it := newItem(key, e.Value, e.ExpireMs)
+		deadline := e.ExpireMs
+		if deadline < 0 {
+			deadline = 1 // an expiry at or before the epoch: expired, not "none"
+		}
+		it := newItem(key, e.Value, deadline)
 		if i := t.find(key, h); i >= 0 {
 			t.replace(i, it) // a duplicate key: the last one wins
 			continue
 		}
 		t.insertNew(it, h)
 		stats.Keys++
+		if stats.Keys == nextReserve {
+			nextReserve *= 4
+			if target := min(hint, uint64(nextReserve)); target > uint64(stats.Keys) {
+				per := int(target / uint64(len(tables)))
+				for i := range tables {
+					tables[i].reserve(per + per/8 + 1)
+				}
+			}
+		}
 	}
 	stats.Bytes = rd.Offset()
 	stats.Skipped = rd.Skipped()
