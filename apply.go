@@ -113,13 +113,13 @@ func (s *Store) applyLocked(kind cmdKind, h applyHandler, args [][]byte) error {
 		}
 		s.st.db = db
 	case cmdFlush:
-		if len(args[0]) == len("flushall") || s.st.db == s.cfg.DB { // FLUSHALL, or FLUSHDB of ours
+		if len(args[0]) == len("flushall") || s.inOurDBLocked() { // FLUSHALL, or FLUSHDB of ours
 			s.clearLocked()
 		}
 	case cmdUnknown:
 		return s.unsupported(args[0])
 	case cmdKey:
-		if s.st.db != s.cfg.DB && !(s.st.db < 0 && s.cfg.DB == 0) {
+		if !s.inOurDBLocked() {
 			s.applied.otherDB.Add(1)
 			return nil
 		}
@@ -128,6 +128,12 @@ func (s *Store) applyLocked(kind cmdKind, h applyHandler, args [][]byte) error {
 		}
 	}
 	return nil
+}
+
+// inOurDBLocked reports whether the stream is in this store's database
+// (before any SELECT, it is in database 0).
+func (s *Store) inOurDBLocked() bool {
+	return s.st.db == s.cfg.DB || (s.st.db < 0 && s.cfg.DB == 0)
 }
 
 // cmdKind sorts stream commands by how they are applied.

@@ -3,6 +3,7 @@ package replikv
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // history is what a primary knows of its replication history when a
@@ -86,12 +87,20 @@ func equalFold(b []byte, s string) bool {
 	return true
 }
 
-// fullResyncReply parses "+FULLRESYNC <replid> <offset>" (without the +).
+// parseFullResync parses "FULLRESYNC <40-char replid> <offset>" (the
+// reply without its '+'), strictly.
 func parseFullResync(line string) (replid string, offset int64, err error) {
-	var id string
-	var off int64
-	if n, _ := fmt.Sscanf(line, "FULLRESYNC %s %d", &id, &off); n != 2 || len(id) != 40 || off < 0 {
+	f := strings.Split(line, " ")
+	if len(f) != 3 || f[0] != "FULLRESYNC" || len(f[1]) != 40 {
 		return "", 0, fmt.Errorf("malformed reply %q", line)
 	}
-	return id, off, nil
+	off, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil || off < 0 || off > maxOffset {
+		return "", 0, fmt.Errorf("malformed reply %q", line)
+	}
+	return f[1], off, nil
 }
+
+// maxOffset bounds a primary's announced offset, far beyond any real one,
+// so that adding stream lengths to it cannot overflow.
+const maxOffset = 1 << 62

@@ -536,3 +536,19 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestParseFullResync(t *testing.T) {
+	id := "2b89b79e0000000000000000000000000000abcd"
+	if got, off, err := parseFullResync("FULLRESYNC " + id + " 173422"); err != nil || got != id || off != 173422 {
+		t.Fatalf("valid line: %q %d %v", got, off, err)
+	}
+	for _, bad := range []string{
+		"FULLRESYNC " + id, "FULLRESYNC " + id + " 1 junk", "FULLRESYNC short 1",
+		"FULLRESYNC " + id + " -1", "FULLRESYNC " + id + " 9223372036854775807", "FULLRESYNC " + id + " x",
+		"CONTINUE " + id + " 1",
+	} {
+		if _, _, err := parseFullResync(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

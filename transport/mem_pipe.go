@@ -76,6 +76,11 @@ func (p *pipe) write(b []byte, dl *deadline) (int, error) {
 	for {
 		p.mu.Lock()
 		switch {
+		case n > 0 && n == len(b):
+			// Everything was delivered: a close that follows does not
+			// make it a failure (TCP would report success too).
+			p.mu.Unlock()
+			return n, nil
 		case p.wclosed:
 			p.mu.Unlock()
 			return n, net.ErrClosed
