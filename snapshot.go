@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -178,6 +179,9 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 // collect gathers references to the shard's items as they were at the
 // snapshot's offset and marks the shard visited.
 func (sn *Snapshot) collect(sh *shard, out []slotRef) ([]slotRef, error) {
+	// Start the visit on a fresh time slice: a goroutine preempted while it
+	// holds the shard's lock would stall that shard's writers for a slice.
+	runtime.Gosched()
 	sh.mu.Lock()
 	start := time.Now()
 	defer func() {
