@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/replikv/replikv/internal/allocs"
 	"github.com/replikv/replikv/resp"
 	"github.com/replikv/replikv/transport"
 )
@@ -137,16 +138,6 @@ func TestUnauthenticatedReplicasGetNothing(t *testing.T) {
 	}
 }
 
-// allocated returns the bytes allocated by the process while fn ran.
-func allocated(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // TestHugeDeclarationsRefusedByPrimary: a peer announcing a 100 GiB bulk
 // string or a 1e9-element array in the handshake gets a protocol error and
 // is disconnected at once, and it costs the primary next to nothing.
@@ -156,13 +147,13 @@ func TestHugeDeclarationsRefusedByPrimary(t *testing.T) {
 	cfg.ReplTimeout = time.Minute // the disconnection must not be a timeout
 	node(t, memNet{mn}, "p", cfg)
 	// One connection with a small protocol error, for comparison.
-	baseline := allocated(func() { refusedAt(t, mn, "*x\r\n") })
+	baseline := allocs.During(func() { refusedAt(t, mn, "*x\r\n") })
 	for _, decl := range []string{
 		"*1000000000\r\n",
 		"*2\r\n$4\r\nAUTH\r\n$107374182400\r\n",
 		"*2\r\n$4\r\nPING\r\n$9223372036854775807\r\n",
 	} {
-		n := allocated(func() { refusedAt(t, mn, decl) })
+		n := allocs.During(func() { refusedAt(t, mn, decl) })
 		t.Logf("%q: %d bytes allocated (a small protocol error: %d)", decl, n, baseline)
 		if n > 512<<10 || n > baseline+64<<10 {
 			t.Errorf("%q cost %d bytes (a small protocol error: %d)", decl, n, baseline)
@@ -232,7 +223,7 @@ func TestHugeDeclarationsRefusedByReplica(t *testing.T) {
 				pc.write(t, lenFramed(id, off, rdb))
 				waitSynced(t, r)
 			}
-			n := allocated(func() {
+			n := allocs.During(func() {
 				pc.offer(tc.send)
 				if tc.hangUp {
 					pc.hangUp(t, drained)

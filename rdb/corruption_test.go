@@ -6,9 +6,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/replikv/replikv/internal/allocs"
 )
 
 // flipPositions returns the bit positions to flip in a payload of n bytes:
@@ -88,16 +89,6 @@ func TestTruncation(t *testing.T) {
 	}
 }
 
-// allocatedBy reports the bytes allocated while f runs.
-func allocatedBy(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // TestDeclaredLengthDoesNotAllocate checks that a short input declaring a
 // huge string fails without allocating anything near that size.
 func TestDeclaredLengthDoesNotAllocate(t *testing.T) {
@@ -111,7 +102,7 @@ func TestDeclaredLengthDoesNotAllocate(t *testing.T) {
 	}
 	for name, data := range cases {
 		var err error
-		n := allocatedBy(func() { _, _, err = readEntries(data, ReaderOptions{}) })
+		n := allocs.During(func() { _, _, err = readEntries(data, ReaderOptions{}) })
 		if err == nil {
 			t.Errorf("%s: no error", name)
 		}

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/replikv/replikv/internal/allocs"
 )
 
 // checkErr asserts that err is an *Error matching kind at offset off whose
@@ -131,16 +132,6 @@ func (e endless) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// allocated returns the bytes allocated on the heap while f runs.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // TestDeclaredSizesCostNothing: a peer that declares huge sizes and then
 // sends nothing (or little) must not make the Reader allocate for them.
 func TestDeclaredSizesCostNothing(t *testing.T) {
@@ -166,7 +157,7 @@ func TestDeclaredSizesCostNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := []byte(tc.in)
 			var err error
-			n := allocated(func() {
+			n := allocs.During(func() {
 				err = tc.read(NewReader(bytes.NewReader(in), tc.lim))
 			})
 			if !errors.Is(err, io.ErrUnexpectedEOF) {
