@@ -37,6 +37,10 @@ var (
 	// ErrUnknownCommand is returned when applying a stream command the store
 	// does not implement.
 	ErrUnknownCommand = errors.New("replikv: unknown command")
+	// ErrNoAuth is the cause (wrapped, in logs and Info().Master.LastErr)
+	// when the primary refuses this replica's credentials or requires some
+	// it lacks.
+	ErrNoAuth = errors.New("replikv: primary requires authentication")
 	// ErrSyntax is returned when applying a malformed stream command.
 	ErrSyntax = errors.New("replikv: syntax error")
 )

@@ -44,10 +44,6 @@ func (l LinkStatus) String() string {
 	return "none"
 }
 
-// ErrNoAuth is returned (wrapped, in logs and Info) when the primary
-// refuses this replica's credentials or requires some it lacks.
-var ErrNoAuth = errors.New("replikv: primary requires authentication")
-
 // replicaState is the following side of a Store.
 type replicaState struct {
 	mu     sync.Mutex
