@@ -311,14 +311,6 @@ func (s *Store) unlockKeys(idx []int) {
 	}
 }
 
-// findLocked returns the shard and bucket of key (bucket -1 when absent);
-// the shard must be locked.
-func (s *Store) findLocked(key string) (*shard, int) {
-	h := hashKey(key)
-	sh := s.shardOf(h)
-	return sh, sh.t.find(key, h)
-}
-
 // storeLocked sets key to value with deadline (0: none), ignoring whatever
 // was there.
 func (s *Store) storeLocked(key string, value []byte, deadline int64) {

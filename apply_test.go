@@ -14,7 +14,7 @@ func cmd(args ...string) []byte { return resp.AppendCommandString(nil, args...) 
 // all at once, counts its bytes only then, and drops a DISCARDed one.
 func TestApplyTransactionAtomic(t *testing.T) {
 	s := newStore(t, Config{})
-	s.replica.Store(true)
+	setRole(s, RoleReplica)
 	applyStream(t, s, cmd("SELECT", "0"))
 	_, base := s.Position()
 	applyStream(t, s, append(cmd("MULTI"), append(cmd("SET", "a", "1"), cmd("incr", "n")...)...))

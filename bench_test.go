@@ -118,7 +118,7 @@ func BenchmarkSetParallel(b *testing.B) {
 // the backlog and one subscriber.
 func BenchmarkStreamAppend(b *testing.B) {
 	st := newStream(1<<20, time.Now)
-	sub := newSubscription(0, SubscribeLimits{Hard: 1 << 30, Soft: 1 << 30}, time.Now)
+	sub := newSubscription(0, SubscribeLimits{Hard: 1 << 30, Soft: 1 << 30})
 	st.subs = append(st.subs, sub)
 	key := benchKey(1)
 	val := benchValue(rand.New(rand.NewPCG(5, 6)))
@@ -269,7 +269,7 @@ func BenchmarkFullSync1M(b *testing.B) {
 func BenchmarkApply(b *testing.B) {
 	s, _ := New(Config{ActiveExpiryInterval: -1})
 	defer s.Close()
-	s.replica.Store(true)
+	setRole(s, RoleReplica)
 	val := benchValue(rand.New(rand.NewPCG(7, 8)))
 	args := [][]byte{[]byte("SET"), nil, val, []byte("PXAT"), []byte("1900000000000")}
 	var raw []byte

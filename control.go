@@ -2,7 +2,6 @@ package replikv
 
 import (
 	"context"
-	"net"
 
 	"github.com/replikv/replikv/resp"
 )
@@ -36,7 +35,7 @@ func (s *Store) WaitReplicas(ctx context.Context, n int, offset int64) int {
 		if !asked && count < total {
 			asked = true
 			s.st.mu.Lock()
-			if !s.st.following {
+			if streams(s.st.loadRole()) {
 				s.st.appendLocked(getAck)
 			}
 			s.st.mu.Unlock()
@@ -62,20 +61,4 @@ func (s *Store) DisconnectReplicas() int {
 		rc.conn.Close()
 	}
 	return len(p.replicas)
-}
-
-// DisconnectPrimary closes the link to the primary, if one is open (Redis
-// CLIENT KILL TYPE master). The link reconnects on its own, usually with a
-// partial resync. It reports whether a connection was closed.
-func (s *Store) DisconnectPrimary() bool {
-	if c := s.rep.conn.Load(); c != nil {
-		return (*c).Close() == nil
-	}
-	return false
-}
-
-// linkConnOpen records the connection to the primary, for DisconnectPrimary.
-func (s *Store) linkConnOpen(c net.Conn) func() {
-	s.rep.conn.Store(&c)
-	return func() { s.rep.conn.CompareAndSwap(&c, nil) }
 }

@@ -112,7 +112,7 @@ func TestReconfigure(t *testing.T) {
 	if err := s.Reconfigure(func(c *Config) { c.BacklogSize = 10 }); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("invalid size: %v", err)
 	}
-	s.replica.Store(true)
+	setRole(s, RoleReplica)
 	if err := s.Set("x", nil); !errors.Is(err, ErrReadOnly) {
 		t.Fatal(err)
 	}

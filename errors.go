@@ -41,6 +41,9 @@ var (
 	// when the primary refuses this replica's credentials or requires some
 	// it lacks.
 	ErrNoAuth = errors.New("replikv: primary requires authentication")
+	// ErrSnapshotClosed is returned by Snapshot.WriteTo on a snapshot that
+	// was closed or already written: a snapshot is used once.
+	ErrSnapshotClosed = errors.New("replikv: snapshot closed")
 	// ErrSyntax is returned when applying a malformed stream command.
 	ErrSyntax = errors.New("replikv: syntax error")
 )

@@ -21,7 +21,7 @@ func (s *Store) expiryLoop() {
 			return
 		case <-t.C:
 		}
-		if s.replica.Load() {
+		if !ownsExpiry(s.Role()) {
 			continue // a replica waits for its primary's DEL
 		}
 		next = s.expireCycle(next, time.Now().Add(expiryBudget))
@@ -52,7 +52,7 @@ func (s *Store) expireShard(sh *shard) int {
 	sh.mu.Lock()
 	s.st.mu.Lock()
 	defer s.unlockWrite(sh)
-	if s.replica.Load() {
+	if !ownsExpiry(s.st.loadRole()) {
 		return 0
 	}
 	now := s.nowMs()

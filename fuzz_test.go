@@ -181,10 +181,7 @@ func applyFuzz(t *testing.T, data []byte, shards int) (*Store, []byte) {
 		Now: func() time.Time { return time.UnixMilli(1_700_000_000_000) }})
 	must(t, err)
 	t.Cleanup(func() { s.Close() })
-	s.st.mu.Lock()
-	s.replica.Store(true)
-	s.st.following = true
-	s.st.mu.Unlock()
+	setRole(s, RoleReplica)
 	rd := resp.NewReader(bytes.NewReader(data), resp.Limits{MaxBulkLen: fuzzBulkLen, MaxArrayLen: 16, MaxInlineLen: 256})
 	var applied []byte
 	for {

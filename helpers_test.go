@@ -166,3 +166,13 @@ func commands(t testing.TB, b []byte) [][]string {
 		out = append(out, c)
 	}
 }
+
+// setRole gives s role r without a link, as if ReplicaOf or Promote had
+// run: for tests of one side of replication in isolation.
+func setRole(s *Store, r Role) {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.role.Store(int32(r))
+}

@@ -115,7 +115,7 @@ func (s *Store) Info() Info {
 	in.Keys, in.Expires = s.counts()
 	in.ExpiredKeys = s.expiredKeys.Load()
 
-	if s.replica.Load() {
+	if s.Role() == RoleReplica {
 		r := &s.rep
 		in.Role = "slave"
 		m := &in.Master

@@ -48,7 +48,7 @@ type Store struct {
 	shift  uint // shard of hash h is h >> shift
 	st     *stream
 
-	replica atomic.Bool // true while following a primary
+	ctl sync.Mutex // serialises role changes (replication.go)
 
 	snapMu chan struct{} // one snapshot at a time
 
@@ -62,9 +62,8 @@ type Store struct {
 	prim primaryState // serving replicas (primary.go)
 	rep  replicaState // following a primary (replica.go)
 
-	closeOnce sync.Once
-	done      chan struct{}
-	wg        sync.WaitGroup
+	done chan struct{} // closed by Close
+	wg   sync.WaitGroup
 }
 
 // New returns an empty primary Store configured by cfg.
@@ -92,17 +91,14 @@ func New(cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Close stops every goroutine the store started and closes its stream
-// subscriptions. The data stays readable. Close is idempotent.
+// Close stops every goroutine the store started, closes its listeners,
+// connections and stream subscriptions, and waits for all of them. After
+// it returns, writes, control calls, subscriptions and snapshots return
+// ErrClosed; the data stays readable. Close is idempotent and safe to call
+// concurrently with any other method.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() {
-		close(s.done)
-		s.stopLink()
-		s.closeServing()
-		s.st.mu.Lock()
-		s.st.closeSubsLocked(ErrClosed)
-		s.st.mu.Unlock()
-	})
+	s.changeRole(evClose, nil) // cannot fail
+	s.closeServing()
 	s.wg.Wait()
 	return nil
 }
@@ -123,9 +119,10 @@ func (s *Store) isClosed() bool {
 
 func (s *Store) nowMs() int64 { return s.cfg.Now().UnixMilli() }
 
-// expired reports whether the item in sl has a deadline at or before now.
+// expired reports whether the item in sl has a deadline before now: as in
+// Redis, a key is still there during the millisecond of its deadline.
 func (s *Store) expired(sl *slot, now int64) bool {
-	return sl.hasTTL() && sl.deadline() <= now
+	return sl.hasTTL() && sl.deadline() < now
 }
 
 // Get returns the value of key. The returned slice is shared with the
@@ -145,7 +142,7 @@ func (s *Store) Get(key string) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	sl := &sh.t.slots[i]
-	if sl.hasTTL() && sl.deadline() <= s.nowMs() {
+	if s.expired(sl, s.nowMs()) {
 		sh.mu.RUnlock()
 		s.expireIfNeeded(key)
 		return nil, ErrNotFound
@@ -162,7 +159,8 @@ func (s *Store) Exists(key string) bool {
 }
 
 // TTL returns the time left before key expires. ok is false when the key
-// does not exist; ttl is NoExpiry when it exists without a deadline.
+// does not exist, or when reads are refused (where Get returns
+// ErrSyncing); ttl is NoExpiry when it exists without a deadline.
 func (s *Store) TTL(key string) (ttl time.Duration, ok bool) {
 	dl, ok := s.ExpireTime(key)
 	return ttlOf(dl, ok, s.nowMs())
@@ -182,8 +180,12 @@ func ttlOf(deadline int64, ok bool, now int64) (time.Duration, bool) {
 const NoExpiry time.Duration = -1
 
 // ExpireTime returns key's absolute deadline in unix milliseconds, 0 when
-// it has none; ok is false when the key does not exist.
+// it has none; ok is false when the key does not exist, or when reads are
+// refused (where Get returns ErrSyncing).
 func (s *Store) ExpireTime(key string) (deadlineMs int64, ok bool) {
+	if s.readable() != nil {
+		return 0, false
+	}
 	h := hashKey(key)
 	sh := s.shardOf(h)
 	sh.mu.RLock()
@@ -200,7 +202,9 @@ func (s *Store) ExpireTime(key string) (deadlineMs int64, ok bool) {
 }
 
 // Len returns the number of keys, counting keys whose deadline has passed
-// but which have not been deleted yet (like Redis DBSIZE).
+// but which have not been deleted yet (like Redis DBSIZE). It is a size,
+// not a read of the data: a replica refusing stale reads still reports it
+// (as Info().Keys and Redis's INFO keyspace do).
 func (s *Store) Len() int {
 	n := 0
 	for i := range s.shards {
@@ -219,7 +223,12 @@ func (s *Store) Len() int {
 // Every key present during the whole iteration is returned exactly once;
 // keys added or removed meanwhile may or may not be. Expired keys are
 // skipped. The returned strings are shared with the store (never modified).
+// When reads are refused (where Get returns ErrSyncing) the iteration is
+// empty: no keys and cursor 0.
 func (s *Store) Scan(cursor uint64, count int) (keys []string, next uint64) {
+	if s.readable() != nil {
+		return nil, 0
+	}
 	if count <= 0 {
 		count = 10
 	}
@@ -245,8 +254,12 @@ func (s *Store) Scan(cursor uint64, count int) (keys []string, next uint64) {
 // Range calls fn for every key that has not expired, with its value and
 // deadline (0 when none), shard by shard, until fn returns false. fn runs
 // without locks held and may call the store. Like Scan, it is not a
-// point-in-time view; use a snapshot for that.
+// point-in-time view; use a snapshot for that. When reads are refused
+// (where Get returns ErrSyncing) fn is not called.
 func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) {
+	if s.readable() != nil {
+		return
+	}
 	var refs []slotRef
 	now := s.nowMs()
 	for i := range s.shards {
@@ -271,18 +284,18 @@ func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) 
 // readable returns ErrSyncing when reads are refused: on a replica whose
 // link is not up, unless Config.ServeStaleData.
 func (s *Store) readable() error {
-	if st := LinkStatus(s.rep.state.Load()); st != LinkUp && st != LinkNone && !s.conf().ServeStaleData && s.replica.Load() {
+	if st := LinkStatus(s.rep.state.Load()); st != LinkUp && st != LinkNone && !s.conf().ServeStaleData && s.Role() == RoleReplica {
 		return ErrSyncing
 	}
 	return nil
 }
 
-// writable returns ErrReadOnly when API writes are refused.
-func (s *Store) writable() error {
-	if s.replica.Load() && !s.conf().ReplicaWritable {
-		return ErrReadOnly
-	}
-	return nil
+// admitLocked decides an API write with the stream locked, so that the
+// role cannot change between the decision and the write's stream append:
+// ErrReadOnly on a read-only replica, ErrClosed after Close.
+func (s *Store) admitLocked() error {
+	_, err := admitWrite(s.st.loadRole(), s.conf().ReplicaWritable)
+	return err
 }
 
 // lockKey locks key's shard and the stream for a mutation.
@@ -293,13 +306,32 @@ func (s *Store) lockKey(key string) *shard {
 	return sh
 }
 
+// lockWrite is lockKey for an API write, admitted by admitLocked; on error
+// nothing is locked.
+func (s *Store) lockWrite(key string) (*shard, error) {
+	sh := s.lockKey(key)
+	if err := s.admitLocked(); err != nil {
+		s.unlockWrite(sh)
+		return nil, err
+	}
+	return sh, nil
+}
+
+// findLocked returns the shard and bucket of key (bucket -1 when absent);
+// the shard must be locked.
+func (s *Store) findLocked(key string) (*shard, int) {
+	h := hashKey(key)
+	sh := s.shardOf(h)
+	return sh, sh.t.find(key, h)
+}
+
 // lookupLocked returns the shard and bucket of key (-1 when absent), with
 // the shard and the stream locked. A key whose deadline has passed is
 // deleted first (with a DEL in the stream) when this store owns expiry,
 // so the caller sees it as absent.
 func (s *Store) lookupLocked(key string) (*shard, int) {
 	sh, i := s.findLocked(key)
-	if i >= 0 && !s.replica.Load() && s.expired(&sh.t.slots[i], s.nowMs()) {
+	if i >= 0 && ownsExpiry(s.st.loadRole()) && s.expired(&sh.t.slots[i], s.nowMs()) {
 		s.deleteLocked(sh, i)
 		s.expiredKeys.Add(1)
 		i = -1
@@ -363,8 +395,8 @@ func (s *Store) putLocked(sh *shard, i int, it slot) {
 
 // expireIfNeeded deletes key if its deadline has passed, on a primary.
 func (s *Store) expireIfNeeded(key string) {
-	if s.replica.Load() {
-		return
+	if !ownsExpiry(s.Role()) {
+		return // checked again under the lock, by lookupLocked
 	}
 	sh := s.lockKey(key)
 	s.lookupLocked(key) // deletes it when expired

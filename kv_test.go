@@ -155,6 +155,11 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("TTL(no deadline) = %v %v", ttl, ok)
 	}
 	clk.Advance(time.Second)
+	// As in Redis, a key lives through the millisecond of its deadline.
+	if _, err := s.Get("a"); err != nil {
+		t.Fatalf("Get at the deadline's millisecond: %v", err)
+	}
+	clk.Advance(time.Millisecond)
 	// Lazy: the read hides it and the primary deletes it with a DEL.
 	if _, err := s.Get("a"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get(expired) err = %v", err)
@@ -171,13 +176,13 @@ func TestExpiry(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		must(t, s.SetTTL(fmt.Sprint("t", i), []byte("x"), time.Duration(1+i%3)*time.Second))
 	}
-	clk.Advance(2 * time.Second)
+	clk.Advance(2*time.Second + time.Millisecond)
 	s.expireCycle(0, time.Now().Add(time.Hour))
 	if got := s.Len(); got != 1+33 {
 		t.Fatalf("Len after active expiry = %d, want 34", got)
 	}
 	// A replica hides but never deletes.
-	s.replica.Store(true)
+	setRole(s, RoleReplica)
 	clk.Advance(time.Hour)
 	s.expireCycle(0, time.Now().Add(time.Hour))
 	if _, err := s.Get("t2"); !errors.Is(err, ErrNotFound) {
@@ -205,7 +210,7 @@ func TestActiveExpiryLoop(t *testing.T) {
 func TestReadOnlyReplica(t *testing.T) {
 	s := newStore(t, Config{})
 	must(t, s.Set("a", []byte("1")))
-	s.replica.Store(true)
+	setRole(s, RoleReplica)
 	_, before := s.Position()
 	checks := []error{
 		s.Set("a", []byte("2")),

@@ -24,22 +24,23 @@ func (s *Store) BacklogRange() (first, end int64) {
 // which must lie in BacklogRange (ErrOffsetNotCovered otherwise). The bytes
 // from the backlog are queued at once, and every later byte follows.
 func (s *Store) Subscribe(from int64, lim SubscribeLimits) (*Subscription, error) {
-	if s.isClosed() {
-		return nil, ErrClosed
-	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	return s.st.subscribeLocked(from, lim)
 }
 
 // subscribeLocked registers a subscription from offset from, queueing the
-// backlog's bytes from there.
+// backlog's bytes from there. After Close it fails with ErrClosed: Close
+// closes the subscribers it finds under the same lock.
 func (st *stream) subscribeLocked(from int64, lim SubscribeLimits) (*Subscription, error) {
+	if st.loadRole() == RoleClosed {
+		return nil, ErrClosed
+	}
 	first, end := st.ring.Range()
 	if from < first || from > end {
 		return nil, fmt.Errorf("%w: offset %d, backlog holds [%d, %d)", ErrOffsetNotCovered, from, first, end)
 	}
-	sub := newSubscription(from, lim, st.now)
+	sub := newSubscription(from, lim)
 	if from < end {
 		sub.buf = make([]byte, end-from)
 		st.ring.ReadAt(sub.buf, from)

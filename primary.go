@@ -83,14 +83,14 @@ func (s *Store) Serve(l net.Listener) error {
 		p.init()
 	}
 	p.listeners[l] = struct{}{}
+	p.pingOnce.Do(func() {
+		s.wg.Add(1) // under p.mu, before Close can reach wg.Wait
+		go s.pingLoop()
+	})
 	p.mu.Unlock()
 	if a, ok := l.Addr().(*net.TCPAddr); ok {
 		p.port.CompareAndSwap(0, int32(a.Port))
 	}
-	p.pingOnce.Do(func() {
-		s.wg.Add(1)
-		go s.pingLoop()
-	})
 	defer func() {
 		p.mu.Lock()
 		delete(p.listeners, l)
@@ -179,24 +179,26 @@ func (s *Store) pingLoop() {
 		s.prim.mu.Lock()
 		n := len(s.prim.replicas)
 		s.prim.mu.Unlock()
-		if n == 0 || s.replica.Load() {
+		if n == 0 {
 			continue
 		}
 		s.st.mu.Lock()
-		s.st.emitBareLocked(s.cfg.DB, "PING")
+		s.st.emitBareLocked(s.cfg.DB, "PING") // dropped unless this store streams (primary)
 		s.st.mu.Unlock()
 	}
 }
 
 // timeoutWriter gives every write a deadline, so that a peer that stops
 // reading is dropped after ReplTimeout instead of blocking forever.
+// The timeout is read at each write, so that Reconfigure reaches open
+// connections.
 type timeoutWriter struct {
 	c net.Conn
-	d time.Duration
+	s *Store
 }
 
 func (w timeoutWriter) Write(p []byte) (int, error) {
-	w.c.SetWriteDeadline(time.Now().Add(w.d))
+	w.c.SetWriteDeadline(time.Now().Add(w.s.conf().ReplTimeout))
 	return w.c.Write(p)
 }
 
@@ -213,21 +215,24 @@ func (s *Store) serveConn(c net.Conn) {
 // the rest of the handshake, then feeds the replica until it or the store
 // goes away, and closes c.
 func (s *Store) ServeReplicaConn(c net.Conn, rd *resp.Reader, first [][]byte) {
-	if s.isClosed() {
+	p := &s.prim
+	p.mu.Lock()
+	if s.isClosed() { // under p.mu: Close closes p.conns after marking the store closed
+		p.mu.Unlock()
 		c.Close()
 		return
 	}
-	p := &s.prim
-	p.mu.Lock()
 	if p.conns == nil {
 		p.init()
 	}
 	p.conns[c] = struct{}{}
+	s.wg.Add(1) // Close waits for this call too
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
 		delete(p.conns, c)
 		p.mu.Unlock()
+		s.wg.Done()
 	}()
 	s.handleConn(c, rd, true, first)
 }
@@ -235,7 +240,7 @@ func (s *Store) ServeReplicaConn(c net.Conn, rd *resp.Reader, first [][]byte) {
 func (s *Store) handleConn(c net.Conn, rd *resp.Reader, authed bool, first [][]byte) {
 	defer c.Close()
 	log := s.cfg.Logger.With("peer", c.RemoteAddr().String())
-	w := bufio.NewWriterSize(timeoutWriter{c, s.conf().ReplTimeout}, 32<<10)
+	w := bufio.NewWriterSize(timeoutWriter{c, s}, 32<<10)
 	rc := &replicaConn{conn: c, state: "handshake"}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		rc.addr = a.IP.String()
@@ -370,7 +375,7 @@ func replconf(rc *replicaConn, args [][]byte) string {
 func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, req psyncRequest, log interface {
 	Info(string, ...any)
 }) error {
-	if s.replica.Load() && s.LinkStatus() != LinkUp {
+	if s.Role() == RoleReplica && s.LinkStatus() != LinkUp {
 		w.WriteString("-NOMASTERLINK Can't SYNC while not connected with my master\r\n")
 		return w.Flush()
 	}
@@ -425,12 +430,15 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 	if err := s.acquireSnapshot(context.Background(), keepalive); err != nil {
 		return err
 	}
-	sn, sub := s.startSnapshot(&lim)
+	sn, sub, err := s.startSnapshot(&lim)
+	if err != nil {
+		return err
+	}
+	defer sn.Close() // WriteTo closes it; this covers the paths that never reach it
 	if !req.Legacy {
 		fmt.Fprintf(w, "+FULLRESYNC %s %d\r\n", sn.ReplID(), sn.Offset())
 	}
 	rc.setState("send_bulk")
-	var err error
 	if rc.capaEOF && !req.Legacy {
 		err = s.sendSnapshotEOF(w, sn)
 	} else {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -32,17 +31,21 @@ type Snapshot struct {
 	keys    int // size hints for RESIZEDB
 	expires int
 
-	sink      byte // see prefetch
-	maxPause  time.Duration
-	aborted   atomic.Bool // the store's history was replaced meanwhile
-	finished  bool        // every shard was visited
-	closeOnce sync.Once
+	sink     byte          // see prefetch
+	maxPause time.Duration // written by WriteTo's goroutine only
+
+	used     atomic.Bool // WriteTo was called: a snapshot is written once
+	closed   atomic.Bool // Close was called: no more shard visits
+	aborted  atomic.Bool // the store's history was replaced meanwhile
+	finished atomic.Bool // every shard was visited
 }
 
 // BeginSnapshot fixes a point-in-time view of the store at its current
 // stream offset. Only one snapshot runs at a time: BeginSnapshot waits
 // for the previous one to be closed, or for ctx. The caller must call
-// WriteTo or Close, or writers keep preserving old states for it.
+// WriteTo or Close, or writers keep preserving old states for it. A
+// snapshot is written once: WriteTo after WriteTo or Close fails with
+// ErrSnapshotClosed. After the store's Close it returns ErrClosed.
 func (s *Store) BeginSnapshot(ctx context.Context) (*Snapshot, error) {
 	sn, _, err := s.beginSnapshot(ctx, nil)
 	return sn, err
@@ -54,13 +57,15 @@ func (s *Store) beginSnapshot(ctx context.Context, lim *SubscribeLimits) (*Snaps
 	if err := s.acquireSnapshot(ctx, nil); err != nil {
 		return nil, nil, err
 	}
-	sn, sub := s.startSnapshot(lim)
-	return sn, sub, nil
+	return s.startSnapshot(lim)
 }
 
 // acquireSnapshot waits for the right to run a snapshot, calling tick
 // (when not nil) every second meanwhile; an error from tick ends the wait.
 func (s *Store) acquireSnapshot(ctx context.Context, tick func() error) error {
+	if s.isClosed() { // a select below would pick at random among ready cases
+		return ErrClosed
+	}
 	var tc <-chan time.Time
 	if tick != nil {
 		t := time.NewTicker(time.Second)
@@ -84,27 +89,32 @@ func (s *Store) acquireSnapshot(ctx context.Context, tick func() error) error {
 }
 
 // startSnapshot fixes the snapshot point; the caller holds the snapshot
-// right (acquireSnapshot). With lim, it also subscribes from that point.
-func (s *Store) startSnapshot(lim *SubscribeLimits) (*Snapshot, *Subscription) {
+// right (acquireSnapshot), which it gives back on error. With lim, it also
+// subscribes from that point.
+func (s *Store) startSnapshot(lim *SubscribeLimits) (*Snapshot, *Subscription, error) {
 	keys, expires := s.counts()
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.loadRole() == RoleClosed {
+		<-s.snapMu
+		return nil, nil, ErrClosed
+	}
 	st.epoch++
 	sn := &Snapshot{s: s, epoch: st.epoch, replid: st.replid, offset: st.end, db: st.db, keys: keys, expires: expires}
 	if sn.db < 0 {
 		sn.db = s.cfg.DB
 	}
-	if !s.replica.Load() {
+	if streams(st.loadRole()) {
 		st.db = -1 // the next command selects its database again, as Redis does
 	}
 	st.snap = sn
 	var sub *Subscription
 	if lim != nil {
-		sub = newSubscription(st.end, *lim, st.now)
+		sub = newSubscription(st.end, *lim)
 		st.subs = append(st.subs, sub)
 	}
-	return sn, sub
+	return sn, sub, nil
 }
 
 // counts returns the number of keys and of keys with a deadline.
@@ -136,6 +146,9 @@ func (sn *Snapshot) MaxPause() time.Duration { return sn.maxPause }
 // the number of bytes written. It fails with ErrHistoryChanged if the
 // store loaded another history meanwhile.
 func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	if !sn.used.CompareAndSwap(false, true) || sn.closed.Load() {
+		return 0, fmt.Errorf("replikv: snapshot at offset %d: %w", sn.offset, ErrSnapshotClosed)
+	}
 	defer sn.Close()
 	cw := &countingWriter{w: w}
 	rw, err := rdb.NewWriter(cw, rdb.WriterOptions{
@@ -172,7 +185,7 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	if err := rw.Close(); err != nil {
 		return cw.n, err
 	}
-	sn.finished = true
+	sn.finished.Store(true)
 	return cw.n, nil
 }
 
@@ -188,6 +201,11 @@ func (sn *Snapshot) collect(sh *shard, out []slotRef) ([]slotRef, error) {
 		sn.maxPause = max(sn.maxPause, time.Since(start))
 		sh.mu.Unlock()
 	}()
+	// Checked under the shard's lock: once Close has started, it (or the
+	// next snapshot) owns the shards' copy-on-write state.
+	if sn.closed.Load() {
+		return out, fmt.Errorf("replikv: snapshot at offset %d: %w", sn.offset, ErrSnapshotClosed)
+	}
 	if sn.aborted.Load() {
 		return out, fmt.Errorf("snapshot at offset %d: %w", sn.offset, ErrHistoryChanged)
 	}
@@ -213,34 +231,45 @@ func (sn *Snapshot) collect(sh *shard, out []slotRef) ([]slotRef, error) {
 			out = append(out, r)
 		}
 	}
-	sh.doneEpoch = sn.epoch
-	sh.pres, sh.frozen = nil, nil
+	sn.release(sh)
 	return out, nil
 }
 
+// release marks sh visited by this snapshot and frees what writers
+// preserved for it, never a later snapshot's state; sh is locked.
+func (sn *Snapshot) release(sh *shard) {
+	sh.doneEpoch = max(sh.doneEpoch, sn.epoch)
+	if sh.presEpoch == sn.epoch {
+		sh.pres = nil
+	}
+	if sh.frozenEpoch == sn.epoch {
+		sh.frozen = nil
+	}
+}
+
 // Close ends the snapshot without writing (the rest of) it, releasing what
-// writers preserved for it. It is idempotent and safe after WriteTo.
+// writers preserved for it and letting the next snapshot begin. It is
+// idempotent, safe after WriteTo and concurrently with it (WriteTo then
+// fails with ErrSnapshotClosed).
 func (sn *Snapshot) Close() error {
-	sn.closeOnce.Do(func() {
-		s := sn.s
-		s.st.mu.Lock()
-		if s.st.snap == sn {
-			s.st.snap = nil
+	if !sn.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	s := sn.s
+	s.st.mu.Lock()
+	if s.st.snap == sn {
+		s.st.snap = nil
+	}
+	s.st.mu.Unlock()
+	if !sn.finished.Load() {
+		for i := range s.shards {
+			sh := &s.shards[i]
+			sh.mu.Lock()
+			sn.release(sh)
+			sh.mu.Unlock()
 		}
-		s.st.mu.Unlock()
-		if !sn.finished {
-			for i := range s.shards {
-				sh := &s.shards[i]
-				sh.mu.Lock()
-				if sh.doneEpoch < sn.epoch {
-					sh.doneEpoch = sn.epoch
-					sh.pres, sh.frozen = nil, nil
-				}
-				sh.mu.Unlock()
-			}
-		}
-		<-s.snapMu
-	})
+	}
+	<-s.snapMu
 	return nil
 }
 

@@ -194,7 +194,7 @@ func snapshotPoint(t *testing.T, seed uint64) {
 
 	// Snapshot + stream from X == live.
 	r := newStore(t, Config{Shards: 16})
-	r.replica.Store(true)
+	setRole(r, RoleReplica)
 	_, err = r.LoadSnapshot(context.Background(), bytes.NewReader(buf.Bytes()), LoadOptions{})
 	must(t, err)
 	atX := dump(r)
@@ -208,7 +208,7 @@ func snapshotPoint(t *testing.T, seed uint64) {
 
 	// Stream up to X == snapshot.
 	z := newStore(t, Config{})
-	z.replica.Store(true)
+	setRole(z, RoleReplica)
 	applyStream(t, z, whole.bytesUntil(t, sn.Offset()))
 	if d := cmp.Diff(dump(z), atX); d != "" {
 		t.Fatalf("snapshot at %d differs from the stream applied up to it (-stream +snapshot):\n%s", sn.Offset(), d)

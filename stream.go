@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/replikv/replikv/backlog"
@@ -30,10 +31,11 @@ type stream struct {
 	buf     []byte
 	subs    []*Subscription
 	snap    *Snapshot // the snapshot in progress, if any
-	// following is set while the store is a replica: its stream is then
-	// exactly what the primary sent, and local writes (ReplicaWritable)
-	// are not propagated, as in Redis.
-	following bool
+	// role is the store's Role (see replication.go): written only with
+	// mu held (and Store.ctl), read under mu by writes and lock-free by
+	// readers. A replica's stream is exactly what its primary sent; its
+	// local writes (ReplicaWritable) are not propagated, as in Redis.
+	role atomic.Int32
 	// tx collects the commands of a transaction (Store.Atomic) so that
 	// they reach the stream wrapped in MULTI/EXEC when there are several.
 	tx      bool
@@ -61,6 +63,9 @@ func newReplID() string {
 	}
 	return hex.EncodeToString(b[:])
 }
+
+// loadRole returns the store's role.
+func (st *stream) loadRole() Role { return Role(st.role.Load()) }
 
 // appendLocked adds raw stream bytes: to the backlog, the offset and every
 // subscriber.
@@ -100,7 +105,7 @@ func (st *stream) pruneLocked() {
 // database db, preceded by a SELECT when the stream is in another database.
 func (st *stream) beginLocked(db int) []byte {
 	b := st.buf[:0]
-	if st.db != db && !st.following {
+	if st.db != db && streams(st.loadRole()) {
 		b = resp.AppendArrayLen(b, 2)
 		b = resp.AppendBulkString(b, "SELECT")
 		b = resp.AppendBulkInt(b, int64(db))
@@ -110,7 +115,7 @@ func (st *stream) beginLocked(db int) []byte {
 }
 
 func (st *stream) finishLocked(b []byte) {
-	if st.following {
+	if !streams(st.loadRole()) {
 		return
 	}
 	if st.tx {

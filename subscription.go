@@ -56,8 +56,10 @@ type Subscription struct {
 	onClose   func()    // called once when the subscription closes (see OnClose)
 }
 
-func newSubscription(from int64, lim SubscribeLimits, now func() time.Time) *Subscription {
-	return &Subscription{next: from, wake: make(chan struct{}, 1), lim: lim.withDefaults(), now: now}
+// newSubscription returns a subscription from offset from. Its soft limit
+// is timed with the wall clock, not Config.Now (the keys' expiry clock).
+func newSubscription(from int64, lim SubscribeLimits) *Subscription {
+	return &Subscription{next: from, wake: make(chan struct{}, 1), lim: lim.withDefaults(), now: time.Now}
 }
 
 // push appends b; it reports false when the subscription is (now) closed.

@@ -78,7 +78,7 @@ func (tx *Tx) check(write bool) error {
 		return errTxDone
 	}
 	if write {
-		return tx.s.writable()
+		return tx.s.admitLocked()
 	}
 	return tx.s.readable()
 }

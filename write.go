@@ -51,14 +51,14 @@ func (s *Store) SetTTL(key string, value []byte, ttl time.Duration) error {
 // SET key value [PXAT deadline] (a deadline in the past gives DEL), or
 // nothing when NX/XX prevented the write.
 func (s *Store) SetWithOptions(key string, value []byte, opt SetOptions) (SetResult, error) {
-	if err := s.writable(); err != nil {
-		return SetResult{}, err
-	}
 	it, err := s.prepareSet(key, value, opt)
 	if err != nil {
 		return SetResult{}, err
 	}
-	sh := s.lockKey(key)
+	sh, err := s.lockWrite(key)
+	if err != nil {
+		return SetResult{}, err
+	}
 	defer s.unlockWrite(sh)
 	return s.setLocked(key, value, opt, it), nil
 }
@@ -129,14 +129,16 @@ func (s *Store) checkSizes(key string, value []byte) error {
 }
 
 // Delete removes the given keys and returns how many existed. Each removal
-// is one DEL in the stream.
+// is one DEL in the stream. Keys are removed one at a time: if the store
+// stops being writable meanwhile (ReplicaOf, Close), the keys removed so
+// far are counted and streamed, and the error is returned with the count.
 func (s *Store) Delete(keys ...string) (int, error) {
-	if err := s.writable(); err != nil {
-		return 0, err
-	}
 	n := 0
 	for _, key := range keys {
-		sh := s.lockKey(key)
+		sh, err := s.lockWrite(key)
+		if err != nil {
+			return n, err
+		}
 		if s.deleteKeyLocked(key) {
 			n++
 		}
@@ -164,10 +166,10 @@ func (s *Store) Expire(key string, ttl time.Duration) (bool, error) {
 // receives PEXPIREAT, or DEL when the deadline has passed. It reports
 // whether the key exists.
 func (s *Store) ExpireAt(key string, deadlineMs int64) (bool, error) {
-	if err := s.writable(); err != nil {
+	sh, err := s.lockWrite(key)
+	if err != nil {
 		return false, err
 	}
-	sh := s.lockKey(key)
 	defer s.unlockWrite(sh)
 	return s.expireAtLocked(key, deadlineMs), nil
 }
@@ -201,10 +203,10 @@ func (s *Store) setDeadlineLocked(sh *shard, i int, deadline int64) {
 
 // Persist removes key's deadline. It reports whether there was one.
 func (s *Store) Persist(key string) (bool, error) {
-	if err := s.writable(); err != nil {
+	sh, err := s.lockWrite(key)
+	if err != nil {
 		return false, err
 	}
-	sh := s.lockKey(key)
 	defer s.unlockWrite(sh)
 	return s.persistKeyLocked(key), nil
 }
@@ -235,10 +237,10 @@ func (s *Store) persistLocked(sh *shard, i int) {
 // (ErrNotInteger); a result out of range gives ErrOverflow. The stream
 // receives SET with the final value.
 func (s *Store) IncrBy(key string, delta int64) (int64, error) {
-	if err := s.writable(); err != nil {
+	sh, err := s.lockWrite(key)
+	if err != nil {
 		return 0, err
 	}
-	sh := s.lockKey(key)
 	defer s.unlockWrite(sh)
 	return s.incrByLocked(key, delta)
 }
@@ -280,10 +282,10 @@ func (s *Store) replaceValueLocked(sh *shard, i int, key string, value []byte, d
 // new length, keeping the deadline. The stream receives SET with the final
 // value, so appending to a large value costs its whole size in the stream.
 func (s *Store) Append(key string, suffix []byte) (int, error) {
-	if err := s.writable(); err != nil {
+	sh, err := s.lockWrite(key)
+	if err != nil {
 		return 0, err
 	}
-	sh := s.lockKey(key)
 	defer s.unlockWrite(sh)
 	return s.appendValueLocked(key, suffix)
 }
@@ -307,18 +309,14 @@ func (s *Store) appendValueLocked(key string, suffix []byte) (int, error) {
 
 // FlushAll removes every key; the stream receives FLUSHALL.
 func (s *Store) FlushAll() error {
-	if err := s.writable(); err != nil {
-		return err
-	}
-	s.flushAll()
-	return nil
-}
-
-func (s *Store) flushAll() {
 	s.lockAll()
 	defer s.unlockAll()
+	if err := s.admitLocked(); err != nil {
+		return err
+	}
 	s.clearLocked()
 	s.st.emitBareLocked(s.cfg.DB, "FLUSHALL")
+	return nil
 }
 
 // lockAll takes every shard's lock and the stream's, in order.

@@ -1,0 +1,266 @@
+package replikv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/replikv/replikv/transport"
+)
+
+// This file is the replication control plane: the store's role (role.go
+// holds its pure state machine), the calls that change it (ReplicaOf,
+// Promote, Close) and the lifecycle of the link to a primary. primary.go
+// serves replicas; replica.go speaks the replica's side of the protocol.
+//
+// Role changes are serialised by Store.ctl. The role itself lives in the
+// stream (stream.role) and is written only with both ctl and the stream
+// lock held, so a write, which checks it with the stream locked, lands in
+// the stream before the change or is refused after it. Lock order: ctl,
+// then the link's goroutine is stopped (it takes shard and stream locks
+// itself), then the shards, then the stream.
+
+// Role returns the store's current role.
+func (s *Store) Role() Role { return s.st.loadRole() }
+
+// changeRole applies event ev: it asks step for the transition and carries
+// out its effects. For evReplicaOf, d is the new primary's dialer.
+func (s *Store) changeRole(ev roleEvent, d transport.Dialer) error {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	cur := s.st.loadRole() // stable: changed only under ctl
+	stp := step(cur, ev)
+	if stp.err != nil {
+		return stp.err
+	}
+	if stp.stopLink {
+		s.stopLink() // the link applies under the stream lock: stop it first
+	}
+	st := s.st
+	st.mu.Lock()
+	st.role.Store(int32(stp.next))
+	if stp.shiftID {
+		st.shiftLocked(newReplID())
+		st.db = -1 // our first write selects its database
+	}
+	if stp.dropSubs {
+		st.closeSubsLocked(ErrHistoryChanged) // they reconnect and learn the new ID
+	}
+	if stp.close {
+		st.closeSubsLocked(ErrClosed)
+		close(s.done)
+	}
+	replid, replid2, off := st.replid, st.replid2, st.end
+	st.mu.Unlock()
+
+	switch {
+	case stp.startLink:
+		s.startLink(d)
+	case stp.next != RoleReplica:
+		s.setLink(LinkNone)
+	}
+	if cur != stp.next && !stp.close {
+		s.cfg.Logger.Info("role changed", "from", cur, "to", stp.next, "replid", replid, "replid2", replid2, "offset", off)
+	}
+	return nil
+}
+
+// ReplicaOf makes the store a replica of the primary reached through d
+// (Redis REPLICAOF). It returns at once: the link connects, syncs and
+// reconnects after failures in the background until Promote, another
+// ReplicaOf, or Close. From the moment it returns, API writes are refused
+// with ErrReadOnly (unless Config.ReplicaWritable); a write that returned
+// nil before is in the stream. Use WaitSynced to wait for the first sync.
+func (s *Store) ReplicaOf(d transport.Dialer) error {
+	if d == nil {
+		return fmt.Errorf("%w: nil dialer", ErrInvalidArgument)
+	}
+	return s.changeRole(evReplicaOf, d)
+}
+
+// Promote stops following the primary and makes the store a primary that
+// continues the same history (Redis REPLICAOF NO ONE, with PSYNC2): the data
+// and the backlog are kept, the current replication ID becomes the
+// secondary one (valid up to the current offset), and a new ID starts.
+// Replicas of this store, and siblings that re-point to it, continue with
+// a partial resync. Promote on a primary does nothing.
+func (s *Store) Promote() error {
+	return s.changeRole(evPromote, nil)
+}
+
+// link is one ReplicaOf session: a goroutine that connects and reconnects.
+type link struct {
+	d      transport.Dialer
+	host   string
+	port   int
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startLink starts following the primary reached through d; the caller
+// holds ctl and has made the store a replica.
+func (s *Store) startLink(d transport.Dialer) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &link{d: d, cancel: cancel, done: make(chan struct{})}
+	l.host, l.port = transport.HostPort(d)
+	r := &s.rep
+	r.mu.Lock()
+	r.link = l
+	r.synced = make(chan struct{})
+	r.state.Store(int32(LinkConnecting))
+	r.downSince.Store(time.Now().UnixNano())
+	r.mu.Unlock()
+	s.wg.Add(1) // ctl is held and the store is not closed: Close has not reached Wait
+	go func() {
+		defer s.wg.Done()
+		defer close(l.done)
+		s.runLink(ctx, l)
+	}()
+}
+
+// stopLink ends the current link, if any, and waits for its goroutine; the
+// caller holds ctl.
+func (s *Store) stopLink() {
+	r := &s.rep
+	r.mu.Lock()
+	l := r.link
+	r.link = nil
+	r.mu.Unlock()
+	if l != nil {
+		l.cancel()
+		<-l.done
+	}
+}
+
+// WaitSynced waits until the store is a replica whose link is up with its
+// initial sync loaded, or until ctx is done. On a primary it returns nil
+// at once.
+func (s *Store) WaitSynced(ctx context.Context) error {
+	r := &s.rep
+	r.mu.Lock()
+	ch := r.synced
+	following := r.link != nil
+	r.mu.Unlock()
+	if !following {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+// LinkStatus returns the state of the link to the primary (LinkNone on a
+// primary).
+func (s *Store) LinkStatus() LinkStatus { return LinkStatus(s.rep.state.Load()) }
+
+// setLink records a link state change, waking WaitSynced on LinkUp.
+func (s *Store) setLink(st LinkStatus) {
+	r := &s.rep
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prev := LinkStatus(r.state.Swap(int32(st)))
+	switch {
+	case st == LinkUp && prev != LinkUp:
+		r.downSince.Store(0)
+		close(r.synced)
+	case st != LinkUp && prev == LinkUp:
+		r.downSince.Store(time.Now().UnixNano())
+		r.synced = make(chan struct{})
+	}
+}
+
+// runLink connects to the primary again and again until ctx ends, with
+// exponential backoff between failed attempts.
+func (s *Store) runLink(ctx context.Context, l *link) {
+	backoff := s.cfg.ReconnectMin
+	log := s.cfg.Logger.With("primary", fmt.Sprint(l.d))
+	for {
+		reachedUp, err := s.linkOnce(ctx, l, log)
+		if ctx.Err() != nil {
+			return
+		}
+		msg := err.Error()
+		s.rep.lastErr.Store(&msg)
+		s.setLink(LinkDown)
+		if reachedUp {
+			backoff = s.cfg.ReconnectMin
+		}
+		log.Warn("replication link failed", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, s.cfg.ReconnectMax)
+	}
+}
+
+// DisconnectPrimary closes the link to the primary, if one is open (Redis
+// CLIENT KILL TYPE master). The link reconnects on its own, usually with a
+// partial resync. It reports whether a connection was closed.
+func (s *Store) DisconnectPrimary() bool {
+	if c := s.rep.conn.Load(); c != nil {
+		return (*c).Close() == nil
+	}
+	return false
+}
+
+// linkConnOpen records the connection to the primary, for DisconnectPrimary.
+func (s *Store) linkConnOpen(c net.Conn) func() {
+	s.rep.conn.Store(&c)
+	return func() { s.rep.conn.CompareAndSwap(&c, nil) }
+}
+
+// LinkStatus is the state of a replica's link to its primary.
+type LinkStatus int32
+
+// Link states. Info and INFO replication show "up" only for LinkUp.
+const (
+	LinkNone       LinkStatus = iota // not a replica
+	LinkConnecting                   // dialing or in the handshake
+	LinkSyncing                      // receiving a full resync snapshot
+	LinkUp                           // streaming
+	LinkDown                         // failed; a retry is scheduled
+)
+
+func (l LinkStatus) String() string {
+	switch l {
+	case LinkConnecting:
+		return "connecting"
+	case LinkSyncing:
+		return "sync"
+	case LinkUp:
+		return "up"
+	case LinkDown:
+		return "down"
+	}
+	return "none"
+}
+
+// replicaState is the following side of a Store.
+type replicaState struct {
+	mu     sync.Mutex
+	link   *link
+	synced chan struct{} // closed while the link is up
+
+	state      atomic.Int32 // LinkStatus
+	lastIO     atomic.Int64 // unix nanos of the last byte from the primary
+	downSince  atomic.Int64 // unix nanos the link went down, 0 while up
+	hasHistory atomic.Bool  // loaded a snapshot or continued a history
+	lastErr    atomic.Pointer[string]
+	conn       atomic.Pointer[net.Conn] // the open link, if any
+
+	syncFull    atomic.Int64 // full resyncs this replica received
+	syncPartial atomic.Int64 // partial resyncs this replica received
+	loadTotal   atomic.Int64 // announced snapshot size, -1 when unknown (EOF framing)
+	load        loadProgress
+	lastLoad    atomic.Pointer[LoadStats] // the last snapshot loaded from the primary
+}
