@@ -20,10 +20,13 @@ func (s *Store) Config() Config { return *s.conf() }
 // MasterUser, MasterAuth, ReplicaWritable, ServeStaleData, ReplTimeout,
 // ReplicaOutputLimits (for replicas that sync from now on) and
 // BacklogSize (the newest bytes are kept). Changing any other field is an
-// error wrapping ErrInvalidArgument.
+// error wrapping ErrInvalidArgument. After Close it returns ErrClosed.
 func (s *Store) Reconfigure(fn func(c *Config)) error {
 	s.reconfMu.Lock()
 	defer s.reconfMu.Unlock()
+	if s.Role() == RoleClosed {
+		return ErrClosed
+	}
 	old := *s.conf()
 	c := old
 	fn(&c)

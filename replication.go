@@ -58,6 +58,13 @@ func (s *Store) changeRole(ev roleEvent, d transport.Dialer) error {
 
 	switch {
 	case stp.startLink:
+		if cur != RoleReplica && (off > 0 || replid2 != "" || s.prim.syncFull.Load()+s.prim.syncPartialOK.Load() > 0) {
+			// A demoted primary that has written or served replicas
+			// continues its own history, even at offset 0 (as Redis's
+			// cached master of itself): its replicas share it, and the new
+			// primary may hold it as replid2. A fresh store asks "PSYNC ? -1".
+			s.rep.hasHistory.Store(true)
+		}
 		s.startLink(d)
 	case stp.next != RoleReplica:
 		s.setLink(LinkNone)

@@ -91,6 +91,8 @@ type gate struct {
 	closed atomic.Bool
 }
 
+func (g *gate) String() string { return "gate:" + fmt.Sprint(g.d) }
+
 func (g *gate) Dial(ctx context.Context) (net.Conn, error) {
 	if g.closed.Load() {
 		return nil, errors.New("gate closed")
