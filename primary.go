@@ -436,7 +436,13 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 	}
 	defer sn.Close() // WriteTo closes it; this covers the paths that never reach it
 	if !req.Legacy {
+		// At once: the replica times out its PSYNC on this line, while the
+		// snapshot's first bytes may take a while.
 		fmt.Fprintf(w, "+FULLRESYNC %s %d\r\n", sn.ReplID(), sn.Offset())
+		if err := w.Flush(); err != nil {
+			sub.Close()
+			return err
+		}
 	}
 	rc.setState("send_bulk")
 	if rc.capaEOF && !req.Legacy {
@@ -459,6 +465,9 @@ func (s *Store) sendSnapshotEOF(w *bufio.Writer, sn *Snapshot) error {
 	rand.Read(raw[:])
 	mark := hex.EncodeToString(raw[:])
 	w.WriteString("$EOF:" + mark + "\r\n")
+	if err := w.Flush(); err != nil {
+		return err
+	}
 	if _, err := sn.WriteTo(w); err != nil {
 		return err
 	}

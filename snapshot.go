@@ -33,6 +33,7 @@ type Snapshot struct {
 
 	sink     byte          // see prefetch
 	maxPause time.Duration // written by WriteTo's goroutine only
+	visits   int           // shards visited so far, by WriteTo's goroutine
 
 	used     atomic.Bool // WriteTo was called: a snapshot is written once
 	closed   atomic.Bool // Close was called: no more shard visits
@@ -189,12 +190,20 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	return cw.n, nil
 }
 
+// yieldEvery is how many shard visits a snapshot makes between yields.
+const yieldEvery = 16
+
 // collect gathers references to the shard's items as they were at the
 // snapshot's offset and marks the shard visited.
 func (sn *Snapshot) collect(sh *shard, out []slotRef) ([]slotRef, error) {
-	// Start the visit on a fresh time slice: a goroutine preempted while it
-	// holds the shard's lock would stall that shard's writers for a slice.
-	runtime.Gosched()
+	// Start visits on a fresh time slice now and then: a goroutine
+	// preempted while it holds the shard's lock would stall that shard's
+	// writers for a slice. Not before every visit: on a busy machine each
+	// yield waits for a turn, and 1024 of them made a snapshot take
+	// seconds (replicas timed out waiting for its first bytes).
+	if sn.visits++; sn.visits%yieldEvery == 1 {
+		runtime.Gosched()
+	}
 	sh.mu.Lock()
 	start := time.Now()
 	defer func() {
