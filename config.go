@@ -58,12 +58,11 @@ type Config struct {
 	// return ErrReadOnly.
 	ReplicaWritable bool
 
-	// ServeStaleData lets a replica serve reads while its link to the
-	// primary is not up (connecting, loading a snapshot, or broken): it
-	// then serves the data it has. When false such reads return
-	// ErrSyncing. Redis: replica-serve-stale-data (whose default is yes).
-	// Default false.
-	ServeStaleData bool
+	// RefuseStaleReads makes a replica refuse reads with ErrSyncing while
+	// its link to the primary is not up (connecting, loading a snapshot,
+	// or broken). By default it serves the data it has, as Redis does.
+	// Redis: replica-serve-stale-data no. Default false (stale reads served).
+	RefuseStaleReads bool
 
 	// ListeningPort is announced to the primary (REPLCONF listening-port)
 	// and shown in its INFO. Default: the port of the first TCP listener
@@ -71,10 +70,13 @@ type Config struct {
 	ListeningPort int
 
 	// PingPeriod is how often a primary with replicas sends PING down the
-	// stream. Redis: repl-ping-replica-period. Default 10s.
+	// stream. Redis: repl-ping-replica-period. Default 10s, or a quarter of
+	// ReplTimeout when that is shorter; it must be below ReplTimeout.
 	PingPeriod time.Duration
 
-	// AckPeriod is how often a replica sends REPLCONF ACK. Default 1s.
+	// AckPeriod is how often a replica sends REPLCONF ACK. Default 1s, or a
+	// quarter of ReplTimeout when that is shorter; it must be below
+	// ReplTimeout.
 	AckPeriod time.Duration
 
 	// ReplTimeout is how long either side of a link waits for the other
@@ -91,7 +93,9 @@ type Config struct {
 	ReplicaOutputLimits SubscribeLimits
 
 	// ReconnectMin and ReconnectMax bound the backoff between attempts of a
-	// replica to reconnect to its primary. Defaults 100ms and 2s.
+	// replica to reconnect to its primary. Defaults 100ms and 2s; when only
+	// one is set, the other follows it (ReconnectMax 50ms alone gives
+	// ReconnectMin 50ms).
 	ReconnectMin, ReconnectMax time.Duration
 
 	// Now is the clock used for expiry. Default time.Now. Tests may set it.
@@ -149,9 +153,20 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ActiveExpiryInterval == 0 {
 		c.ActiveExpiryInterval = DefaultActiveExpiryInterval
 	}
-	orDefault(&c.PingPeriod, DefaultPingPeriod)
-	orDefault(&c.AckPeriod, DefaultAckPeriod)
 	orDefault(&c.ReplTimeout, DefaultReplTimeout)
+	// Periods left at zero follow a short ReplTimeout, so that a quiet link
+	// is never taken for a dead one; set explicitly, they must be shorter.
+	if c.ReplTimeout > 0 {
+		orDefault(&c.PingPeriod, min(DefaultPingPeriod, c.ReplTimeout/4))
+		orDefault(&c.AckPeriod, min(DefaultAckPeriod, c.ReplTimeout/4))
+	}
+	// One bound of the backoff set alone moves the other with it.
+	switch {
+	case c.ReconnectMin == 0 && c.ReconnectMax > 0:
+		c.ReconnectMin = min(DefaultReconnectMin, c.ReconnectMax)
+	case c.ReconnectMax == 0 && c.ReconnectMin > 0:
+		c.ReconnectMax = max(DefaultReconnectMax, c.ReconnectMin)
+	}
 	orDefault(&c.ReconnectMin, DefaultReconnectMin)
 	orDefault(&c.ReconnectMax, DefaultReconnectMax)
 	c.ReplicaOutputLimits = c.ReplicaOutputLimits.withDefaults()
@@ -160,6 +175,12 @@ func (c Config) withDefaults() (Config, error) {
 		if d < 0 {
 			return c, fmt.Errorf("%w: Config.%s %v: want a positive duration", ErrInvalidArgument, name, d)
 		}
+	}
+	if c.PingPeriod >= c.ReplTimeout {
+		return c, fmt.Errorf("%w: Config.PingPeriod %v must be below ReplTimeout %v, or a quiet link is taken for a dead one", ErrInvalidArgument, c.PingPeriod, c.ReplTimeout)
+	}
+	if c.AckPeriod >= c.ReplTimeout {
+		return c, fmt.Errorf("%w: Config.AckPeriod %v must be below ReplTimeout %v, or the primary drops its replicas", ErrInvalidArgument, c.AckPeriod, c.ReplTimeout)
 	}
 	if c.ReconnectMax < c.ReconnectMin {
 		return c, fmt.Errorf("%w: Config.ReconnectMax %v is below ReconnectMin %v", ErrInvalidArgument, c.ReconnectMax, c.ReconnectMin)

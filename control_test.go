@@ -51,6 +51,7 @@ func TestWaitReplicasAndDisconnect(t *testing.T) {
 	mn := memNet{transport.NewMemNetwork()}
 	cfg := fastConfig()
 	cfg.AckPeriod = time.Hour // only GETACK makes them ACK
+	cfg.ReplTimeout = 2 * time.Hour
 	p := node(t, mn, "p", cfg)
 	r1, r2 := newStore(t, cfg), newStore(t, cfg)
 	must(t, r1.ReplicaOf(mn.dialer("p")))

@@ -246,7 +246,6 @@ func waitLastErr(t *testing.T, r *Store, want string) string {
 // valid snapshot loads.
 func TestCorruptSnapshot(t *testing.T) {
 	cfg := fastConfig()
-	cfg.ServeStaleData = true
 	fp, r := followFake(t, cfg)
 
 	// The first primary's data, loaded normally.

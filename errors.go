@@ -10,7 +10,7 @@ var (
 	// ErrReadOnly is returned by writes on a replica (Redis replica-read-only).
 	ErrReadOnly = errors.New("replikv: read-only replica")
 	// ErrSyncing is returned by reads on a replica that is loading its first
-	// snapshot while Config.ServeStaleData is false (Redis MASTERDOWN/LOADING).
+	// snapshot or whose link is down, when Config.RefuseStaleReads is set (Redis MASTERDOWN/LOADING).
 	ErrSyncing = errors.New("replikv: replica is syncing with its primary")
 	// ErrNotInteger is returned by IncrBy when the value is not a base-10
 	// 64-bit integer (Redis: "value is not an integer or out of range").

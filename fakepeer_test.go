@@ -49,6 +49,7 @@ func TestReplicaAgainstRecordedMaster(t *testing.T) {
 			must(t, err)
 			cfg := fastConfig()
 			cfg.AckPeriod = time.Hour // only the ACKs the protocol demands
+			cfg.ReplTimeout = 2 * time.Hour
 			cfg.ListeningPort = port
 			// The capture's deadlines are absolute: read it at the time it was made.
 			cfg.Now = func() time.Time { return time.UnixMilli(1795237000000) }

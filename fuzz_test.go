@@ -368,7 +368,6 @@ func FuzzReplicaHandshake(f *testing.F) {
 	cfg := fastConfig()
 	cfg.Shards = 4
 	cfg.ReconnectMin, cfg.ReconnectMax = time.Millisecond, time.Millisecond
-	cfg.ServeStaleData = true
 	cfg.ReplTimeout = time.Hour // the held connection waits while the fuzzer pauses
 	r := newStore(f, cfg)
 	_, err := r.LoadSnapshot(context.Background(), bytes.NewReader(preload), LoadOptions{})

@@ -1,6 +1,7 @@
 package replikv
 
 import (
+	"maps"
 	"sort"
 	"time"
 )
@@ -149,7 +150,7 @@ func (s *Store) Info() Info {
 		m.FullSyncs, m.PartialSyncs = r.syncFull.Load(), r.syncPartial.Load()
 		if ls := r.lastLoad.Load(); ls != nil {
 			m.SnapshotOtherDBKeys = ls.OtherDBKeys
-			m.SnapshotSkipped = ls.Skipped.ByType
+			m.SnapshotSkipped = maps.Clone(ls.Skipped.ByType) // the caller's to change
 		}
 		m.OtherDBCommands = s.applied.otherDB.Load()
 		m.UnsupportedCommands = s.applied.unsupported.Load()

@@ -125,13 +125,48 @@ func (s *Store) expired(sl *slot, now int64) bool {
 	return sl.hasTTL() && sl.deadline() < now
 }
 
-// Get returns the value of key. The returned slice is shared with the
-// store and must not be modified; it stays valid (the store never changes
-// a value in place). A key whose deadline has passed is not found. Get
-// does not allocate.
+// Get returns a copy of the value of key: the caller owns it. A key whose
+// deadline has passed is not found (ErrNotFound); a replica that refuses
+// stale reads returns ErrSyncing. Use AppendGet to reuse a buffer, or View
+// to read the value in place.
 func (s *Store) Get(key string) ([]byte, error) {
-	if err := s.readable(); err != nil {
+	it, err := s.readItem(key)
+	if err != nil {
 		return nil, err
+	}
+	v := it.value()
+	return append(make([]byte, 0, len(v)), v...), nil
+}
+
+// AppendGet appends the value of key to dst and returns the extended
+// slice; it does not allocate when dst has room. Errors are Get's, with
+// dst returned unchanged.
+func (s *Store) AppendGet(dst []byte, key string) ([]byte, error) {
+	it, err := s.readItem(key)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, it.value()...), nil
+}
+
+// View calls fn with the value of key in place, without copying, and
+// returns fn's error (or Get's errors, without calling fn). The slice is
+// the store's own: fn must not modify it, nor keep it after returning.
+// fn runs without locks held and may call the store.
+func (s *Store) View(key string, fn func(value []byte) error) error {
+	it, err := s.readItem(key)
+	if err != nil {
+		return err
+	}
+	return fn(it.value())
+}
+
+// readItem returns key's item for a read. Items are immutable but for
+// their deadline word, so the item's key and value stay valid after the
+// shard's lock is released; its deadline must not be read then.
+func (s *Store) readItem(key string) (slot, error) {
+	if err := s.readable(); err != nil {
+		return slot{}, err
 	}
 	h := hashKey(key)
 	sh := s.shardOf(h)
@@ -139,22 +174,22 @@ func (s *Store) Get(key string) ([]byte, error) {
 	i := sh.t.find(key, h)
 	if i < 0 {
 		sh.mu.RUnlock()
-		return nil, ErrNotFound
+		return slot{}, ErrNotFound
 	}
-	sl := &sh.t.slots[i]
-	if s.expired(sl, s.nowMs()) {
+	sl := sh.t.slots[i]
+	if s.expired(&sl, s.nowMs()) {
 		sh.mu.RUnlock()
 		s.expireIfNeeded(key)
-		return nil, ErrNotFound
+		return slot{}, ErrNotFound
 	}
-	v := sl.value()
 	sh.mu.RUnlock()
-	return v, nil
+	return sl, nil
 }
 
-// Exists reports whether key is present and not expired.
+// Exists reports whether key is present and not expired (false where
+// reads are refused).
 func (s *Store) Exists(key string) bool {
-	_, err := s.Get(key)
+	_, err := s.readItem(key)
 	return err == nil
 }
 
@@ -251,8 +286,8 @@ func (s *Store) Scan(cursor uint64, count int) (keys []string, next uint64) {
 	return keys, i
 }
 
-// Range calls fn for every key that has not expired, with its value and
-// deadline (0 when none), shard by shard, until fn returns false. fn runs
+// Range calls fn for every key that has not expired, with a copy of its
+// value (fn owns it) and its deadline (0 when none), shard by shard, until fn returns false. fn runs
 // without locks held and may call the store. Like Scan, it is not a
 // point-in-time view; use a snapshot for that. When reads are refused
 // (where Get returns ErrSyncing) fn is not called.
@@ -274,7 +309,8 @@ func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) 
 		})
 		sh.mu.RUnlock()
 		for j := range refs {
-			if !fn(refs[j].s.key(), refs[j].s.value(), refs[j].deadline) {
+			v := refs[j].s.value()
+			if !fn(refs[j].s.key(), append(make([]byte, 0, len(v)), v...), refs[j].deadline) {
 				return
 			}
 		}
@@ -282,9 +318,9 @@ func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) 
 }
 
 // readable returns ErrSyncing when reads are refused: on a replica whose
-// link is not up, unless Config.ServeStaleData.
+// link is not up, when Config.RefuseStaleReads.
 func (s *Store) readable() error {
-	if st := LinkStatus(s.rep.state.Load()); st != LinkUp && st != LinkNone && !s.conf().ServeStaleData && s.Role() == RoleReplica {
+	if st := LinkStatus(s.rep.state.Load()); st != LinkUp && st != LinkNone && s.conf().RefuseStaleReads && s.Role() == RoleReplica {
 		return ErrSyncing
 	}
 	return nil

@@ -17,7 +17,7 @@ func (s *Store) Config() Config { return *s.conf() }
 // Reconfigure changes settings at runtime (Redis CONFIG SET). fn receives
 // a copy of the configuration in effect; the result is validated and
 // applied as a whole, or not at all. These fields may change: Password,
-// MasterUser, MasterAuth, ReplicaWritable, ServeStaleData, ReplTimeout,
+// MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout,
 // ReplicaOutputLimits (for replicas that sync from now on) and
 // BacklogSize (the newest bytes are kept). Changing any other field is an
 // error wrapping ErrInvalidArgument. After Close it returns ErrClosed.
@@ -36,10 +36,10 @@ func (s *Store) Reconfigure(fn func(c *Config)) error {
 	}
 	fixed := old
 	fixed.Password, fixed.MasterUser, fixed.MasterAuth = c.Password, c.MasterUser, c.MasterAuth
-	fixed.ReplicaWritable, fixed.ServeStaleData, fixed.ReplTimeout = c.ReplicaWritable, c.ServeStaleData, c.ReplTimeout
+	fixed.ReplicaWritable, fixed.RefuseStaleReads, fixed.ReplTimeout = c.ReplicaWritable, c.RefuseStaleReads, c.ReplTimeout
 	fixed.ReplicaOutputLimits, fixed.BacklogSize = c.ReplicaOutputLimits, c.BacklogSize
 	if !sameFixed(fixed, c) {
-		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, ServeStaleData, ReplTimeout, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
+		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
 	}
 	if c.BacklogSize != old.BacklogSize {
 		s.resizeBacklog(c.BacklogSize)

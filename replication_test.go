@@ -505,18 +505,19 @@ func TestAuth(t *testing.T) {
 	}
 }
 
-// TestServeStaleData: without ServeStaleData a replica whose link is not
-// up refuses reads; with it, it serves what it has.
+// TestServeStaleData: by default (Redis's replica-serve-stale-data yes) a
+// replica whose link is not up serves what it has; with RefuseStaleReads
+// it refuses reads.
 func TestServeStaleData(t *testing.T) {
 	mn := memNet{transport.NewMemNetwork()}
 	for _, stale := range []bool{false, true} {
 		cfg := fastConfig()
-		cfg.ServeStaleData = stale
+		cfg.RefuseStaleReads = !stale
 		r := newStore(t, cfg)
 		must(t, r.ReplicaOf(mn.dialer("nobody")))
 		_, err := r.Get("k")
 		if stale && !errors.Is(err, ErrNotFound) || !stale && !errors.Is(err, ErrSyncing) {
-			t.Errorf("ServeStaleData=%v: Get = %v", stale, err)
+			t.Errorf("RefuseStaleReads=%v: Get = %v", !stale, err)
 		}
 	}
 }

@@ -203,7 +203,11 @@ func TestRoleSwapStress(t *testing.T) {
 		swaps = 40
 	}
 	mn := memNet{transport.NewMemNetwork()}
-	nodes := [2]*Store{node(t, mn, "n0", fastConfig()), node(t, mn, "n1", fastConfig())}
+	cfg := fastConfig()
+	// The old primary reconnects up to ReconnectMax after the promotion,
+	// while writers write to the new one: the backlog must hold that.
+	cfg.BacklogSize = 64 << 20
+	nodes := [2]*Store{node(t, mn, "n0", cfg), node(t, mn, "n1", cfg)}
 	var refusals atomic.Int64
 	for i, n := range nodes {
 		n.prim.psyncHook = func(replid string, offset int64, h history, d psyncDecision) {
@@ -410,7 +414,7 @@ func controlRound(t *testing.T, round int) {
 // TestReplTimeoutReachesOpenConns: the write deadline of a replication
 // connection follows Reconfigure, not the setting at connect time.
 func TestReplTimeoutReachesOpenConns(t *testing.T) {
-	s := newStore(t, Config{ReplTimeout: time.Hour})
+	s := newStore(t, Config{ReplTimeout: time.Hour, PingPeriod: 10 * time.Millisecond, AckPeriod: 10 * time.Millisecond})
 	a, b := net.Pipe() // nobody reads b: a write blocks until its deadline
 	defer a.Close()
 	defer b.Close()
@@ -454,7 +458,7 @@ func TestSoftLimitUsesWallClock(t *testing.T) {
 // TestStaleReplicaRefusesEveryRead: where Get returns ErrSyncing, TTL,
 // ExpireTime, Scan and Range see nothing either.
 func TestStaleReplicaRefusesEveryRead(t *testing.T) {
-	s := newStore(t, Config{})
+	s := newStore(t, Config{RefuseStaleReads: true})
 	must(t, s.SetTTL("k", []byte("v"), time.Hour))
 	setRole(s, RoleReplica)
 	s.rep.state.Store(int32(LinkDown))

@@ -83,7 +83,7 @@ func (tx *Tx) check(write bool) error {
 	return tx.s.readable()
 }
 
-// Get is Store.Get inside the transaction.
+// Get is Store.Get inside the transaction: it returns a copy.
 func (tx *Tx) Get(key string) ([]byte, error) {
 	if err := tx.checkKey(key, false); err != nil {
 		return nil, err
@@ -92,7 +92,8 @@ func (tx *Tx) Get(key string) ([]byte, error) {
 	if i < 0 || tx.s.expired(&sh.t.slots[i], tx.s.nowMs()) {
 		return nil, ErrNotFound
 	}
-	return sh.t.slots[i].value(), nil
+	v := sh.t.slots[i].value()
+	return append(make([]byte, 0, len(v)), v...), nil
 }
 
 // Exists is Store.Exists inside the transaction.
@@ -166,7 +167,7 @@ func (tx *Tx) ExpireAt(key string, deadlineMs int64) (bool, error) {
 
 // Expire is Store.Expire inside the transaction.
 func (tx *Tx) Expire(key string, ttl time.Duration) (bool, error) {
-	return tx.ExpireAt(key, tx.s.nowMs()+ttl.Milliseconds())
+	return tx.ExpireAt(key, tx.s.nowMs()+ttlMs(ttl))
 }
 
 // Persist is Store.Persist inside the transaction.

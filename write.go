@@ -26,7 +26,8 @@ type SetOptions struct {
 type SetResult struct {
 	// Written is false when NX or XX prevented the write.
 	Written bool
-	// Old and OldExists hold the previous value when SetOptions.Get was set.
+	// Old and OldExists hold the previous value when SetOptions.Get was
+	// set; Old is a copy the caller owns.
 	Old       []byte
 	OldExists bool
 }
@@ -91,7 +92,8 @@ func (s *Store) setLocked(key string, value []byte, opt SetOptions, it slot) Set
 	sh, i := s.lookupLocked(key)
 	var res SetResult
 	if i >= 0 && opt.Get {
-		res.Old, res.OldExists = sh.t.slots[i].value(), true
+		old := sh.t.slots[i].value()
+		res.Old, res.OldExists = append(make([]byte, 0, len(old)), old...), true
 	}
 	if (opt.NX && i >= 0) || (opt.XX && i < 0) {
 		return res
@@ -99,7 +101,7 @@ func (s *Store) setLocked(key string, value []byte, opt SetOptions, it slot) Set
 	res.Written = true
 	deadline := opt.ExpireAtMs
 	if opt.TTL > 0 {
-		deadline = s.nowMs() + max(1, opt.TTL.Milliseconds())
+		deadline = s.nowMs() + ttlMs(opt.TTL)
 	}
 	if opt.KeepTTL && i >= 0 {
 		deadline = sh.t.slots[i].deadline()
@@ -157,9 +159,18 @@ func (s *Store) deleteKeyLocked(key string) bool {
 }
 
 // Expire sets key to expire ttl from now. It reports whether the key
-// exists. A non-positive ttl deletes the key (as Redis EXPIRE does).
+// exists. A non-positive ttl deletes the key (as Redis EXPIRE does); a
+// positive one under a millisecond counts as one, as in SetTTL.
 func (s *Store) Expire(key string, ttl time.Duration) (bool, error) {
-	return s.ExpireAt(key, s.nowMs()+ttl.Milliseconds())
+	return s.ExpireAt(key, s.nowMs()+ttlMs(ttl))
+}
+
+// ttlMs is ttl in whole milliseconds, at least 1 when ttl is positive.
+func ttlMs(ttl time.Duration) int64 {
+	if ttl > 0 {
+		return max(1, ttl.Milliseconds())
+	}
+	return ttl.Milliseconds()
 }
 
 // ExpireAt sets key's absolute deadline in unix milliseconds; the stream

@@ -78,7 +78,7 @@ func TestConfig(t *testing.T) {
 	r.expect([]exchange{
 		{[]string{"CONFIG", "GET", "repl-timeout"}, `["repl-timeout", "60"]`},
 		{[]string{"CONFIG", "GET", "REPL-BACKLOG-SIZE"}, `["repl-backlog-size", "1048576"]`},
-		{[]string{"CONFIG", "GET", "*serve-stale*"}, `["replica-serve-stale-data", "no", "slave-serve-stale-data", "no"]`},
+		{[]string{"CONFIG", "GET", "*serve-stale*"}, `["replica-serve-stale-data", "yes", "slave-serve-stale-data", "yes"]`},
 		{[]string{"CONFIG", "GET", "appendonly", "save", "databases"}, `["save", "", "appendonly", "no", "databases", "16"]`},
 		{[]string{"CONFIG", "GET", "nope"}, `[]`},
 		{[]string{"CONFIG", "SET", "repl-backlog-size", "64kb", "repl-timeout", "30"}, "+OK"},
@@ -139,9 +139,9 @@ func TestParams(t *testing.T) {
 			t.Errorf("ApplyParam(%q, %q): %v", kv[0], kv[1], err)
 		}
 	}
-	want := replikv.Config{Password: "pw", ReplicaWritable: true, ServeStaleData: true, BacklogSize: 2 << 20,
+	want := replikv.Config{Password: "pw", ReplicaWritable: true, RefuseStaleReads: false, BacklogSize: 2 << 20,
 		ReplTimeout: 7 * time.Second, MasterUser: "u", MasterAuth: "a"}
-	if c.Password != want.Password || c.ReplicaWritable != want.ReplicaWritable || c.ServeStaleData != want.ServeStaleData ||
+	if c.Password != want.Password || c.ReplicaWritable != want.ReplicaWritable || c.RefuseStaleReads != want.RefuseStaleReads ||
 		c.BacklogSize != want.BacklogSize || c.ReplTimeout != want.ReplTimeout || c.MasterUser != want.MasterUser || c.MasterAuth != want.MasterAuth {
 		t.Errorf("ApplyParam gave %+v", c)
 	}

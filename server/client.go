@@ -180,7 +180,7 @@ func (s *Server) precheck(cmd *command) string {
 	if cmd.flags&fWrite != 0 && !conf.ReplicaWritable {
 		return errReadOnly
 	}
-	if link != replikv.LinkUp && !conf.ServeStaleData {
+	if link != replikv.LinkUp && conf.RefuseStaleReads {
 		return errMasterDown
 	}
 	return ""

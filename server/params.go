@@ -63,13 +63,13 @@ var storeParams = []storeParam{
 			return ""
 		}},
 	{"replica-serve-stale-data", "slave-serve-stale-data",
-		func(c *replikv.Config) string { return yesNo(c.ServeStaleData) },
+		func(c *replikv.Config) string { return yesNo(!c.RefuseStaleReads) },
 		func(c *replikv.Config, v string) string {
 			b, err := ParseYesNo(v)
 			if err != nil {
 				return reasonYesNo
 			}
-			c.ServeStaleData = b
+			c.RefuseStaleReads = !b
 			return ""
 		}},
 	{"repl-backlog-size", "",

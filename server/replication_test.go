@@ -262,7 +262,7 @@ func TestReplicaOfCommand(t *testing.T) {
 // TestStaleReplica checks MASTERDOWN on a replica whose link is down when
 // it may not serve stale data, and CONFIG SET replica-serve-stale-data.
 func TestStaleReplica(t *testing.T) {
-	n := startNode(t, replikv.Config{ReconnectMin: time.Hour, ReconnectMax: time.Hour}, Config{})
+	n := startNode(t, replikv.Config{ReconnectMin: time.Hour, ReconnectMax: time.Hour, RefuseStaleReads: true}, Config{})
 	if err := n.store.ReplicaOf(transport.NewMemNetwork().Dialer("nowhere")); err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func defaultOptions() options {
 		port:  6379,
 		binds: []string{"127.0.0.1"},
 		// Redis serves stale data by default (replica-serve-stale-data yes).
-		store: replikv.Config{ServeStaleData: true},
+		store: replikv.Config{},
 	}
 }
 

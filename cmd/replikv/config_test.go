@@ -77,7 +77,7 @@ maxclients 50
 	}
 	c := o.store
 	if o.port != 7001 || o.replicaOf != "10.0.0.1 6380" || o.maxClients != 50 || o.configFile != conf ||
-		c.ReplicaWritable || c.ServeStaleData || c.BacklogSize != 64<<10 || c.ReplTimeout != 30*time.Second ||
+		c.ReplicaWritable || !c.RefuseStaleReads || c.BacklogSize != 64<<10 || c.ReplTimeout != 30*time.Second ||
 		c.MasterUser != "repl user" || c.MasterAuth != "secret" || c.Password != "pw" {
 		t.Errorf("options: %+v", o)
 	}
@@ -93,7 +93,7 @@ maxclients 50
 		t.Errorf("--config: %+v, %v", o, err)
 	}
 	o, err = parseArgs(nil, log)
-	if err != nil || o.port != 6379 || !cmp.Equal(o.binds, []string{"127.0.0.1"}) || o.replicaOf != "" || !o.store.ServeStaleData || o.store.ReplicaWritable {
+	if err != nil || o.port != 6379 || !cmp.Equal(o.binds, []string{"127.0.0.1"}) || o.replicaOf != "" || o.store.RefuseStaleReads || o.store.ReplicaWritable {
 		t.Errorf("defaults: %+v, %v", o, err)
 	}
 	o, err = parseArgs([]string{"--replicaof", "no one"}, log)
