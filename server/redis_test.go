@@ -205,7 +205,7 @@ func TestRepliesMatchRedis(t *testing.T) {
 	defer rconn.Close()
 	real := &rawConn{t: t, c: rconn, rd: resp.NewReader(rconn, resp.Limits{})}
 	ours := startNode(t, replikv.Config{}, Config{}).raw(t) // Redis's default
-	far := "4102444800"                                                         // 2100-01-01
+	far := "4102444800"                                     // 2100-01-01
 	for _, line := range []string{
 		"SET a 1", "GET a", "GET nope", "SET a b ex 0", "SET a b ex abc", "SET a b nx xx", "SET a b ex 1 ex 2",
 		"SET a b ex 10 px 10", "SET a b keepttl ex 10", "SET a b keepttl", "SET a c GET", "SET new v NX GET",
