@@ -277,8 +277,9 @@ func (s *Store) replaceValueLocked(sh *shard, i int, key string, value []byte, d
 }
 
 // Append appends suffix to the value at key (creating it) and returns the
-// new length, keeping the deadline. The stream receives SET with the final
-// value, so appending to a large value costs its whole size in the stream.
+// new length, keeping the deadline. The stream receives APPEND key suffix
+// (as Redis propagates it), so the stream grows by the suffix, not by the
+// whole value; the replica keeps the deadline it already has.
 func (s *Store) Append(key string, suffix []byte) (int, error) {
 	if err := s.writable(); err != nil {
 		return 0, err
@@ -299,9 +300,14 @@ func (s *Store) appendValueLocked(key string, suffix []byte) (int, error) {
 	if int64(n) > s.cfg.MaxBulkLen {
 		return 0, fmt.Errorf("%w: string exceeds maximum allowed size (%d bytes)", ErrTooLarge, s.cfg.MaxBulkLen)
 	}
+	// Items are immutable once in the table (readers hold slices of
+	// them), so the new value is a new item; only the stream is spared
+	// the copy.
 	v := make([]byte, 0, n)
 	v = append(append(v, old...), suffix...)
-	s.replaceValueLocked(sh, i, key, v, deadline)
+	it := newItem(key, v, deadline)
+	s.putLocked(sh, i, it)
+	s.st.emitAppendLocked(s.cfg.DB, it.key(), suffix)
 	return n, nil
 }
 

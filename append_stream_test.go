@@ -1,0 +1,83 @@
+package replikv
+
+import (
+	"bytes"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestAppendStreamsAppend checks that Append propagates APPEND key suffix
+// (not SET with the whole value), that it keeps the deadline, inside a
+// transaction too, and that a replica applying the stream ends with the
+// primary's keyspace.
+func TestAppendStreamsAppend(t *testing.T) {
+	clk := newFakeClock()
+	p := newStore(t, Config{Now: clk.Now, ActiveExpiryInterval: -1})
+	_, start := p.Position()
+	rec := record(t, p, start)
+	deadline := clk.ms.Load() + 60_000
+	if _, err := p.SetWithOptions("t", []byte("ab"), SetOptions{TTL: 60 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Append("t", []byte("c")); err != nil || n != 3 {
+		t.Fatalf("Append(t) = %d, %v; want 3", n, err)
+	}
+	if n, err := p.Append("new", []byte("xy")); err != nil || n != 2 {
+		t.Fatalf("Append(new) = %d, %v; want 2", n, err)
+	}
+	if err := p.Atomic(func(tx *Tx) error {
+		_, err := tx.Append("new", []byte("z"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, end := p.Position()
+	got := rec.bytesUntil(t, end)
+	want := string(cmd("SELECT", "0")) +
+		string(cmd("SET", "t", "ab", "PXAT", strconv.FormatInt(deadline, 10))) +
+		string(cmd("APPEND", "t", "c")) +
+		string(cmd("APPEND", "new", "xy")) +
+		string(cmd("APPEND", "new", "z"))
+	if string(got) != want {
+		t.Fatalf("stream:\n%q\nwant:\n%q", got, want)
+	}
+
+	r := newStore(t, Config{Now: clk.Now, ActiveExpiryInterval: -1})
+	r.replica.Store(true)
+	applyStream(t, r, got)
+	wantKeys := map[string]entry{"t": {Value: "abc", Deadline: deadline}, "new": {Value: "xyz"}}
+	if d := cmp.Diff(wantKeys, dump(p)); d != "" {
+		t.Errorf("primary (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(wantKeys, dump(r)); d != "" {
+		t.Errorf("replica (-want +got):\n%s", d)
+	}
+}
+
+// TestAppendStreamSize checks that appending one byte to a 50 MB value
+// adds a few dozen bytes to the stream, not the value.
+func TestAppendStreamSize(t *testing.T) {
+	s := newStore(t, Config{ActiveExpiryInterval: -1})
+	if err := s.Set("big", bytes.Repeat([]byte{'v'}, 50<<20)); err != nil {
+		t.Fatal(err)
+	}
+	_, before := s.Position()
+	const appends = 20
+	for range appends {
+		if _, err := s.Append("big", []byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, after := s.Position()
+	per := (after - before) / appends
+	t.Logf("1-byte APPEND to a 50 MB value: %d bytes of stream each (%d for %d)", per, after-before, appends)
+	if per > 64 {
+		t.Errorf("1-byte APPEND to a 50 MB value added %d bytes to the stream, want a few dozen", per)
+	}
+	if v, _ := s.Get("big"); len(v) != 50<<20+appends || v[len(v)-1] != 'x' {
+		t.Errorf("value length %d after %d appends", len(v), appends)
+	}
+}
