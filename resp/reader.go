@@ -41,6 +41,10 @@ type Reader struct {
 	err   error // error from rd, to return once buffered bytes are used up
 	fatal error // sticky error after malformed input
 
+	base int  // the size the buffer starts at and returns to
+	full bool // the last read filled the room it was given
+	fit  bool // the buffer was last grown to fit one command
+
 	spans   []span   // argument positions, reused
 	args    [][]byte // returned Command.Args, reused
 	scratch []byte   // unquoted inline arguments, reused
@@ -55,7 +59,23 @@ type span struct{ start, end int }
 // start with), so rd need not be buffered; a *bufio.Reader works too, it
 // only adds a copy.
 func NewReader(rd io.Reader, lim Limits) *Reader {
-	return &Reader{rd: rd, lim: lim.withDefaults(), buf: make([]byte, defaultBufSize)}
+	return NewReaderSize(rd, lim, defaultBufSize)
+}
+
+// minBufSize is the smallest buffer NewReaderSize gives.
+const minBufSize = 16
+
+// NewReaderSize is NewReader with a buffer that starts at size bytes
+// (at least 16; at most 64 KiB) instead of 64 KiB, for a server holding
+// many mostly idle connections. The buffer grows on demand: when one
+// command needs more room, and, once everything buffered is consumed,
+// when the last read filled it (doubling up to 64 KiB, so a pipelining
+// peer is read in large chunks). It returns to size once everything
+// buffered is consumed and the last read did not fill it, that is after
+// a burst, so an idle connection holds size bytes.
+func NewReaderSize(rd io.Reader, lim Limits, size int) *Reader {
+	size = min(max(size, minBufSize), defaultBufSize)
+	return &Reader{rd: rd, lim: lim.withDefaults(), buf: make([]byte, size), base: size}
 }
 
 // Offset returns the number of bytes consumed from the stream so far by all
@@ -155,14 +175,41 @@ func (r *Reader) consume(n int) {
 // shrink returns to a default-sized buffer after a large command, once what
 // is buffered fits in one. The previous results alias the old buffer, and
 // they are invalid from this call on anyway.
+//
+// A Reader made by NewReaderSize with a smaller buffer also resizes it
+// when everything buffered has been consumed: it doubles it (up to
+// 64 KiB) when the last read filled it, and returns to its base size when
+// the last read did not.
 func (r *Reader) shrink() {
+	if r.r == r.w && r.base < defaultBufSize {
+		size := len(r.buf)
+		switch {
+		case r.full && size < defaultBufSize:
+			size = min(2*size, defaultBufSize)
+		case !r.full && size > r.base:
+			size = r.base
+		}
+		if size != len(r.buf) {
+			r.buf, r.fit = make([]byte, size), false
+			r.dropScratch()
+		}
+		r.r, r.w = 0, 0
+		return
+	}
 	if len(r.buf) <= defaultBufSize || r.w-r.r > defaultBufSize {
 		return
 	}
 	nb := make([]byte, defaultBufSize)
 	r.w = copy(nb, r.buf[r.r:r.w])
 	r.r, r.buf = 0, nb
-	r.spans, r.args, r.scratch = nil, nil, nil
+	r.dropScratch()
+}
+
+// dropScratch lets go of the argument slices a large command grew.
+func (r *Reader) dropScratch() {
+	if cap(r.spans) > 64 || cap(r.scratch) > r.base {
+		r.spans, r.args, r.scratch = nil, nil, nil
+	}
 }
 
 // more reads at least one more byte into the buffer, keeping buf[r:w] and
@@ -181,7 +228,7 @@ func (r *Reader) more(need int) error {
 }
 
 // makeRoom moves the unconsumed bytes to the front of the buffer, or to a
-// larger one if the buffer is full.
+// larger one if the buffer is full (or small and reads keep filling it).
 func (r *Reader) makeRoom(need int) {
 	buffered := r.w - r.r
 	if buffered == len(r.buf) {
@@ -190,6 +237,12 @@ func (r *Reader) makeRoom(need int) {
 			size = min(size, need)
 		}
 		nb := make([]byte, size)
+		copy(nb, r.buf[r.r:r.w])
+		r.buf, r.fit = nb, true
+	} else if r.full && len(r.buf) < defaultBufSize {
+		// Reads keep filling a small buffer: a pipeline, read it in
+		// larger chunks.
+		nb := make([]byte, min(2*len(r.buf), defaultBufSize))
 		copy(nb, r.buf[r.r:r.w])
 		r.buf = nb
 	} else {
@@ -206,6 +259,9 @@ func (r *Reader) fill() error {
 		if n < 0 || n > len(r.buf)-r.w {
 			return errBadRead(n)
 		}
+		// A read that fills a buffer grown to fit one command says
+		// nothing about what follows.
+		r.full = n == len(r.buf)-r.w && !r.fit
 		r.w += n
 		if n > 0 {
 			r.err = err
