@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -111,6 +112,9 @@ type Server struct {
 
 	nextID atomic.Int64
 	stats  stats
+
+	idleTimeout       atomic.Int64 // seconds a client may stay idle (Redis timeout); 0: forever
+	blockedInputLimit int          // bytes buffered for a blocked client before it is closed
 }
 
 // stats are the counters INFO stats shows.
@@ -158,6 +162,16 @@ func New(cfg Config) (*Server, error) {
 		clients:   make(map[*client]struct{}),
 		handed:    make(map[net.Conn]struct{}),
 	}
+	// A blocked client may pipeline one command of the largest size
+	// its limits accept.
+	bulk, inline := cfg.Limits.MaxBulkLen, int64(cfg.Limits.MaxInlineLen)
+	if bulk <= 0 {
+		bulk = resp.DefaultMaxBulkLen
+	}
+	if inline <= 0 {
+		inline = resp.DefaultMaxInlineLen
+	}
+	s.blockedInputLimit = int(min(bulk+2*inline, math.MaxInt32))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.port, s.bind = cfg.Port, cfg.Bind
 	return s, nil
