@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"math"
@@ -113,6 +114,7 @@ type Server struct {
 	nextID atomic.Int64
 	stats  stats
 
+	scanSeed          maphash.Seed // orders the keys of a shard for SCAN
 	idleTimeout       atomic.Int64 // seconds a client may stay idle (Redis timeout); 0: forever
 	blockedInputLimit int          // bytes buffered for a blocked client before it is closed
 }
@@ -161,6 +163,7 @@ func New(cfg Config) (*Server, error) {
 		listeners: make(map[net.Listener]struct{}),
 		clients:   make(map[*client]struct{}),
 		handed:    make(map[net.Conn]struct{}),
+		scanSeed:  maphash.MakeSeed(),
 	}
 	// A blocked client may pipeline one command of the largest size
 	// its limits accept.
