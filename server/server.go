@@ -66,9 +66,12 @@ type Config struct {
 	// is closed.
 	Limits resp.Limits
 
-	// MaxQueuedBytes bounds the size of the commands one connection queues
-	// between MULTI and EXEC; a command over it is refused and the
-	// transaction aborted (Redis has no such limit). Default 64 MiB.
+	// MaxQueuedBytes bounds the memory the commands one connection queues
+	// between MULTI and EXEC take: their arguments' bytes plus the cost of
+	// holding each command and argument (some 100 bytes for GET key), so
+	// many small commands count what they really cost. A command over it
+	// is refused and the transaction aborted (Redis has no such limit).
+	// Default 64 MiB.
 	MaxQueuedBytes int64
 
 	// Dial returns the dialer REPLICAOF host port uses to reach its new
