@@ -1,9 +1,13 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,5 +176,54 @@ func TestRepliesFlushedBeforeBlocking(t *testing.T) {
 		if got := r.read(); got != want { // read fails after 5 s if held back
 			t.Fatalf("reply %s, want %s", got, want)
 		}
+	}
+}
+
+// flakyListener fails its first accepts with EMFILE, as a process out of
+// file descriptors sees them, then accepts for real.
+type flakyListener struct {
+	net.Listener
+	fails atomic.Int32
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestServeSurvivesEMFILE is defect 3: Serve backs off and keeps
+// serving when accept fails for lack of file descriptors.
+func TestServeSurvivesEMFILE(t *testing.T) {
+	store, err := replikv.New(replikv.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	srv, err := New(Config{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &flakyListener{Listener: tl}
+	l.fails.Store(3)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	n := &testNode{store: store, srv: srv, addr: tl.Addr().String()}
+	if got := n.raw(t).do("PING"); got != "+PONG" {
+		t.Errorf("PING after accept failed with EMFILE = %s", got)
+	}
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned %v after EMFILE", err)
+	default:
+	}
+	srv.Close()
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve = %v after Close, want ErrServerClosed", err)
 	}
 }

@@ -184,8 +184,10 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Serve accepts connections on l and serves each in its own goroutine,
-// until l fails or the server is closed. It returns ErrServerClosed after
-// Close, otherwise the error that stopped the listener. Serve may be
+// until l is closed or the server is. It returns ErrServerClosed after
+// Close, otherwise the error of the closed listener. Other accept errors,
+// such as running out of file descriptors, are logged and retried with a
+// backoff (up to a second). Serve may be
 // called for several listeners at once; Close closes them all.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
@@ -216,19 +218,20 @@ func (s *Server) Serve(l net.Listener) error {
 			if s.isClosed() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Temporary (for example out of file descriptors): wait and retry.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
-				select {
-				case <-time.After(backoff):
-				case <-s.ctx.Done():
-					return ErrServerClosed
-				}
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("server: accept on %s: %w", l.Addr(), err)
 			}
-			return fmt.Errorf("server: accept on %s: %w", l.Addr(), err)
+			// Anything else (out of file descriptors, a connection
+			// aborted before it was accepted, a timeout) passes: wait and
+			// retry rather than stop serving everyone.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", "addr", l.Addr().String(), "err", err, "in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+				return ErrServerClosed
+			}
+			continue
 		}
 		backoff = 0
 		s.accept(conn)

@@ -73,7 +73,8 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	defer store.Close()
-	srv, err := server.New(server.Config{Store: store, Logger: log, MaxClients: opts.maxClients,
+	maxClients := fitMaxClients(opts.maxClients, log)
+	srv, err := server.New(server.Config{Store: store, Logger: log, MaxClients: maxClients,
 		Port: port, Bind: strings.Join(opts.binds, " "), ConfigFile: opts.configFile})
 	if err != nil {
 		log.Error("cannot create the server", "err", err)
@@ -89,6 +90,28 @@ func run(args []string, stderr io.Writer) int {
 		log.Info("following a primary", "addr", net.JoinHostPort(host, p))
 	}
 	return serve(srv, ls, log)
+}
+
+// reservedFDs are the file descriptors kept for other uses than clients
+// (listeners, the replication link, logs), as Redis keeps 32.
+const reservedFDs = 32
+
+// fitMaxClients returns maxclients (0: the server's default) lowered, as
+// Redis does, so that the clients and reservedFDs fit the limit on open
+// files: a client over maxclients is then still accepted and told "max
+// number of clients reached" instead of finding no descriptor left.
+func fitMaxClients(maxClients int, log *slog.Logger) int {
+	if maxClients == 0 {
+		maxClients = server.DefaultMaxClients
+	}
+	limit, ok := openFileLimit(uint64(maxClients) + reservedFDs)
+	if !ok || limit >= uint64(maxClients)+reservedFDs {
+		return maxClients
+	}
+	fitted := int(max(int64(limit)-reservedFDs, 1))
+	log.Warn("maxclients reduced to fit the limit on open files; raise ulimit -n for more",
+		"requested", maxClients, "open_files_limit", limit, "maxclients", fitted)
+	return fitted
 }
 
 // serve serves the listeners until a signal or a listener failure.
