@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 const (
@@ -41,9 +42,8 @@ type Reader struct {
 	err   error // error from rd, to return once buffered bytes are used up
 	fatal error // sticky error after malformed input
 
-	base int  // the size the buffer starts at and returns to
-	full bool // the last read filled the room it was given
-	fit  bool // the buffer was last grown to fit one command
+	small []byte // a NewReaderSize buffer smaller than 64 KiB, kept to return to
+	full  bool   // the last read filled the room it was given
 
 	spans   []span   // argument positions, reused
 	args    [][]byte // returned Command.Args, reused
@@ -59,24 +59,30 @@ type span struct{ start, end int }
 // start with), so rd need not be buffered; a *bufio.Reader works too, it
 // only adds a copy.
 func NewReader(rd io.Reader, lim Limits) *Reader {
-	return NewReaderSize(rd, lim, defaultBufSize)
+	return &Reader{rd: rd, lim: lim.withDefaults(), buf: make([]byte, defaultBufSize)}
 }
 
 // minBufSize is the smallest buffer NewReaderSize gives.
 const minBufSize = 16
 
 // NewReaderSize is NewReader with a buffer that starts at size bytes
-// (at least 16; at most 64 KiB) instead of 64 KiB, for a server holding
-// many mostly idle connections. The buffer grows on demand: when one
-// command needs more room, and, once everything buffered is consumed,
-// when the last read filled it (doubling up to 64 KiB, so a pipelining
-// peer is read in large chunks). It returns to size once everything
-// buffered is consumed and the last read did not fill it, that is after
-// a burst, so an idle connection holds size bytes.
+// (at least 16) instead of 64 KiB, for a server holding many mostly idle
+// connections. When reads fill it (a pipeline, a large command) it gives
+// way to a 64 KiB buffer, shared through a pool between the Readers that
+// need one, or to a larger one for a larger command; it goes back to the
+// small one whenever everything buffered has been consumed, so an idle
+// connection holds size bytes.
 func NewReaderSize(rd io.Reader, lim Limits, size int) *Reader {
-	size = min(max(size, minBufSize), defaultBufSize)
-	return &Reader{rd: rd, lim: lim.withDefaults(), buf: make([]byte, size), base: size}
+	if size >= defaultBufSize {
+		return NewReader(rd, lim)
+	}
+	buf := make([]byte, max(size, minBufSize))
+	return &Reader{rd: rd, lim: lim.withDefaults(), buf: buf, small: buf}
 }
+
+// bigBufs holds the 64 KiB buffers of NewReaderSize Readers while they
+// are drained.
+var bigBufs = sync.Pool{New: func() any { return new([defaultBufSize]byte) }}
 
 // Offset returns the number of bytes consumed from the stream so far by all
 // methods (ReadCommand, ReadReply, ReadLine, Read): the stream position of
@@ -176,21 +182,15 @@ func (r *Reader) consume(n int) {
 // is buffered fits in one. The previous results alias the old buffer, and
 // they are invalid from this call on anyway.
 //
-// A Reader made by NewReaderSize with a smaller buffer also resizes it
-// when everything buffered has been consumed: it doubles it (up to
-// 64 KiB) when the last read filled it, and returns to its base size when
-// the last read did not.
+// A Reader made by NewReaderSize goes back to its small buffer whenever
+// everything buffered has been consumed.
 func (r *Reader) shrink() {
-	if r.r == r.w && r.base < defaultBufSize {
-		size := len(r.buf)
-		switch {
-		case r.full && size < defaultBufSize:
-			size = min(2*size, defaultBufSize)
-		case !r.full && size > r.base:
-			size = r.base
-		}
-		if size != len(r.buf) {
-			r.buf, r.fit = make([]byte, size), false
+	if r.small != nil && r.r == r.w {
+		if len(r.buf) != len(r.small) {
+			if len(r.buf) == defaultBufSize {
+				bigBufs.Put((*[defaultBufSize]byte)(r.buf))
+			}
+			r.buf = r.small
 			r.dropScratch()
 		}
 		r.r, r.w = 0, 0
@@ -206,10 +206,14 @@ func (r *Reader) shrink() {
 }
 
 // dropScratch lets go of the argument slices a large command grew.
+// Called when the buffer changes, it also forgets the slices of the old
+// one that the reused argument list still holds beyond its length, which
+// would keep the old buffer alive.
 func (r *Reader) dropScratch() {
-	if cap(r.spans) > 64 || cap(r.scratch) > r.base {
+	if cap(r.spans) > 64 || cap(r.scratch) > len(r.buf) {
 		r.spans, r.args, r.scratch = nil, nil, nil
 	}
+	clear(r.args[:cap(r.args)])
 }
 
 // more reads at least one more byte into the buffer, keeping buf[r:w] and
@@ -236,13 +240,18 @@ func (r *Reader) makeRoom(need int) {
 		if need > len(r.buf) {
 			size = min(size, need)
 		}
-		nb := make([]byte, size)
+		var nb []byte
+		if r.small != nil && len(r.buf) < defaultBufSize && size <= defaultBufSize {
+			nb = bigBufs.Get().(*[defaultBufSize]byte)[:]
+		} else {
+			nb = make([]byte, size)
+		}
 		copy(nb, r.buf[r.r:r.w])
-		r.buf, r.fit = nb, true
+		r.buf = nb
 	} else if r.full && len(r.buf) < defaultBufSize {
-		// Reads keep filling a small buffer: a pipeline, read it in
+		// Reads keep filling the small buffer: a pipeline, read it in
 		// larger chunks.
-		nb := make([]byte, min(2*len(r.buf), defaultBufSize))
+		nb := bigBufs.Get().(*[defaultBufSize]byte)[:]
 		copy(nb, r.buf[r.r:r.w])
 		r.buf = nb
 	} else {
@@ -259,9 +268,7 @@ func (r *Reader) fill() error {
 		if n < 0 || n > len(r.buf)-r.w {
 			return errBadRead(n)
 		}
-		// A read that fills a buffer grown to fit one command says
-		// nothing about what follows.
-		r.full = n == len(r.buf)-r.w && !r.fit
+		r.full = n == len(r.buf)-r.w
 		r.w += n
 		if n > 0 {
 			r.err = err
