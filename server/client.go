@@ -131,7 +131,7 @@ func (c *client) readFailed(err error) {
 		c.r.err("ERR Protocol error: " + protocolDetail(err))
 		c.flush()
 	case errors.As(err, &ne) && ne.Timeout():
-		c.log().Debug("closing idle client", "timeout", time.Duration(c.s.idleTimeout.Load())*time.Second)
+		c.log().Debug("closing idle client", "timeout", time.Duration(c.s.idleTimeout.Load()))
 	case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
 		c.log().Debug("client connection failed", "err", err)
 	}
@@ -190,7 +190,7 @@ func protocolDetail(err error) string {
 
 // process checks and executes (or, inside MULTI, queues) one command.
 func (c *client) process(args [][]byte) {
-	cmd, e := lookup(args)
+	cmd, e := lookup(c.s.commands, args)
 	if e != "" {
 		c.reject(e)
 		return
@@ -280,7 +280,7 @@ func (c *client) info() (name, lastCmd string, idle time.Duration, queued int) {
 // reading the connection again, so nothing is lost or reordered.
 type connReader struct {
 	conn    net.Conn
-	idle    *atomic.Int64 // the server's idle timeout in seconds, 0 for none; nil for no timeout at all
+	idle    *atomic.Int64 // the server's idle timeout in nanoseconds, 0 for none; nil for no timeout at all
 	armed   bool          // a read deadline for the idle timeout is set
 	pending []byte        // bytes the pump read, not yet returned
 	err     error         // what ended the pump's reading; returned once pending is used up
@@ -300,8 +300,8 @@ func (r *connReader) Read(p []byte) (int, error) {
 		return 0, r.err
 	}
 	if r.idle != nil {
-		if secs := r.idle.Load(); secs > 0 {
-			r.conn.SetReadDeadline(time.Now().Add(time.Duration(secs) * time.Second))
+		if d := r.idle.Load(); d > 0 {
+			r.conn.SetReadDeadline(time.Now().Add(time.Duration(d)))
 			r.armed = true
 		} else {
 			r.disarm()

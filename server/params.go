@@ -100,6 +100,65 @@ var storeParams = []storeParam{
 		}},
 }
 
+// serverParam is a setting of the Server itself that CONFIG GET shows
+// and CONFIG SET and ApplyServerParam change.
+type serverParam struct {
+	name string
+	get  func(c *Config) string
+	set  func(c *Config, v string) string // returns a reason on error
+}
+
+var serverParams = []serverParam{
+	{"timeout",
+		func(c *Config) string { return strconv.FormatInt(seconds(c.IdleTimeout), 10) },
+		func(c *Config, v string) string {
+			n, ok := parseInt([]byte(v))
+			if !ok {
+				return "argument couldn't be parsed into an integer"
+			}
+			if n < 0 || n > math.MaxInt32 {
+				return "argument must be between 0 and 2147483647 inclusive"
+			}
+			c.IdleTimeout = time.Duration(n) * time.Second
+			return ""
+		}},
+	{"protected-mode",
+		func(c *Config) string { return yesNo(c.ProtectedMode) },
+		func(c *Config, v string) string {
+			b, err := ParseYesNo(v)
+			if err != nil {
+				return reasonYesNo
+			}
+			c.ProtectedMode = b
+			return ""
+		}},
+}
+
+// findServerParam looks a server setting up by name, ignoring case.
+func findServerParam(name string) *serverParam {
+	for i := range serverParams {
+		if p := &serverParams[i]; strings.EqualFold(p.name, name) {
+			return p
+		}
+	}
+	return nil
+}
+
+// ApplyServerParam sets the server setting name (a redis.conf directive,
+// case-insensitive) to value in c: timeout (seconds a client may stay
+// idle, 0 for ever) or protected-mode (yes or no). On error c is
+// unchanged and the error is a *ParamError, as ApplyParam's.
+func ApplyServerParam(c *Config, name, value string) error {
+	p := findServerParam(name)
+	if p == nil {
+		return &ParamError{Name: name, Reason: "unknown setting", Err: ErrUnknownParam}
+	}
+	if reason := p.set(c, value); reason != "" {
+		return &ParamError{Name: name, Reason: reason, Err: ErrBadValue}
+	}
+	return nil
+}
+
 const reasonYesNo = "argument must be 'yes' or 'no'"
 
 func yesNo(b bool) string {
