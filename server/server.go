@@ -138,8 +138,8 @@ type Server struct {
 	commands          map[string]*command // the command table, after RenameCommands
 	scanSeed          maphash.Seed        // orders the keys of a shard for SCAN
 	protected         atomic.Bool         // ProtectedMode, changed by CONFIG SET
-	idleTimeout       atomic.Int64 // IdleTimeout in nanoseconds, changed by CONFIG SET; 0: none
-	blockedInputLimit int          // bytes buffered for a blocked client before it is closed
+	idleTimeout       atomic.Int64        // IdleTimeout in nanoseconds, changed by CONFIG SET; 0: none
+	blockedInputLimit int                 // bytes buffered for a blocked client before it is closed
 }
 
 // stats are the counters INFO stats shows.
