@@ -2,11 +2,17 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestBinaryOutOfDescriptors is issue 9's defect 3 and its acceptance
@@ -82,4 +88,42 @@ func TestBinaryOutOfDescriptors(t *testing.T) {
 		t.Error("no log line says maxclients was reduced")
 	}
 	n.stop(t)
+}
+
+// TestBinaryHardeningConfig is defect 8 end to end: with the issue's
+// config file the binary starts, FLUSHALL and CONFIG are gone and GET
+// answers to its new name; with maxmemory set it refuses to start and
+// says why.
+func TestBinaryHardeningConfig(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "hard.conf")
+	os.WriteFile(conf, []byte("rename-command FLUSHALL \"\"\nrename-command CONFIG \"\"\nrename-command GET fetch\ntimeout 10\nprotected-mode yes\n"), 0o600)
+	n := startCmd(t, exec.Command(bin, conf, "--port", "0"))
+	c := redis.NewClient(&redis.Options{Addr: n.addr, MaxRetries: -1})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]any{{"FLUSHALL"}, {"CONFIG", "GET", "timeout"}, {"GET", "k"}} {
+		if err := c.Do(ctx, args...).Err(); err == nil || !strings.Contains(err.Error(), "unknown command") {
+			t.Errorf("%v: %v, want unknown command", args, err)
+		}
+	}
+	if got := c.Do(ctx, "FETCH", "k").Val(); got != "v" {
+		t.Errorf("FETCH k = %v", got)
+	}
+	if got := c.DBSize(ctx).Val(); got != 1 {
+		t.Errorf("DBSIZE = %d", got)
+	}
+	n.stop(t)
+
+	os.WriteFile(conf, []byte("rename-command FLUSHALL \"\"\nmaxmemory 100mb\n"), 0o600)
+	out, err := exec.Command(bin, conf, "--port", "0").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "hard.conf:2: maxmemory is not supported") {
+		t.Errorf("with maxmemory: %v, output:\n%s", err, out)
+	}
 }

@@ -9,12 +9,18 @@
 //	        [--replicaof "host port"] [--requirepass pw] [--masterauth pw]
 //	        [--masteruser user] [--repl-backlog-size 1mb]
 //	        [--replica-read-only yes|no] [--replica-serve-stale-data yes|no]
-//	        [--repl-timeout 60] [--maxclients 10000] [--config file]
+//	        [--repl-timeout 60] [--maxclients 10000] [--timeout 0]
+//	        [--protected-mode yes|no] [--config file]
 //
 // The configuration file uses redis.conf's syntax and directive names
 // (the old spellings slaveof, slave-read-only and slave-serve-stale-data
-// too); unknown directives are logged and ignored. Flags override the
-// file. --port 0 picks a free port, which the "listening" log line shows.
+// too), rename-command included; unknown directives are logged and
+// ignored, except those that would leave the server less protected than
+// the file asks if ignored (user, aclfile, tls-port, min-replicas-to-write,
+// maxmemory …): the binary refuses to start on them, naming them. As in
+// Redis, protected-mode is on by default: without a password only
+// loopback clients are served. maxclients is lowered to fit the limit on
+// open files. Flags override the file. --port 0 picks a free port, which the "listening" log line shows.
 // SIGINT or SIGTERM shut the server down cleanly.
 package main
 
@@ -74,8 +80,10 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer store.Close()
 	maxClients := fitMaxClients(opts.maxClients, log)
-	srv, err := server.New(server.Config{Store: store, Logger: log, MaxClients: maxClients,
-		Port: port, Bind: strings.Join(opts.binds, " "), ConfigFile: opts.configFile})
+	sc := opts.server
+	sc.Store, sc.Logger, sc.MaxClients = store, log, maxClients
+	sc.Port, sc.Bind, sc.ConfigFile = port, strings.Join(opts.binds, " "), opts.configFile
+	srv, err := server.New(sc)
 	if err != nil {
 		log.Error("cannot create the server", "err", err)
 		return 2
