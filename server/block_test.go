@@ -196,15 +196,7 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 // TestServeSurvivesEMFILE is defect 3: Serve backs off and keeps
 // serving when accept fails for lack of file descriptors.
 func TestServeSurvivesEMFILE(t *testing.T) {
-	store, err := replikv.New(replikv.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	srv, err := New(Config{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, srv := newServer(t, replikv.Config{}, Config{})
 	tl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -68,16 +68,7 @@ func nonLoopbackIP(t *testing.T) net.IP {
 // no, lets everyone in.
 func TestProtectedMode(t *testing.T) {
 	ip := nonLoopbackIP(t)
-	store, err := replikv.New(replikv.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	srv, err := New(Config{Store: store, ProtectedMode: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	store, srv := newServer(t, replikv.Config{}, Config{ProtectedMode: true})
 	l, err := net.Listen("tcp", "0.0.0.0:0")
 	if err != nil {
 		t.Fatal(err)
@@ -132,11 +123,7 @@ func TestRenameCommand(t *testing.T) {
 		{[]string{"FETCH", "k"}, `"v"`},
 		{[]string{"DBSIZE"}, ":1"},
 	})
-	store, err := replikv.New(replikv.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := n.store
 	for _, renames := range []map[string]string{
 		{"nosuch": ""},
 		{"get": "set"},

@@ -87,16 +87,9 @@ var storeParams = []storeParam{
 		}},
 	{"repl-timeout", "",
 		func(c *replikv.Config) string { return strconv.FormatInt(seconds(c.ReplTimeout), 10) },
-		func(c *replikv.Config, v string) string {
-			n, ok := parseInt([]byte(v))
-			if !ok {
-				return "argument couldn't be parsed into an integer"
-			}
-			if n < 1 || n > math.MaxInt32 {
-				return "argument must be between 1 and 2147483647 inclusive"
-			}
-			c.ReplTimeout = time.Duration(n) * time.Second
-			return ""
+		func(c *replikv.Config, v string) (reason string) {
+			c.ReplTimeout, reason = parseSeconds(v, 1, c.ReplTimeout)
+			return reason
 		}},
 }
 
@@ -111,16 +104,9 @@ type serverParam struct {
 var serverParams = []serverParam{
 	{"timeout",
 		func(c *Config) string { return strconv.FormatInt(seconds(c.IdleTimeout), 10) },
-		func(c *Config, v string) string {
-			n, ok := parseInt([]byte(v))
-			if !ok {
-				return "argument couldn't be parsed into an integer"
-			}
-			if n < 0 || n > math.MaxInt32 {
-				return "argument must be between 0 and 2147483647 inclusive"
-			}
-			c.IdleTimeout = time.Duration(n) * time.Second
-			return ""
+		func(c *Config, v string) (reason string) {
+			c.IdleTimeout, reason = parseSeconds(v, 0, c.IdleTimeout)
+			return reason
 		}},
 	{"protected-mode",
 		func(c *Config) string { return yesNo(c.ProtectedMode) },
@@ -157,6 +143,20 @@ func ApplyServerParam(c *Config, name, value string) error {
 		return &ParamError{Name: name, Reason: reason, Err: ErrBadValue}
 	}
 	return nil
+}
+
+// parseSeconds parses a setting in whole seconds, from least to
+// 2147483647 (Redis's range for them). On error it returns old and
+// Redis's reason.
+func parseSeconds(v string, least int64, old time.Duration) (time.Duration, string) {
+	n, ok := parseInt([]byte(v))
+	if !ok {
+		return old, "argument couldn't be parsed into an integer"
+	}
+	if n < least || n > math.MaxInt32 {
+		return old, "argument must be between " + strconv.FormatInt(least, 10) + " and 2147483647 inclusive"
+	}
+	return time.Duration(n) * time.Second, ""
 }
 
 const reasonYesNo = "argument must be 'yes' or 'no'"
