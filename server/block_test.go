@@ -219,3 +219,27 @@ func TestServeSurvivesEMFILE(t *testing.T) {
 		t.Errorf("Serve = %v after Close, want ErrServerClosed", err)
 	}
 }
+
+// TestBlockedInputBounded checks that a client blocked in WAIT cannot
+// make the server buffer without bound: once more than one command of the
+// largest size its limits accept is pending, it is closed.
+func TestBlockedInputBounded(t *testing.T) {
+	lim := resp.Limits{MaxBulkLen: 1 << 10, MaxInlineLen: 1 << 10}
+	n := startNode(t, replikv.Config{}, Config{Limits: lim})
+	c, err := net.Dial("tcp", n.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("WAIT 1 0\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "WAIT to block", n.blocked(1))
+	go func() { // more than the 3 KiB allowed, which the server stops reading
+		c.Write([]byte(strings.Repeat("PING\r\n", 2000)))
+	}()
+	eventually(t, "the client to be closed", func() bool {
+		clients, _ := n.srv.counts()
+		return clients == 0 && n.srv.stats.blocked.Load() == 0
+	})
+}

@@ -391,5 +391,8 @@ func (c *client) block(wait func(ctx context.Context)) {
 	c.conn.SetReadDeadline(time.Time{})
 	if c.in.err != nil {
 		c.gone = true
+		if errors.Is(c.in.err, errBlockedInput) {
+			c.log().Info("closing client: too much input while blocked", "limit", c.s.blockedInputLimit)
+		}
 	}
 }

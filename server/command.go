@@ -74,6 +74,12 @@ func containerHelp(c *command) func(*call) {
 	}
 }
 
+// IsCommand reports whether the server has a command of this name
+// (ignoring case), the one Config.RenameCommands may rename.
+func IsCommand(name string) bool {
+	return commands[strings.ToLower(name)] != nil
+}
+
 // renameCommands returns the command table with the renames of
 // Config.RenameCommands applied.
 func renameCommands(renames map[string]string) (map[string]*command, error) {

@@ -99,7 +99,18 @@ func parseArgs(args []string, log *slog.Logger) (options, error) {
 			return opts, err
 		}
 	}
-	return opts, opts.applyAll(flags, log)
+	if err := opts.applyAll(flags, log); err != nil {
+		return opts, err
+	}
+	for name := range opts.server.RenameCommands {
+		if !server.IsCommand(name) {
+			// A Redis command replikv does not have (DEBUG, SHUTDOWN,
+			// EVAL …) is unknown here under any name already.
+			log.Warn("rename-command: replikv has no such command; nothing to rename", "command", name)
+			delete(opts.server.RenameCommands, name)
+		}
+	}
+	return opts, nil
 }
 
 // parseConfig reads a redis.conf-style file: one directive per line, its
