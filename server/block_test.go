@@ -149,6 +149,9 @@ func TestBlockedClientKilled(t *testing.T) {
 		c.Write([]byte("WAIT 1 0\r\n" + pipelined))
 		eventually(t, "WAIT to block", n.blocked(1))
 		admin := n.raw(t)
+		if got := admin.do("CLIENT", "LIST", "ID", v.String()[1:]); !strings.Contains(got, " flags=b ") {
+			t.Errorf("CLIENT LIST of the blocked client = %s, want flags=b", got)
+		}
 		if got := admin.do("CLIENT", "KILL", "ID", v.String()[1:]); got != ":1" {
 			t.Fatalf("CLIENT KILL = %s", got)
 		}

@@ -37,7 +37,8 @@ type client struct {
 	quit    bool        // set by QUIT
 	gone    bool        // the connection ended while the client was blocked
 
-	killed atomic.Bool // closed by CLIENT KILL
+	killed  atomic.Bool // closed by CLIENT KILL
+	blocked atomic.Bool // in a blocking command (CLIENT LIST flag b)
 
 	mu      sync.Mutex // guards what CLIENT LIST reads from other goroutines
 	name    string
@@ -384,7 +385,9 @@ func (c *client) block(wait func(ctx context.Context)) {
 		c.in.pump(c.s.blockedInputLimit, cancel)
 	}()
 	c.s.stats.blocked.Add(1)
+	c.blocked.Store(true)
 	wait(ctx)
+	c.blocked.Store(false)
 	c.s.stats.blocked.Add(-1)
 	c.conn.SetReadDeadline(time.Unix(1, 0))
 	<-done
