@@ -3,6 +3,7 @@ package replikv
 import (
 	"bytes"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,5 +80,98 @@ func TestAppendStreamSize(t *testing.T) {
 	}
 	if v, _ := s.Get("big"); len(v) != 50<<20+appends || v[len(v)-1] != 'x' {
 		t.Errorf("value length %d after %d appends", len(v), appends)
+	}
+}
+
+// TestAppendWriterStall measures (and logs; it asserts nothing about
+// time) how long writes to other keys wait while APPEND grows a 50 MB
+// value: the new value is still a copy of the old one, made with the
+// stream locked, but the stream itself no longer carries the value.
+func TestAppendWriterStall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("copies 50 MB values")
+	}
+	s := newStore(t, Config{ActiveExpiryInterval: -1})
+	if err := s.Set("big", bytes.Repeat([]byte{'v'}, 50<<20)); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	worst := make(chan time.Duration, 1)
+	go func() {
+		var w time.Duration
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				worst <- w
+				return
+			default:
+			}
+			start := time.Now()
+			if err := s.Set("other"+strconv.Itoa(i%100), []byte("x")); err != nil {
+				t.Error(err)
+			}
+			w = max(w, time.Since(start))
+		}
+	}()
+	start := time.Now()
+	const appends = 3
+	for range appends {
+		if _, err := s.Append("big", []byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := time.Since(start)
+	close(stop)
+	t.Logf("%d 1-byte APPENDs to a 50 MB value took %v; the longest SET to another key meanwhile waited %v", appends, took, <-worst)
+}
+
+// TestAppendLargeConcurrent checks the path that copies a large value
+// before locking the stream: appends racing each other and deadline
+// changes on the same key lose nothing, and a replica applying the
+// stream ends with the primary's value and deadline.
+func TestAppendLargeConcurrent(t *testing.T) {
+	clk := newFakeClock()
+	p := newStore(t, Config{Now: clk.Now, ActiveExpiryInterval: -1})
+	_, start := p.Position()
+	rec := record(t, p, start)
+	base := bytes.Repeat([]byte{'v'}, appendCopyFirst)
+	if err := p.Set("big", base); err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 4, 25
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if _, err := p.Append("big", []byte{byte('a' + w)}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { // deadlines change in place meanwhile
+		defer wg.Done()
+		for i := range 50 {
+			if i%2 == 0 {
+				p.ExpireAt("big", clk.ms.Load()+int64(60_000+i))
+			} else {
+				p.Persist("big")
+			}
+		}
+	}()
+	wg.Wait()
+	v, err := p.Get("big")
+	if err != nil || len(v) != len(base)+writers*each {
+		t.Fatalf("value length %d, %v; want %d", len(v), err, len(base)+writers*each)
+	}
+	_, end := p.Position()
+	r := newStore(t, Config{Now: clk.Now, ActiveExpiryInterval: -1})
+	r.replica.Store(true)
+	applyStream(t, r, rec.bytesUntil(t, end))
+	if d := cmp.Diff(dump(p), dump(r)); d != "" {
+		t.Errorf("replica differs from primary (-primary +replica):\n%.2000s", d)
 	}
 }
