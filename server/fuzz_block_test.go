@@ -65,13 +65,13 @@ func pipelineModel(data []byte, prefix string) (req, want []byte, rest []byte) {
 			delete(model, string(key))
 			want = resp.AppendInt(want, map[bool]int64{false: 0, true: 1}[ok])
 		case 5: // blocks until its timeout: there is no replica
-			cmd([]byte("WAIT"), []byte("1"), []byte(strconv.Itoa(1+int(next()%3))))
+			cmd([]byte("WAIT"), []byte("1"), []byte(strconv.Itoa(1+int(next()%9))))
 			want = append(want, ":0\r\n"...)
 		case 6:
 			cmd([]byte("WAIT"), []byte("0"), []byte("0"))
 			want = append(want, ":0\r\n"...)
-		case 7: // a large argument, to cross the read buffer's sizes
-			v := bytes.Repeat([]byte{'e'}, int(next())*300)
+		case 7: // a large argument, sized to the byte, to cross the read buffer's sizes
+			v := bytes.Repeat([]byte{'e'}, int(next())<<8|int(next()))
 			cmd([]byte("ECHO"), v)
 			want = resp.AppendBulk(want, v)
 		case 8:
@@ -84,14 +84,38 @@ func pipelineModel(data []byte, prefix string) (req, want []byte, rest []byte) {
 
 var fuzzRun atomic.Int64
 
+// issueSeed is issue 9's reproduction as fuzz input: an ECHO and a WAIT
+// that leave exactly one WAIT's room at the end of a 64 KiB buffer, then,
+// while it blocks, a second WAIT and the header of a SET, then, while
+// that one blocks, the SET's value, "FLUSHALL\r\nPING\r\n".
+func issueSeed() (ops, splits []byte) {
+	const waitLen = 28 // *3 $4 WAIT $1 1 $1 <digit>
+	echo := 64<<10 - 2*waitLen - 24
+	ops = []byte{7, 0, byte(echo >> 8), byte(echo), 5, 0, 8, 5, 0, 8, 0, 1, 16}
+	ops = append(ops, "FLUSHALL\r\nPING\r\n"...)
+	ops = append(ops, 2, 1)
+	req, _, _ := pipelineModel(ops, "f0:")
+	first := echo + 24 + waitLen
+	second := waitLen + len(resp.AppendCommandString(nil, "SET", "f0:1", "")) - len("$0\r\n\r\n") + len("$16\r\n")
+	for _, size := range []int{first, second, len(req) - first - second} {
+		// Sizes as the fuzz target reads them: two bytes, plus one, and
+		// a flag to wait for a blocked client after the write.
+		size--
+		splits = append(splits, byte(size>>8), byte(size), 0)
+	}
+	return ops, splits
+}
+
 // FuzzPipelinedBlocking sends a pipeline of blocking and keyspace
 // commands (see pipelineModel) in writes split at byte boundaries taken
-// from the input, some while a WAIT blocks, and checks that the replies
+// from the input, some followed by waiting until a client is blocked (so
+// that the next bytes arrive during a WAIT), and checks that the replies
 // are exactly the model's: no byte lost, reordered or run as a command.
 func FuzzPipelinedBlocking(f *testing.F) {
-	f.Add([]byte("\x05\x00\x01\x00\x01\x03abc\x02\x01\x07\x00\xf0\x02\x01\x06\x00\x08\x00"), []byte{3, 7, 1, 200})
-	f.Add([]byte("\x00\x00\x10*3\r\n$3\r\nSET\r\n$1\r\n\x05\x01\x00\x02\x00\x07\x01\xff\x05\x02\x02\x02\x00"), []byte{1, 1, 1, 1, 50, 9})
-	f.Add([]byte("\x07\x00\xd8\x05\x00\x01\x00\x00\x10FLUSHALL\r\nPING\r\n\x02\x00"), []byte{100, 12, 2, 60})
+	f.Add([]byte("\x05\x00\x01\x00\x01\x03abc\x02\x01\x07\x00\xf0\x02\x01\x06\x00\x08\x00"), []byte{0, 3, 0, 0, 7, 1, 1, 200, 1})
+	f.Add([]byte("\x00\x00\x10*3\r\n$3\r\nSET\r\n$1\r\n\x05\x01\x00\x02\x00\x07\x01\xff\x05\x02\x02\x02\x00"), []byte{0, 1, 0, 0, 1, 0, 0, 50, 9})
+	seedOps, seedSplits := issueSeed()
+	f.Add(seedOps, seedSplits)
 	n := startNode(f, replikv.Config{}, Config{})
 	f.Fuzz(func(t *testing.T, ops, splits []byte) {
 		prefix := fmt.Sprintf("f%d:", fuzzRun.Add(1))
@@ -111,18 +135,21 @@ func FuzzPipelinedBlocking(f *testing.F) {
 			k, _ := io.ReadFull(c, b)
 			got <- b[:k]
 		}()
-		for i := 0; len(req) > 0; i++ {
-			size := len(req)
-			if i < len(splits) {
-				size = 1 + int(splits[i])%max(1, len(req))
+		for len(req) > 0 {
+			size, waitBlocked := len(req), false
+			if len(splits) >= 3 {
+				size = 1 + (int(splits[0])<<8|int(splits[1]))%len(req)
+				waitBlocked = splits[2]%4 == 0
+				splits = splits[3:]
 			}
-			size = min(size, len(req))
 			if _, err := c.Write(req[:size]); err != nil {
 				t.Fatal(err)
 			}
 			req = req[size:]
-			if i < len(splits) && splits[i]%5 == 0 {
-				runtime.Gosched() // let the server catch up, sometimes inside a WAIT
+			if waitBlocked { // let the next bytes arrive while a WAIT blocks, if one does
+				for end := time.Now().Add(20 * time.Millisecond); n.srv.stats.blocked.Load() == 0 && time.Now().Before(end); {
+					runtime.Gosched()
+				}
 			}
 		}
 		if b := <-got; !bytes.Equal(b, want) {
