@@ -54,7 +54,7 @@ func TestStreamBytesExact(t *testing.T) {
 		"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n" +
 		"*5\r\n$3\r\nSET\r\n$1\r\nt\r\n$1\r\nx\r\n$4\r\nPXAT\r\n$13\r\n" + strconv.FormatInt(now+1500, 10) + "\r\n" +
 		"*3\r\n$3\r\nSET\r\n$1\r\nn\r\n$1\r\n5\r\n" +
-		"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nvw\r\n" +
+		"*3\r\n$6\r\nAPPEND\r\n$1\r\nk\r\n$1\r\nw\r\n" +
 		"*3\r\n$9\r\nPEXPIREAT\r\n$1\r\nn\r\n$13\r\n" + strconv.FormatInt(now+60_000, 10) + "\r\n" +
 		"*2\r\n$7\r\nPERSIST\r\n$1\r\nn\r\n" +
 		"*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n" +

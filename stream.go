@@ -159,6 +159,16 @@ func (st *stream) emitKeyLocked(db int, name, key string) {
 	st.finishLocked(b)
 }
 
+// emitAppendLocked appends APPEND key suffix.
+func (st *stream) emitAppendLocked(db int, key string, suffix []byte) {
+	b := st.beginLocked(db)
+	b = resp.AppendArrayLen(b, 3)
+	b = resp.AppendBulkString(b, "APPEND")
+	b = resp.AppendBulkString(b, key)
+	b = resp.AppendBulk(b, suffix)
+	st.finishLocked(b)
+}
+
 // emitPexpireatLocked appends PEXPIREAT key deadline.
 func (st *stream) emitPexpireatLocked(db int, key string, deadline int64) {
 	b := st.beginLocked(db)

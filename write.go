@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // SetOptions are the options of Redis SET.
@@ -290,15 +291,61 @@ func (s *Store) replaceValueLocked(sh *shard, i int, key string, value []byte, d
 }
 
 // Append appends suffix to the value at key (creating it) and returns the
-// new length, keeping the deadline. The stream receives SET with the final
-// value, so appending to a large value costs its whole size in the stream.
+// new length, keeping the deadline. The stream receives APPEND key suffix
+// (as Redis propagates it), so the stream grows by the suffix, not by the
+// whole value; the replica keeps the deadline it already has.
+//
+// A large value is copied before the stream is locked, so that growing it
+// does not stall every other writer for the time of the copy.
 func (s *Store) Append(key string, suffix []byte) (int, error) {
+	it, was, deadline := s.prepareAppend(key, suffix)
 	sh, err := s.lockWrite(key)
 	if err != nil {
 		return 0, err
 	}
 	defer s.unlockWrite(sh)
+	if it.p != nil {
+		// Still the item the copy was made from, with the same deadline
+		// (EXPIRE rewrites it in place): store the copy.
+		if sh, i := s.lookupLocked(key); i >= 0 && sh.t.slots[i].p == was && sh.t.slots[i].deadline() == deadline {
+			s.putLocked(sh, i, it)
+			s.st.emitAppendLocked(s.cfg.DB, it.key(), suffix)
+			return len(it.value()), nil
+		}
+	}
 	return s.appendValueLocked(key, suffix)
+}
+
+// appendCopyFirst is the value size from which Append copies the value
+// before locking the stream.
+const appendCopyFirst = 64 << 10
+
+// prepareAppend makes, holding only the shard's read lock while it looks,
+// the item Append stores when key holds a value of appendCopyFirst bytes
+// or more: the value (whose bytes never change once stored) and suffix,
+// with the deadline. It returns the old item's address and the deadline
+// for the caller to check under the locks, or a zero item when there is
+// nothing worth copying first (or the result would be too large: the
+// locked path reports it).
+func (s *Store) prepareAppend(key string, suffix []byte) (it slot, was unsafe.Pointer, deadline int64) {
+	h := hashKey(key)
+	sh := s.shardOf(h)
+	sh.mu.RLock()
+	i := sh.t.find(key, h)
+	if i < 0 {
+		sh.mu.RUnlock()
+		return slot{}, nil, 0
+	}
+	sl := sh.t.slots[i]
+	deadline = sl.deadline()
+	sh.mu.RUnlock()
+	old := sl.value()
+	if len(old) < appendCopyFirst || int64(len(old)+len(suffix)) > s.cfg.MaxBulkLen {
+		return slot{}, nil, 0
+	}
+	v := make([]byte, 0, len(old)+len(suffix))
+	v = append(append(v, old...), suffix...)
+	return newItem(key, v, deadline), sl.p, deadline
 }
 
 func (s *Store) appendValueLocked(key string, suffix []byte) (int, error) {
@@ -312,9 +359,14 @@ func (s *Store) appendValueLocked(key string, suffix []byte) (int, error) {
 	if int64(n) > s.cfg.MaxBulkLen {
 		return 0, fmt.Errorf("%w: string exceeds maximum allowed size (%d bytes)", ErrTooLarge, s.cfg.MaxBulkLen)
 	}
+	// Items are immutable once in the table (readers hold slices of
+	// them), so the new value is a new item; only the stream is spared
+	// the copy.
 	v := make([]byte, 0, n)
 	v = append(append(v, old...), suffix...)
-	s.replaceValueLocked(sh, i, key, v, deadline)
+	it := newItem(key, v, deadline)
+	s.putLocked(sh, i, it)
+	s.st.emitAppendLocked(s.cfg.DB, it.key(), suffix)
 	return n, nil
 }
 

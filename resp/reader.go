@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 const (
@@ -41,6 +42,9 @@ type Reader struct {
 	err   error // error from rd, to return once buffered bytes are used up
 	fatal error // sticky error after malformed input
 
+	small []byte // a NewReaderSize buffer smaller than 64 KiB, kept to return to
+	full  bool   // the last read filled the room it was given
+
 	spans   []span   // argument positions, reused
 	args    [][]byte // returned Command.Args, reused
 	scratch []byte   // unquoted inline arguments, reused
@@ -57,6 +61,28 @@ type span struct{ start, end int }
 func NewReader(rd io.Reader, lim Limits) *Reader {
 	return &Reader{rd: rd, lim: lim.withDefaults(), buf: make([]byte, defaultBufSize)}
 }
+
+// minBufSize is the smallest buffer NewReaderSize gives.
+const minBufSize = 16
+
+// NewReaderSize is NewReader with a buffer that starts at size bytes
+// (at least 16) instead of 64 KiB, for a server holding many mostly idle
+// connections. When reads fill it (a pipeline, a large command) it gives
+// way to a 64 KiB buffer, shared through a pool between the Readers that
+// need one, or to a larger one for a larger command; it goes back to the
+// small one whenever everything buffered has been consumed, so an idle
+// connection holds size bytes.
+func NewReaderSize(rd io.Reader, lim Limits, size int) *Reader {
+	if size >= defaultBufSize {
+		return NewReader(rd, lim)
+	}
+	buf := make([]byte, max(size, minBufSize))
+	return &Reader{rd: rd, lim: lim.withDefaults(), buf: buf, small: buf}
+}
+
+// bigBufs holds the 64 KiB buffers of NewReaderSize Readers while they
+// are drained.
+var bigBufs = sync.Pool{New: func() any { return new([defaultBufSize]byte) }}
 
 // Offset returns the number of bytes consumed from the stream so far by all
 // methods (ReadCommand, ReadReply, ReadLine, Read): the stream position of
@@ -155,14 +181,39 @@ func (r *Reader) consume(n int) {
 // shrink returns to a default-sized buffer after a large command, once what
 // is buffered fits in one. The previous results alias the old buffer, and
 // they are invalid from this call on anyway.
+//
+// A Reader made by NewReaderSize goes back to its small buffer whenever
+// everything buffered has been consumed.
 func (r *Reader) shrink() {
+	if r.small != nil && r.r == r.w {
+		if len(r.buf) != len(r.small) {
+			if len(r.buf) == defaultBufSize {
+				bigBufs.Put((*[defaultBufSize]byte)(r.buf))
+			}
+			r.buf = r.small
+			r.dropScratch()
+		}
+		r.r, r.w = 0, 0
+		return
+	}
 	if len(r.buf) <= defaultBufSize || r.w-r.r > defaultBufSize {
 		return
 	}
 	nb := make([]byte, defaultBufSize)
 	r.w = copy(nb, r.buf[r.r:r.w])
 	r.r, r.buf = 0, nb
-	r.spans, r.args, r.scratch = nil, nil, nil
+	r.dropScratch()
+}
+
+// dropScratch lets go of the argument slices a large command grew.
+// Called when the buffer changes, it also forgets the slices of the old
+// one that the reused argument list still holds beyond its length, which
+// would keep the old buffer alive.
+func (r *Reader) dropScratch() {
+	if cap(r.spans) > 64 || cap(r.scratch) > len(r.buf) {
+		r.spans, r.args, r.scratch = nil, nil, nil
+	}
+	clear(r.args[:cap(r.args)])
 }
 
 // more reads at least one more byte into the buffer, keeping buf[r:w] and
@@ -181,7 +232,7 @@ func (r *Reader) more(need int) error {
 }
 
 // makeRoom moves the unconsumed bytes to the front of the buffer, or to a
-// larger one if the buffer is full.
+// larger one if the buffer is full (or small and reads keep filling it).
 func (r *Reader) makeRoom(need int) {
 	buffered := r.w - r.r
 	if buffered == len(r.buf) {
@@ -189,7 +240,18 @@ func (r *Reader) makeRoom(need int) {
 		if need > len(r.buf) {
 			size = min(size, need)
 		}
-		nb := make([]byte, size)
+		var nb []byte
+		if r.small != nil && len(r.buf) < defaultBufSize && size <= defaultBufSize {
+			nb = bigBufs.Get().(*[defaultBufSize]byte)[:]
+		} else {
+			nb = make([]byte, size)
+		}
+		copy(nb, r.buf[r.r:r.w])
+		r.buf = nb
+	} else if r.full && len(r.buf) < defaultBufSize {
+		// Reads keep filling the small buffer: a pipeline, read it in
+		// larger chunks.
+		nb := bigBufs.Get().(*[defaultBufSize]byte)[:]
 		copy(nb, r.buf[r.r:r.w])
 		r.buf = nb
 	} else {
@@ -206,6 +268,7 @@ func (r *Reader) fill() error {
 		if n < 0 || n > len(r.buf)-r.w {
 			return errBadRead(n)
 		}
+		r.full = n == len(r.buf)-r.w
 		r.w += n
 		if n > 0 {
 			r.err = err

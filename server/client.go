@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +15,10 @@ import (
 	"github.com/replikv/replikv/resp"
 )
 
+// readBufSize is the read buffer a client starts with and returns to
+// once idle; it grows on demand (see resp.NewReaderSize).
+const readBufSize = 512
+
 // client is one connection and its state.
 type client struct {
 	s       *Server
@@ -19,8 +26,8 @@ type client struct {
 	conn    net.Conn
 	in      *connReader
 	rd      *resp.Reader
-	w       *resp.Writer
 	r       reply
+	rbuf    *[]byte // the pooled buffer r.b comes from, nil while idle
 	created time.Time
 
 	authed  bool
@@ -28,8 +35,10 @@ type client struct {
 	woff    int64       // stream offset after this client's last write, for WAIT
 	handoff [][]byte    // set by REPLCONF/PSYNC/SYNC: hand the connection to the store
 	quit    bool        // set by QUIT
+	gone    bool        // the connection ended while the client was blocked
 
-	killed atomic.Bool // closed by CLIENT KILL
+	killed  atomic.Bool // closed by CLIENT KILL
+	blocked atomic.Bool // in a blocking command (CLIENT LIST flag b)
 
 	mu      sync.Mutex // guards what CLIENT LIST reads from other goroutines
 	name    string
@@ -39,20 +48,25 @@ type client struct {
 }
 
 func newClient(s *Server, conn net.Conn) *client {
+	now := time.Now()
 	c := &client{
 		s:       s,
 		id:      s.nextID.Add(1),
 		conn:    conn,
-		in:      &connReader{conn: conn},
-		w:       resp.NewWriter(conn),
-		created: time.Now(),
-		lastAt:  time.Now(),
+		in:      &connReader{conn: conn, idle: &s.idleTimeout},
+		created: now,
+		lastAt:  now,
 		lastCmd: "NULL",
 		inMulti: -1,
 	}
-	c.rd = resp.NewReader(c.in, s.cfg.Limits)
+	c.rd = resp.NewReaderSize(c.in, s.cfg.Limits, readBufSize)
 	c.authed = s.store.Config().Password == ""
 	return c
+}
+
+// log returns the server's logger with the client's identity.
+func (c *client) log() *slog.Logger {
+	return c.s.log.With("client", c.id, "addr", c.conn.RemoteAddr().String())
 }
 
 // serve runs the connection: read a command, execute it, and write the
@@ -63,36 +77,29 @@ func (c *client) serve() {
 		if !handed {
 			c.conn.Close()
 		}
+		c.releaseReplies()
 		c.s.forget(c)
 	}()
-	log := c.s.log.With("client", c.id, "addr", c.conn.RemoteAddr().String())
 	for {
+		if c.buffered() == 0 {
+			c.releaseReplies() // going idle: hold no reply buffer
+		}
 		cmd, err := c.rd.ReadCommand()
 		if err != nil {
-			if errors.Is(err, resp.ErrProtocol) || errors.Is(err, resp.ErrTooLarge) {
-				log.Info("closing client after bad input", "err", err)
-				c.w.Write(c.r.b)
-				c.w.WriteError("ERR Protocol error: " + protocolDetail(err))
-				c.w.Flush()
-			} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				log.Debug("client connection failed", "err", err)
-			}
+			c.readFailed(err)
 			return
+		}
+		if c.rbuf == nil {
+			c.takeReplies()
 		}
 		if !cmd.Empty {
 			c.process(cmd.Args)
 		}
-		if c.handoff != nil || c.quit || len(c.r.b) >= 64<<10 || c.rd.Buffered() == 0 {
-			c.w.Write(c.r.b)
-			c.r.b = c.r.b[:0]
-			if cap(c.r.b) > 1<<20 {
-				c.r.b = nil // do not keep a large reply's buffer for an idle client
-			}
-			c.s.stats.errorReplies.Add(c.r.errs)
-			c.r.errs = 0
+		if c.gone {
+			return
 		}
-		if c.handoff != nil || c.quit || c.rd.Buffered() == 0 {
-			if err := c.w.Flush(); err != nil {
+		if c.handoff != nil || c.quit || len(c.r.b) >= 64<<10 || c.buffered() == 0 {
+			if err := c.flush(); err != nil {
 				return
 			}
 		}
@@ -104,11 +111,73 @@ func (c *client) serve() {
 				return
 			}
 			handed = true
-			log.Info("client is a replica; handing it to the store")
+			c.log().Info("client is a replica; handing it to the store")
+			c.in.handOff()
 			c.s.store.ServeReplicaConn(c.conn, c.rd, c.handoff)
 			return
 		}
 	}
+}
+
+// readFailed handles the error that ends a client's reading: bad input
+// gets a protocol error reply, an idle client's timeout a log line.
+func (c *client) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, resp.ErrProtocol) || errors.Is(err, resp.ErrTooLarge):
+		c.log().Info("closing client after bad input", "err", err)
+		if c.rbuf == nil {
+			c.takeReplies()
+		}
+		c.r.err("ERR Protocol error: " + protocolDetail(err))
+		c.flush()
+	case errors.As(err, &ne) && ne.Timeout():
+		c.log().Debug("closing idle client", "timeout", time.Duration(c.s.idleTimeout.Load()))
+	case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
+		c.log().Debug("client connection failed", "err", err)
+	}
+}
+
+// buffered returns how many bytes the client sent that were read from
+// the connection but not yet consumed as commands.
+func (c *client) buffered() int { return c.rd.Buffered() + len(c.in.pending) }
+
+// flush writes the replies accumulated so far to the connection.
+func (c *client) flush() error {
+	c.s.stats.errorReplies.Add(c.r.errs)
+	c.r.errs = 0
+	if len(c.r.b) == 0 {
+		return nil
+	}
+	_, err := c.conn.Write(c.r.b)
+	c.r.b = c.r.b[:0]
+	return err
+}
+
+// replyBufs holds reply buffers between bursts, so that an idle client
+// holds none and a busy one does not allocate one per command.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledReply is the largest reply buffer put back in replyBufs; a
+// larger one (a big GET) is left to the garbage collector.
+const maxPooledReply = 256 << 10
+
+// takeReplies gives the client a reply buffer from the pool.
+func (c *client) takeReplies() {
+	c.rbuf = replyBufs.Get().(*[]byte)
+	c.r.b = (*c.rbuf)[:0]
+}
+
+// releaseReplies returns the (flushed) reply buffer to the pool.
+func (c *client) releaseReplies() {
+	if c.rbuf == nil {
+		return
+	}
+	if cap(c.r.b) <= maxPooledReply {
+		*c.rbuf = c.r.b[:0]
+		replyBufs.Put(c.rbuf)
+	}
+	c.rbuf, c.r.b = nil, nil
 }
 
 // protocolDetail is the part of a resp error Redis-style clients see.
@@ -122,7 +191,7 @@ func protocolDetail(err error) string {
 
 // process checks and executes (or, inside MULTI, queues) one command.
 func (c *client) process(args [][]byte) {
-	cmd, e := lookup(args)
+	cmd, e := lookup(c.s.commands, args)
 	if e != "" {
 		c.reject(e)
 		return
@@ -203,44 +272,130 @@ func (c *client) info() (name, lastCmd string, idle time.Duration, queued int) {
 	return c.name, c.lastCmd, time.Since(c.lastAt), c.inMulti
 }
 
-// connReader reads the connection for the resp.Reader, after any bytes a
-// disconnect watcher read first (see watchDisconnect).
+// connReader reads the connection for the client's resp.Reader.
+//
+// Exactly one goroutine reads the connection at a time: the client's own,
+// through Read, or, while the client is blocked (see client.block), the
+// pump. The pump appends what it reads to pending, after any bytes still
+// pending from an earlier block, and Read returns pending bytes before
+// reading the connection again, so nothing is lost or reordered.
 type connReader struct {
 	conn    net.Conn
-	pending []byte
+	idle    *atomic.Int64 // the server's idle timeout in nanoseconds, 0 for none; nil for no timeout at all
+	armed   bool          // a read deadline for the idle timeout is set
+	pending []byte        // bytes the pump read, not yet returned
+	err     error         // what ended the pump's reading; returned once pending is used up
 }
 
+// Read implements io.Reader.
 func (r *connReader) Read(p []byte) (int, error) {
 	if len(r.pending) > 0 {
 		n := copy(p, r.pending)
 		r.pending = r.pending[n:]
+		if len(r.pending) == 0 {
+			r.pending = nil
+		}
 		return n, nil
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.idle != nil {
+		if d := r.idle.Load(); d > 0 {
+			r.conn.SetReadDeadline(time.Now().Add(time.Duration(d)))
+			r.armed = true
+		} else {
+			r.disarm()
+		}
 	}
 	return r.conn.Read(p)
 }
 
-// watchDisconnect watches the connection while the client is blocked (in
-// WAIT) and calls lost if the client goes away. Bytes that arrive meanwhile
-// (pipelined commands) are kept for the reader. The returned function
-// stops the watch and waits for it; call it before reading again.
-func (c *client) watchDisconnect(lost func()) (stop func()) {
-	if c.rd.Buffered() > 0 {
-		return func() {} // more commands are already buffered: the client is there
+// disarm clears the idle timeout's read deadline.
+func (r *connReader) disarm() {
+	if r.armed {
+		r.conn.SetReadDeadline(time.Time{})
+		r.armed = false
 	}
+}
+
+// handOff stops the idle timeout for good: the connection is a replica's
+// now, and the store manages its deadlines.
+func (r *connReader) handOff() {
+	r.disarm()
+	r.idle = nil
+}
+
+// pump reads the connection until a read deadline stops it (client.block
+// sets one to end the block) or the connection ends, which it records in
+// err before calling lost. It stops with errBlockedInput, closing the
+// connection, once limit bytes are pending.
+func (r *connReader) pump(limit int, lost func()) {
+	for {
+		if len(r.pending) >= limit {
+			r.err = errBlockedInput
+			r.conn.Close()
+			lost()
+			return
+		}
+		if cap(r.pending)-len(r.pending) < 512 {
+			r.pending = slices.Grow(r.pending, min(max(4096, len(r.pending)), limit-len(r.pending)))
+		}
+		n, err := r.conn.Read(r.pending[len(r.pending):cap(r.pending)])
+		r.pending = r.pending[:len(r.pending)+n]
+		if err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				r.err = err
+				lost()
+			}
+			return
+		}
+	}
+}
+
+// errBlockedInput ends a client that sent more than the server buffers
+// while it is blocked.
+var errBlockedInput = errors.New("server: too much input while blocked")
+
+// block runs wait, the waiting part of a blocking command, with a
+// context that ends when the client disconnects or is killed, or the
+// server closes. It is the one way a command blocks:
+//
+//   - The replies of the commands before are flushed first, as Redis
+//     sends them at once.
+//   - While wait runs, the pump owns the connection's read side: it keeps
+//     reading (so a disconnect is seen even with commands pipelined) and
+//     keeps every byte for the commands after, in order.
+//   - When wait returns, the pump is stopped and waited for before the
+//     client reads again. If the connection ended meanwhile, c.gone is
+//     set and the client stops (Redis frees a blocked client that
+//     disconnects, with what it had pipelined).
+func (c *client) block(wait func(ctx context.Context)) {
+	if err := c.flush(); err != nil {
+		c.gone = true
+		return
+	}
+	ctx, cancel := context.WithCancel(c.s.ctx)
+	defer cancel()
+	c.in.disarm() // Redis does not time out a blocked client for idleness
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		buf := make([]byte, 4096)
-		n, err := c.conn.Read(buf)
-		c.in.pending = buf[:n]
-		var ne net.Error
-		if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
-			lost()
-		}
+		c.in.pump(c.s.blockedInputLimit, cancel)
 	}()
-	return func() {
-		c.conn.SetReadDeadline(time.Unix(1, 0))
-		<-done
-		c.conn.SetReadDeadline(time.Time{})
+	c.s.stats.blocked.Add(1)
+	c.blocked.Store(true)
+	wait(ctx)
+	c.blocked.Store(false)
+	c.s.stats.blocked.Add(-1)
+	c.conn.SetReadDeadline(time.Unix(1, 0))
+	<-done
+	c.conn.SetReadDeadline(time.Time{})
+	if c.in.err != nil {
+		c.gone = true
+		if errors.Is(c.in.err, errBlockedInput) {
+			c.log().Info("closing client: too much input while blocked", "limit", c.s.blockedInputLimit)
+		}
 	}
 }

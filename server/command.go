@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -73,12 +74,50 @@ func containerHelp(c *command) func(*call) {
 	}
 }
 
-// lookup finds the command args name, with its subcommand for a
+// IsCommand reports whether the server has a command of this name
+// (ignoring case), the one Config.RenameCommands may rename.
+func IsCommand(name string) bool {
+	return commands[strings.ToLower(name)] != nil
+}
+
+// renameCommands returns the command table with the renames of
+// Config.RenameCommands applied.
+func renameCommands(renames map[string]string) (map[string]*command, error) {
+	table := make(map[string]*command, len(commands))
+	for name, c := range commands {
+		table[name] = c
+	}
+	moved := make(map[string]*command)
+	for from, to := range renames {
+		from, to = strings.ToLower(from), strings.ToLower(to)
+		c := commands[from]
+		if c == nil {
+			return nil, fmt.Errorf("%w: RenameCommands: no command %q to rename", ErrConfig, from)
+		}
+		delete(table, from)
+		if to == "" {
+			continue
+		}
+		if moved[to] != nil {
+			return nil, fmt.Errorf("%w: RenameCommands: two commands renamed to %q", ErrConfig, to)
+		}
+		moved[to] = c
+	}
+	for to, c := range moved {
+		if table[to] != nil {
+			return nil, fmt.Errorf("%w: RenameCommands: %q renamed to %q, which is a command already", ErrConfig, c.name, to)
+		}
+		table[to] = c
+	}
+	return table, nil
+}
+
+// lookup finds the command args name in table, with its subcommand for a
 // container, and checks its arity. It returns Redis's error text when
 // there is no such command or the arity is wrong.
-func lookup(args [][]byte) (*command, string) {
+func lookup(table map[string]*command, args [][]byte) (*command, string) {
 	var buf [32]byte
-	c := commands[string(lowerInto(buf[:0], args[0]))]
+	c := table[string(lowerInto(buf[:0], args[0]))]
 	if c == nil {
 		return nil, unknownCommand(args)
 	}

@@ -124,7 +124,10 @@ func clientType(b []byte) (string, bool) {
 func (c *client) describe() string {
 	name, last, idle, queued := c.info()
 	flags := "N"
-	if queued >= 0 {
+	switch {
+	case c.blocked.Load():
+		flags = "b"
+	case queued >= 0:
 		flags = "x"
 	}
 	var b strings.Builder

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/replikv/replikv"
 )
@@ -33,7 +34,17 @@ func (s *Server) configValues() []configValue {
 			vs = append(vs, configValue{p.alias, v})
 		}
 	}
+	dyn := s.dynamicConfig()
+	for _, p := range serverParams {
+		vs = append(vs, configValue{p.name, p.get(&dyn)})
+	}
 	return append(vs, s.staticValues(&c)...)
+}
+
+// dynamicConfig returns the settings of the Server that CONFIG SET
+// changes, as a Config.
+func (s *Server) dynamicConfig() Config {
+	return Config{IdleTimeout: time.Duration(s.idleTimeout.Load()), ProtectedMode: s.protected.Load()}
 }
 
 // staticValues are the settings CONFIG GET shows but CONFIG SET may not
@@ -62,7 +73,6 @@ func (s *Server) staticValues(c *replikv.Config) []configValue {
 		{"repl-diskless-sync", "yes"},
 		{"replicaof", replicaof},
 		{"slaveof", replicaof},
-		{"timeout", "0"},
 	}
 }
 
@@ -93,16 +103,34 @@ func configSet(x *call) {
 		x.r.err(wrongArgs(x.cmd.name))
 		return
 	}
+	// The server's own settings are checked first and applied only once
+	// the store's are: all or nothing.
 	var failed error
-	err := x.s.store.Reconfigure(func(c *replikv.Config) {
-		orig := *c
-		for i := 2; i < len(x.args); i += 2 {
-			if failed = ApplyParam(c, string(x.args[i]), string(x.args[i+1])); failed != nil {
-				*c = orig
-				return
-			}
+	dyn := x.s.dynamicConfig()
+	for i := 2; i < len(x.args) && failed == nil; i += 2 {
+		if findServerParam(string(x.args[i])) != nil {
+			failed = ApplyServerParam(&dyn, string(x.args[i]), string(x.args[i+1]))
 		}
-	})
+	}
+	var err error
+	if failed == nil {
+		err = x.s.store.Reconfigure(func(c *replikv.Config) {
+			orig := *c
+			for i := 2; i < len(x.args); i += 2 {
+				if findServerParam(string(x.args[i])) != nil {
+					continue
+				}
+				if failed = ApplyParam(c, string(x.args[i]), string(x.args[i+1])); failed != nil {
+					*c = orig
+					return
+				}
+			}
+		})
+	}
+	if failed == nil && err == nil {
+		x.s.idleTimeout.Store(int64(dyn.IdleTimeout))
+		x.s.protected.Store(dyn.ProtectedMode)
+	}
 	var pe *ParamError
 	switch {
 	case errors.As(failed, &pe) && errors.Is(pe, ErrUnknownParam):

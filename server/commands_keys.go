@@ -167,8 +167,8 @@ func ttlCmd(ms, abs bool) func(*call) {
 			if !abs {
 				t = max(dl-x.nowMs(), 0)
 			}
-			if !ms {
-				t = (t + 500) / 1000
+			if !ms { // to the nearest second, without overflowing near MaxInt64
+				t = t/1000 + (t%1000+500)/1000
 			}
 			x.r.int(t)
 		}

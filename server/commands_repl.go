@@ -116,17 +116,15 @@ func waitCmd(x *call) {
 		x.r.err("ERR timeout is negative")
 		return
 	}
-	ctx, cancel := context.WithCancel(x.s.ctx)
-	defer cancel()
-	if ms > 0 {
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond)))*time.Millisecond)
-		defer cancel()
-	}
-	x.s.stats.blocked.Add(1)
-	stop := x.c.watchDisconnect(cancel)
-	got := x.s.store.WaitReplicas(ctx, int(min(max(n, 0), math.MaxInt32)), x.c.woff)
-	stop()
-	x.s.stats.blocked.Add(-1)
+	var got int
+	x.c.block(func(ctx context.Context) {
+		if ms > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond)))*time.Millisecond)
+			defer cancel()
+		}
+		got = x.s.store.WaitReplicas(ctx, int(min(max(n, 0), math.MaxInt32)), x.c.woff)
+	})
 	x.r.int(int64(got))
 }
 

@@ -10,7 +10,7 @@ func serverCommands() []*command {
 		cmd("info", -1, fNoMulti, 0, 0, 0, infoCmd),
 		configCommand(),
 		container("command", -1, 0, commandAll,
-			cmd("count", 2, 0, 0, 0, 0, func(x *call) { x.r.int(int64(len(commands))) }),
+			cmd("count", 2, 0, 0, 0, 0, func(x *call) { x.r.int(int64(len(x.s.commands))) }),
 			cmd("info", -2, 0, 0, 0, 0, commandInfo),
 			cmd("docs", -2, 0, 0, 0, 0, func(x *call) { x.r.array(0) }),
 			cmd("list", -2, 0, 0, 0, 0, commandList),
@@ -20,10 +20,10 @@ func serverCommands() []*command {
 
 // commandAll is COMMAND: the description of every command.
 func commandAll(x *call) {
-	names := sortedNames(commands)
+	names := sortedNames(x.s.commands)
 	x.r.array(len(names))
 	for _, n := range names {
-		describeCommand(x.r, commands[n])
+		describeCommand(x.r, x.s.commands[n])
 	}
 }
 
@@ -37,9 +37,9 @@ func commandInfo(x *call) {
 	x.r.array(len(x.args) - 2)
 	for _, a := range x.args[2:] {
 		name := strings.ToLower(string(a))
-		c := commands[name]
-		if i := strings.IndexByte(name, '|'); i > 0 && commands[name[:i]] != nil {
-			c = commands[name[:i]].subs[name[i+1:]]
+		c := x.s.commands[name]
+		if i := strings.IndexByte(name, '|'); i > 0 && x.s.commands[name[:i]] != nil {
+			c = x.s.commands[name[:i]].subs[name[i+1:]]
 		}
 		if c == nil {
 			x.r.nullArray()
@@ -52,7 +52,7 @@ func commandInfo(x *call) {
 // commandList is COMMAND LIST: the names of the commands (filters are not
 // supported: they give every name).
 func commandList(x *call) {
-	names := sortedNames(commands)
+	names := sortedNames(x.s.commands)
 	x.r.array(len(names))
 	for _, n := range names {
 		x.r.bulkString(n)

@@ -6,7 +6,15 @@
 // goroutine per client. Commands are read with the resp package's limits,
 // executed against the Store with Redis 7.0 semantics, reply shapes and
 // error texts, and their replies are flushed once the client has nothing
-// more pipelined. Every write goes through the Store's API, so it reaches
+// more pipelined. An idle client holds a 512-byte read buffer and no
+// reply buffer (some 6 KB in all, its goroutine's stack included); the
+// buffers grow for a burst and return after it.
+//
+// A command that blocks (WAIT) goes through one mechanism: the replies
+// before it are flushed, and while it waits a single reader keeps reading
+// the connection, so that pipelined bytes are kept in order for the
+// commands after it and a disconnect or CLIENT KILL ends the wait and
+// frees the client at once. Every write goes through the Store's API, so it reaches
 // the replication stream exactly once; MULTI/EXEC runs inside Store.Atomic
 // and replicates as MULTI … EXEC.
 //
@@ -47,7 +55,15 @@
 //     SCAN, INFO, ROLE, CONFIG, CLIENT, WAIT, REPLICAOF) are
 //     refused with "Command not allowed inside a transaction", which aborts
 //     the transaction. WATCH is not supported.
-//   - Queued commands are bounded by Config.MaxQueuedBytes.
+//   - Queued commands are bounded by Config.MaxQueuedBytes, which counts
+//     what each costs in memory.
+//   - SCAN cursors encode a shard and a position in it; COUNT bounds the
+//     batch as in Redis, and the guarantee is the same.
+//   - ProtectedMode (Redis protected-mode) is off unless set: a library
+//     user chooses its listeners. The cmd/replikv binary turns it on by
+//     default, as redis-server does.
+//   - RenameCommands applies to the names clients send; COMMAND lists
+//     commands under their new names but describes them with the old.
 //   - CONFIG SET changes only the replication settings (see ApplyParam);
 //     CONFIG GET shows a few more, read-only, for tools.
 //   - CLIENT LIST shows normal clients only, without memory figures;

@@ -9,13 +9,19 @@ package server
 //     [a-z]   one byte in the range (a reversed range [z-a] works too)
 //     \x      the byte x itself, inside or outside brackets
 //
-// Like Redis, a bracket left open runs to the end of the pattern, and a
-// trailing backslash stands for itself. Bytes compare as unsigned values.
+// Like Redis, a bracket left open runs to the end of the pattern, a
+// trailing backslash stands for itself, and only the empty pattern
+// matches the empty string. Bytes compare as unsigned values.
 //
 // Every element but * matches exactly one byte, so the match only ever
 // needs to resume from the latest *: it runs in O(len(pat)·len(s)) time at
 // worst, without recursion.
 func matchGlob(pat []byte, s string) bool {
+	if len(s) == 0 {
+		// Redis matches nothing against the empty string but the empty
+		// pattern; KEYS * and SCAN MATCH * take a shortcut that lists it.
+		return len(pat) == 0
+	}
 	p, i := 0, 0
 	star, starI := -1, 0 // pattern position after the latest *, and where its run ends in s
 	for p < len(pat) || i < len(s) {

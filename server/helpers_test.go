@@ -15,6 +15,24 @@ import (
 	"github.com/replikv/replikv/resp"
 )
 
+// newServer returns a new store with sc and a Server of it with cfg,
+// not serving yet; both are closed at the end of the test.
+func newServer(t testing.TB, sc replikv.Config, cfg Config) (*replikv.Store, *Server) {
+	t.Helper()
+	store, err := replikv.New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	cfg.Store = store
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return store, srv
+}
+
 // testNode is a store served on a loopback port.
 type testNode struct {
 	store *replikv.Store
@@ -28,16 +46,7 @@ func startNode(t testing.TB, sc replikv.Config, cfg Config) *testNode {
 	if sc.AckPeriod == 0 {
 		sc.AckPeriod = 50 * time.Millisecond
 	}
-	store, err := replikv.New(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	cfg.Store = store
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, srv := newServer(t, sc, cfg)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

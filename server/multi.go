@@ -1,13 +1,15 @@
 package server
 
 import (
+	"unsafe"
+
 	"github.com/replikv/replikv"
 )
 
 // multiState is a client's transaction between MULTI and EXEC.
 type multiState struct {
 	cmds  []queued
-	bytes int64 // size of the queued arguments
+	bytes int64 // memory the queued commands take (see queuedCost)
 	dirty bool  // a command was refused while queueing: EXEC aborts
 	flags flags // union of the queued commands' flags
 }
@@ -39,11 +41,8 @@ func (c *client) queue(cmd *command, args [][]byte) {
 		c.reject(e)
 		return
 	}
-	size := int64(0)
-	for _, a := range args {
-		size += int64(len(a))
-	}
-	if m.bytes+size > c.s.cfg.MaxQueuedBytes {
+	size, cost := queuedCost(args)
+	if m.bytes+cost > c.s.cfg.MaxQueuedBytes {
 		c.reject("ERR transaction too large: the queued commands exceed the server's limit")
 		return
 	}
@@ -54,10 +53,25 @@ func (c *client) queue(cmd *command, args [][]byte) {
 		own[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
 	}
 	m.cmds = append(m.cmds, queued{cmd: cmd, args: own})
-	m.bytes += size
+	m.bytes += cost
 	m.flags |= cmd.flags
 	c.setQueued(len(m.cmds))
 	c.r.simple("QUEUED")
+}
+
+// queuedCost returns the size of args' bytes and what queueing them
+// costs in memory: those bytes (one allocation, rounded up by the
+// allocator by up to an eighth), their slice headers (another), and the
+// queue entry, counted twice as the queue's slice grows by doubling, with
+// some slack for each allocation's rounding.
+func queuedCost(args [][]byte) (size, cost int64) {
+	const allocSlack = 16
+	for _, a := range args {
+		size += int64(len(a))
+	}
+	cost = size + size/8 + int64(len(args))*int64(unsafe.Sizeof([]byte(nil))) +
+		2*int64(unsafe.Sizeof(queued{})) + 2*allocSlack
+	return size, cost
 }
 
 // setQueued records the queue length CLIENT LIST shows (-1: no MULTI).

@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"net"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -125,7 +127,7 @@ func TestTransactionErrors(t *testing.T) {
 // TestTransactionQueueLimit checks that MaxQueuedBytes bounds a
 // transaction.
 func TestTransactionQueueLimit(t *testing.T) {
-	n := startNode(t, replikv.Config{}, Config{MaxQueuedBytes: 100})
+	n := startNode(t, replikv.Config{}, Config{MaxQueuedBytes: 300})
 	r := n.raw(t)
 	r.do("MULTI")
 	if got := r.do("SET", "k", strings.Repeat("x", 50)); got != "+QUEUED" {
@@ -135,6 +137,67 @@ func TestTransactionQueueLimit(t *testing.T) {
 		t.Errorf("SET over the limit = %s", got)
 	}
 	if got := r.do("EXEC"); got != "-EXECABORT Transaction discarded because of previous errors." {
+		t.Errorf("EXEC = %s", got)
+	}
+}
+
+// TestTransactionQueueCost is issue 9's defect 5: MaxQueuedBytes must
+// bound what the queue really costs, so that many tiny commands (GET "",
+// 3 bytes of arguments each) cannot take many times the limit. The heap
+// growth with the queue full stays within the limit (plus the client's
+// own reading and slack).
+func TestTransactionQueueCost(t *testing.T) {
+	const limit = 8 << 20
+	n := startNode(t, replikv.Config{}, Config{MaxQueuedBytes: limit})
+	c, err := net.Dial("tcp", n.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const cmds = 200_000
+	type counts struct{ queued, refused int }
+	done := make(chan counts, 1)
+	go func() { // read the replies while the commands are written
+		rd := resp.NewReader(c, resp.Limits{})
+		var n counts
+		for range cmds + 1 {
+			v, err := rd.ReadReply()
+			if err != nil {
+				break
+			}
+			switch s := v.String(); {
+			case s == "+QUEUED":
+				n.queued++
+			case strings.HasPrefix(s, "-ERR transaction too large"):
+				n.refused++
+			}
+		}
+		done <- n
+	}()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	batch := []byte("MULTI\r\n")
+	for range cmds {
+		batch = append(batch, "*2\r\n$3\r\nGET\r\n$0\r\n\r\n"...)
+	}
+	if _, err := c.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+	got := <-done
+	batch = nil
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d GET \"\" queued, %d refused; heap grew %d bytes (limit %d, %d bytes a queued command)",
+		got.queued, got.refused, grew, limit, grew/int64(max(got.queued, 1)))
+	if got.refused == 0 || got.queued+got.refused != cmds {
+		t.Fatalf("queued %d, refused %d of %d", got.queued, got.refused, cmds)
+	}
+	if grew > limit*5/4 {
+		t.Errorf("the queue took %d bytes of heap for a %d-byte limit", grew, limit)
+	}
+	if got := (&rawConn{t: t, c: c, rd: resp.NewReader(c, resp.Limits{})}).do("EXEC"); !strings.HasPrefix(got, "-EXECABORT") {
 		t.Errorf("EXEC = %s", got)
 	}
 }

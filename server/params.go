@@ -87,17 +87,76 @@ var storeParams = []storeParam{
 		}},
 	{"repl-timeout", "",
 		func(c *replikv.Config) string { return strconv.FormatInt(seconds(c.ReplTimeout), 10) },
-		func(c *replikv.Config, v string) string {
-			n, ok := parseInt([]byte(v))
-			if !ok {
-				return "argument couldn't be parsed into an integer"
+		func(c *replikv.Config, v string) (reason string) {
+			c.ReplTimeout, reason = parseSeconds(v, 1, c.ReplTimeout)
+			return reason
+		}},
+}
+
+// serverParam is a setting of the Server itself that CONFIG GET shows
+// and CONFIG SET and ApplyServerParam change.
+type serverParam struct {
+	name string
+	get  func(c *Config) string
+	set  func(c *Config, v string) string // returns a reason on error
+}
+
+var serverParams = []serverParam{
+	{"timeout",
+		func(c *Config) string { return strconv.FormatInt(seconds(c.IdleTimeout), 10) },
+		func(c *Config, v string) (reason string) {
+			c.IdleTimeout, reason = parseSeconds(v, 0, c.IdleTimeout)
+			return reason
+		}},
+	{"protected-mode",
+		func(c *Config) string { return yesNo(c.ProtectedMode) },
+		func(c *Config, v string) string {
+			b, err := ParseYesNo(v)
+			if err != nil {
+				return reasonYesNo
 			}
-			if n < 1 || n > math.MaxInt32 {
-				return "argument must be between 1 and 2147483647 inclusive"
-			}
-			c.ReplTimeout = time.Duration(n) * time.Second
+			c.ProtectedMode = b
 			return ""
 		}},
+}
+
+// findServerParam looks a server setting up by name, ignoring case.
+func findServerParam(name string) *serverParam {
+	for i := range serverParams {
+		if p := &serverParams[i]; strings.EqualFold(p.name, name) {
+			return p
+		}
+	}
+	return nil
+}
+
+// ApplyServerParam sets the server setting name (a redis.conf directive,
+// case-insensitive) to value in c: timeout (seconds a client may stay
+// idle, 0 for ever) or protected-mode (yes or no). On error c is
+// unchanged and the error is a *ParamError, as ApplyParam's.
+func ApplyServerParam(c *Config, name, value string) error {
+	p := findServerParam(name)
+	if p == nil {
+		return &ParamError{Name: name, Reason: "unknown setting", Err: ErrUnknownParam}
+	}
+	if reason := p.set(c, value); reason != "" {
+		return &ParamError{Name: name, Reason: reason, Err: ErrBadValue}
+	}
+	return nil
+}
+
+// parseSeconds parses a setting in whole seconds, from least to
+// 2147483647 (Redis's range for them). On error it returns old and
+// Redis's reason.
+func parseSeconds(v string, least int64, old time.Duration) (time.Duration, string) {
+	n, ok := parseInt([]byte(v))
+	if !ok {
+		return old, "argument couldn't be parsed into an integer"
+	}
+	if n < least || n > math.MaxInt32 {
+		return old, "argument must be between " + strconv.FormatInt(least, 10) + " and 2147483647 inclusive"
+	}
+	return time.Duration(n) * time.Second, ""
 }
 
 const reasonYesNo = "argument must be 'yes' or 'no'"

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -64,9 +66,12 @@ type Config struct {
 	// is closed.
 	Limits resp.Limits
 
-	// MaxQueuedBytes bounds the size of the commands one connection queues
-	// between MULTI and EXEC; a command over it is refused and the
-	// transaction aborted (Redis has no such limit). Default 64 MiB.
+	// MaxQueuedBytes bounds the memory the commands one connection queues
+	// between MULTI and EXEC take: their arguments' bytes plus the cost of
+	// holding each command and argument (some 100 bytes for GET key), so
+	// many small commands count what they really cost. A command over it
+	// is refused and the transaction aborted (Redis has no such limit).
+	// Default 64 MiB.
 	MaxQueuedBytes int64
 
 	// Dial returns the dialer REPLICAOF host port uses to reach its new
@@ -83,6 +88,24 @@ type Config struct {
 
 	// ConfigFile is reported as config_file in INFO. Default: empty.
 	ConfigFile string
+
+	// IdleTimeout closes a normal client (not a replica, not a client
+	// blocked in WAIT) that sends nothing for this long. Redis: timeout,
+	// in seconds, which CONFIG SET changes at run time. Default 0: never.
+	IdleTimeout time.Duration
+
+	// ProtectedMode refuses clients connecting from other hosts (TCP
+	// peers not on a loopback address) while the Store has no password,
+	// with Redis's -DENIED error. Redis: protected-mode (yes by default
+	// there), which CONFIG SET changes at run time. Default false.
+	ProtectedMode bool
+
+	// RenameCommands renames commands: each key, a command name, becomes
+	// its value, or is disabled when the value is empty; the old name is
+	// then unknown. Names ignore case; subcommands cannot be renamed.
+	// Redis: rename-command. New fails on a key that is not a command or
+	// a new name already taken. Default: none.
+	RenameCommands map[string]string
 }
 
 // Server serves a replikv.Store over RESP2. Create it with New, serve
@@ -111,6 +134,12 @@ type Server struct {
 
 	nextID atomic.Int64
 	stats  stats
+
+	commands          map[string]*command // the command table, after RenameCommands
+	scanSeed          maphash.Seed        // orders the keys of a shard for SCAN
+	protected         atomic.Bool         // ProtectedMode, changed by CONFIG SET
+	idleTimeout       atomic.Int64        // IdleTimeout in nanoseconds, changed by CONFIG SET; 0: none
+	blockedInputLimit int                 // bytes buffered for a blocked client before it is closed
 }
 
 // stats are the counters INFO stats shows.
@@ -128,8 +157,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, fmt.Errorf("%w: Store is nil", ErrConfig)
 	}
-	if cfg.MaxClients < 0 || cfg.MaxQueuedBytes < 0 || cfg.Port < 0 || cfg.Port > 65535 {
-		return nil, fmt.Errorf("%w: negative MaxClients or MaxQueuedBytes, or Port out of range", ErrConfig)
+	if cfg.MaxClients < 0 || cfg.MaxQueuedBytes < 0 || cfg.Port < 0 || cfg.Port > 65535 || cfg.IdleTimeout < 0 {
+		return nil, fmt.Errorf("%w: negative MaxClients, MaxQueuedBytes or IdleTimeout, or Port out of range", ErrConfig)
+	}
+	table, err := renameCommands(cfg.RenameCommands)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.MaxClients == 0 {
 		cfg.MaxClients = DefaultMaxClients
@@ -157,15 +190,31 @@ func New(cfg Config) (*Server, error) {
 		listeners: make(map[net.Listener]struct{}),
 		clients:   make(map[*client]struct{}),
 		handed:    make(map[net.Conn]struct{}),
+		scanSeed:  maphash.MakeSeed(),
+		commands:  table,
 	}
+	s.idleTimeout.Store(int64(cfg.IdleTimeout))
+	s.protected.Store(cfg.ProtectedMode)
+	// A blocked client may pipeline one command of the largest size
+	// its limits accept.
+	bulk, inline := cfg.Limits.MaxBulkLen, int64(cfg.Limits.MaxInlineLen)
+	if bulk <= 0 {
+		bulk = resp.DefaultMaxBulkLen
+	}
+	if inline <= 0 {
+		inline = resp.DefaultMaxInlineLen
+	}
+	s.blockedInputLimit = int(min(bulk+2*inline, math.MaxInt32))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.port, s.bind = cfg.Port, cfg.Bind
 	return s, nil
 }
 
 // Serve accepts connections on l and serves each in its own goroutine,
-// until l fails or the server is closed. It returns ErrServerClosed after
-// Close, otherwise the error that stopped the listener. Serve may be
+// until l is closed or the server is. It returns ErrServerClosed after
+// Close, otherwise the error of the closed listener. Other accept errors,
+// such as running out of file descriptors, are logged and retried with a
+// backoff (up to a second). Serve may be
 // called for several listeners at once; Close closes them all.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
@@ -196,19 +245,20 @@ func (s *Server) Serve(l net.Listener) error {
 			if s.isClosed() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Temporary (for example out of file descriptors): wait and retry.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
-				select {
-				case <-time.After(backoff):
-				case <-s.ctx.Done():
-					return ErrServerClosed
-				}
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("server: accept on %s: %w", l.Addr(), err)
 			}
-			return fmt.Errorf("server: accept on %s: %w", l.Addr(), err)
+			// Anything else (out of file descriptors, a connection
+			// aborted before it was accepted, a timeout) passes: wait and
+			// retry rather than stop serving everyone.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", "addr", l.Addr().String(), "err", err, "in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+				return ErrServerClosed
+			}
+			continue
 		}
 		backoff = 0
 		s.accept(conn)
@@ -233,6 +283,13 @@ func (s *Server) accept(conn net.Conn) {
 		conn.Close()
 		return
 	}
+	if s.protected.Load() && !isLocal(conn) && s.store.Config().Password == "" {
+		s.mu.Unlock()
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		io.WriteString(conn, "-"+errProtected+"\r\n")
+		conn.Close()
+		return
+	}
 	c := newClient(s, conn)
 	s.clients[c] = struct{}{}
 	s.wg.Add(1)
@@ -242,6 +299,22 @@ func (s *Server) accept(conn net.Conn) {
 		c.serve()
 	}()
 }
+
+// isLocal reports whether conn comes from this host: a TCP peer on a
+// loopback address, or a connection of another kind (Unix socket,
+// in-memory transport), as Redis's protected mode sees it.
+func isLocal(conn net.Conn) bool {
+	a, ok := conn.RemoteAddr().(*net.TCPAddr)
+	return !ok || a.IP.IsLoopback()
+}
+
+// errProtected is Redis 7.0's answer to a client protected mode refuses.
+const errProtected = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. " +
+	"In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: " +
+	"1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. " +
+	"2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. " +
+	"3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
+	"4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside."
 
 // isClosed reports whether Close has been called.
 func (s *Server) isClosed() bool {

@@ -142,3 +142,22 @@ func TestStringErrors(t *testing.T) {
 		{[]string{"INCRBY", "n", "-1"}, ":-1"},
 	})
 }
+
+// TestAppendStreamsSuffix is issue 9's defect 4 through the server: a
+// 1-byte APPEND to a large value adds a few dozen bytes to the
+// replication stream, not the value.
+func TestAppendStreamsSuffix(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{})
+	if err := n.store.Set("big", make([]byte, 8<<20)); err != nil {
+		t.Fatal(err)
+	}
+	_, before := n.store.Position()
+	if got := n.raw(t).do("APPEND", "big", "x"); got != ":8388609" {
+		t.Fatalf("APPEND = %s", got)
+	}
+	_, after := n.store.Position()
+	t.Logf("APPEND of 1 byte to an 8 MiB value: %d bytes of stream", after-before)
+	if after-before > 64 {
+		t.Errorf("APPEND of 1 byte added %d bytes to the stream", after-before)
+	}
+}

@@ -25,6 +25,9 @@ type options struct {
 	maxClients int
 	configFile string
 	store      replikv.Config
+	// server holds the settings of the RESP front: IdleTimeout,
+	// ProtectedMode and RenameCommands.
+	server server.Config
 }
 
 // defaultOptions are redis-server's defaults.
@@ -32,8 +35,10 @@ func defaultOptions() options {
 	return options{
 		port:  6379,
 		binds: []string{"127.0.0.1"},
-		// Redis serves stale data by default (replica-serve-stale-data yes).
-		store: replikv.Config{},
+		// Redis serves stale data by default (replica-serve-stale-data
+		// yes), as the zero replikv.Config does, and starts in protected
+		// mode (protected-mode yes).
+		server: server.Config{ProtectedMode: true},
 	}
 }
 
@@ -51,7 +56,7 @@ type directive struct {
 // value; --replicaof and --bind take theirs as one quoted string).
 var flagNames = []string{"port", "bind", "replicaof", "slaveof", "requirepass", "masterauth", "masteruser",
 	"repl-backlog-size", "replica-read-only", "slave-read-only", "replica-serve-stale-data",
-	"slave-serve-stale-data", "repl-timeout", "maxclients"}
+	"slave-serve-stale-data", "repl-timeout", "maxclients", "timeout", "protected-mode"}
 
 // parseArgs reads the command line: an optional config file first (as
 // redis-server takes it), then flags, which override the file.
@@ -94,7 +99,18 @@ func parseArgs(args []string, log *slog.Logger) (options, error) {
 			return opts, err
 		}
 	}
-	return opts, opts.applyAll(flags, log)
+	if err := opts.applyAll(flags, log); err != nil {
+		return opts, err
+	}
+	for name := range opts.server.RenameCommands {
+		if !server.IsCommand(name) {
+			// A Redis command replikv does not have (DEBUG, SHUTDOWN,
+			// EVAL …) is unknown here under any name already.
+			log.Warn("rename-command: replikv has no such command; nothing to rename", "command", name)
+			delete(opts.server.RenameCommands, name)
+		}
+	}
+	return opts, nil
 }
 
 // parseConfig reads a redis.conf-style file: one directive per line, its
@@ -133,12 +149,17 @@ func parseConfig(r io.Reader, name string) ([]directive, error) {
 	return ds, nil
 }
 
-// applyAll applies directives in order; an unknown one is logged and
-// skipped.
+// applyAll applies directives in order. An unknown one is logged and
+// skipped, unless ignoring it would leave the server less protected than
+// the file asks (see weakening): then it is an error naming it.
 func (o *options) applyAll(ds []directive, log *slog.Logger) error {
 	for _, d := range ds {
 		if err := o.apply(d); err != nil {
 			if errors.Is(err, server.ErrUnknownParam) {
+				if why := weakening(d); why != "" {
+					return fmt.Errorf("%w: %s: %s is not supported, and ignoring it would %s; remove it to start without it",
+						errUsage, d.where, d.name, why)
+				}
 				log.Warn("ignoring unknown directive", "where", d.where, "directive", d.name)
 				continue
 			}
@@ -146,6 +167,30 @@ func (o *options) applyAll(ds []directive, log *slog.Logger) error {
 		}
 	}
 	return nil
+}
+
+// weakening returns what ignoring the unsupported directive d would do
+// against what the file asks, or "" when ignoring it is harmless: access
+// control, TLS, write safety and memory limits the binary does not
+// implement. A value that asks for what the binary does anyway (tls-port
+// 0, min-replicas-to-write 0, maxmemory 0) is harmless.
+func weakening(d directive) string {
+	off := len(d.args) == 1 && (d.args[0] == "0" || strings.EqualFold(d.args[0], "no") || d.args[0] == "")
+	switch {
+	case d.name == "user" || d.name == "aclfile":
+		return "leave the default user open instead of the ACL users it defines"
+	case d.name == "tls-port" && !off, d.name == "tls-replication" && !off, d.name == "tls-cluster" && !off:
+		return "serve or replicate in clear text what is meant to be encrypted"
+	case d.name == "tls-auth-clients" && !off:
+		return "accept clients without the certificates it requires"
+	case (d.name == "min-replicas-to-write" || d.name == "min-slaves-to-write") && !off:
+		return "accept writes that it requires replicas to acknowledge"
+	case d.name == "maxmemory" && !off:
+		return "let memory grow past the limit it sets"
+	case d.name == "enable-protected-configs" || d.name == "enable-debug-command" || d.name == "enable-module-command":
+		return "" // the binary has none of these: as strict as "no"
+	}
+	return ""
 }
 
 // apply applies one directive.
@@ -176,6 +221,18 @@ func (o *options) apply(d directive) error {
 			return errors.New("bind needs at least one address")
 		}
 		o.binds = d.args
+	case "rename-command":
+		if len(d.args) != 2 {
+			return fmt.Errorf("rename-command takes a command and its new name, got %d arguments", len(d.args))
+		}
+		name := strings.ToLower(d.args[0])
+		if _, dup := o.server.RenameCommands[name]; dup {
+			return fmt.Errorf("rename-command: %s renamed twice", d.args[0])
+		}
+		if o.server.RenameCommands == nil {
+			o.server.RenameCommands = make(map[string]string)
+		}
+		o.server.RenameCommands[name] = d.args[1]
 	case "replicaof", "slaveof":
 		if len(d.args) != 2 {
 			return fmt.Errorf("%s takes a host and a port", d.name)
@@ -189,15 +246,20 @@ func (o *options) apply(d directive) error {
 		}
 		o.replicaOf = d.args[0] + " " + d.args[1]
 	default:
-		// The store's settings; ApplyParam reports an unknown name first.
-		c := o.store
-		if err := server.ApplyParam(&c, d.name, strings.Join(d.args, " ")); err != nil {
+		// The server's and the store's settings; ApplyServerParam and
+		// ApplyParam report an unknown name first.
+		sc, c := o.server, o.store
+		err := server.ApplyServerParam(&sc, d.name, strings.Join(d.args, " "))
+		if errors.Is(err, server.ErrUnknownParam) {
+			err = server.ApplyParam(&c, d.name, strings.Join(d.args, " "))
+		}
+		if err != nil {
 			return err
 		}
 		if _, err := oneArg(); err != nil {
 			return err
 		}
-		o.store = c
+		o.server, o.store = sc, c
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -128,5 +129,53 @@ maxclients 50
 	}
 	if _, err := parseArgs([]string{filepath.Join(dir, "missing.conf")}, log); err == nil || !strings.Contains(err.Error(), "missing.conf") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestHardeningDirectives is issue 9's defect 8: timeout, protected-mode
+// and rename-command are applied, and a directive the binary would have
+// to ignore at the cost of protection stops it, named with its line.
+func TestHardeningDirectives(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "hard.conf")
+	os.WriteFile(conf, []byte("rename-command FLUSHALL \"\"\nrename-command config \"\"\nrename-command get fetch\nrename-command DEBUG \"\"\ntimeout 10\nprotected-mode yes\nenable-debug-command no\ntls-port 0\nmaxmemory 0\n"), 0o600)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	o, err := parseArgs([]string{conf}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "rename-command: replikv has no such command") || !strings.Contains(logs.String(), "command=debug") {
+		t.Errorf("no warning for renaming DEBUG, which replikv lacks:\n%s", logs.String())
+	}
+	want := map[string]string{"flushall": "", "config": "", "get": "fetch"}
+	if !cmp.Equal(o.server.RenameCommands, want) || o.server.IdleTimeout != 10*time.Second || !o.server.ProtectedMode {
+		t.Errorf("server options: %+v", o.server)
+	}
+	log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o, err := parseArgs([]string{"--protected-mode", "no", "--timeout", "0"}, log); err != nil || o.server.ProtectedMode || o.server.IdleTimeout != 0 {
+		t.Errorf("--protected-mode no --timeout 0: %+v, %v", o.server, err)
+	}
+	if o, err := parseArgs(nil, log); err != nil || !o.server.ProtectedMode {
+		t.Errorf("protected-mode is not on by default: %+v, %v", o.server, err)
+	}
+	bad := filepath.Join(dir, "bad.conf")
+	for _, tc := range []struct{ file, want string }{
+		{"port 1\nmaxmemory 100mb\n", "bad.conf:2: maxmemory is not supported, and ignoring it would let memory grow"},
+		{"user alice on >pw ~* +@all\n", "bad.conf:1: user is not supported"},
+		{"aclfile /etc/redis/users.acl\n", "bad.conf:1: aclfile is not supported"},
+		{"tls-port 6380\n", "bad.conf:1: tls-port is not supported, and ignoring it would serve or replicate in clear text"},
+		{"tls-replication yes\n", "bad.conf:1: tls-replication is not supported"},
+		{"min-replicas-to-write 1\n", "bad.conf:1: min-replicas-to-write is not supported"},
+		{"rename-command get\n", "bad.conf:1: rename-command takes a command and its new name"},
+		{"rename-command get a\nrename-command GET b\n", "bad.conf:2: rename-command: GET renamed twice"},
+		{"timeout -1\n", "bad.conf:1: server: timeout: argument must be between 0 and 2147483647 inclusive"},
+		{"protected-mode maybe\n", "bad.conf:1: server: protected-mode: argument must be 'yes' or 'no'"},
+	} {
+		os.WriteFile(bad, []byte(tc.file), 0o600)
+		_, err := parseArgs([]string{bad}, log)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, errUsage) {
+			t.Errorf("%q: error %v, want one containing %q", tc.file, err, tc.want)
+		}
 	}
 }

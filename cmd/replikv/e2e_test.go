@@ -26,7 +26,13 @@ type node struct {
 // address it listens on.
 func startBinary(t *testing.T, bin string, args ...string) *node {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--port", "0"}, args...)...)
+	return startCmd(t, exec.Command(bin, append([]string{"--port", "0"}, args...)...))
+}
+
+// startCmd runs cmd, a command line that runs the binary with --port 0,
+// and waits for the address it listens on.
+func startCmd(t *testing.T, cmd *exec.Cmd) *node {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +93,10 @@ func (n *node) stop(t *testing.T) {
 	}
 }
 
-func TestBinaryReplication(t *testing.T) {
+// buildBinary builds the binary into the test's directory; it skips the
+// test with -short.
+func buildBinary(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -95,6 +104,11 @@ func TestBinaryReplication(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+func TestBinaryReplication(t *testing.T) {
+	bin := buildBinary(t)
 	primary := startBinary(t, bin, "--requirepass", "pw")
 	host, port, _ := strings.Cut(primary.addr, ":")
 	replica := startBinary(t, bin, "--replicaof", host+" "+port, "--masterauth", "pw", "--repl-backlog-size", "64kb")

@@ -9,12 +9,18 @@
 //	        [--replicaof "host port"] [--requirepass pw] [--masterauth pw]
 //	        [--masteruser user] [--repl-backlog-size 1mb]
 //	        [--replica-read-only yes|no] [--replica-serve-stale-data yes|no]
-//	        [--repl-timeout 60] [--maxclients 10000] [--config file]
+//	        [--repl-timeout 60] [--maxclients 10000] [--timeout 0]
+//	        [--protected-mode yes|no] [--config file]
 //
 // The configuration file uses redis.conf's syntax and directive names
 // (the old spellings slaveof, slave-read-only and slave-serve-stale-data
-// too); unknown directives are logged and ignored. Flags override the
-// file. --port 0 picks a free port, which the "listening" log line shows.
+// too), rename-command included; unknown directives are logged and
+// ignored, except those that would leave the server less protected than
+// the file asks if ignored (user, aclfile, tls-port, min-replicas-to-write,
+// maxmemory …): the binary refuses to start on them, naming them. As in
+// Redis, protected-mode is on by default: without a password only
+// loopback clients are served. maxclients is lowered to fit the limit on
+// open files. Flags override the file. --port 0 picks a free port, which the "listening" log line shows.
 // SIGINT or SIGTERM shut the server down cleanly.
 package main
 
@@ -73,8 +79,11 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	defer store.Close()
-	srv, err := server.New(server.Config{Store: store, Logger: log, MaxClients: opts.maxClients,
-		Port: port, Bind: strings.Join(opts.binds, " "), ConfigFile: opts.configFile})
+	maxClients := fitMaxClients(opts.maxClients, log)
+	sc := opts.server
+	sc.Store, sc.Logger, sc.MaxClients = store, log, maxClients
+	sc.Port, sc.Bind, sc.ConfigFile = port, strings.Join(opts.binds, " "), opts.configFile
+	srv, err := server.New(sc)
 	if err != nil {
 		log.Error("cannot create the server", "err", err)
 		return 2
@@ -89,6 +98,28 @@ func run(args []string, stderr io.Writer) int {
 		log.Info("following a primary", "addr", net.JoinHostPort(host, p))
 	}
 	return serve(srv, ls, log)
+}
+
+// reservedFDs are the file descriptors kept for other uses than clients
+// (listeners, the replication link, logs), as Redis keeps 32.
+const reservedFDs = 32
+
+// fitMaxClients returns maxclients (0: the server's default) lowered, as
+// Redis does, so that the clients and reservedFDs fit the limit on open
+// files: a client over maxclients is then still accepted and told "max
+// number of clients reached" instead of finding no descriptor left.
+func fitMaxClients(maxClients int, log *slog.Logger) int {
+	if maxClients == 0 {
+		maxClients = server.DefaultMaxClients
+	}
+	limit, ok := openFileLimit(uint64(maxClients) + reservedFDs)
+	if !ok || limit >= uint64(maxClients)+reservedFDs {
+		return maxClients
+	}
+	fitted := int(max(int64(limit)-reservedFDs, 1))
+	log.Warn("maxclients reduced to fit the limit on open files; raise ulimit -n for more",
+		"requested", maxClients, "open_files_limit", limit, "maxclients", fitted)
+	return fitted
 }
 
 // serve serves the listeners until a signal or a listener failure.

@@ -31,13 +31,12 @@ func TestNetnsPartition(t *testing.T) {
 		t.Skip("iproute2 (ip) is not installed")
 	}
 	n := newNetns(t)
-	bin := filepath.Join(t.TempDir(), "replikv")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	const port = "7400"
-	n.start(t, "a", bin, "--port", port, "--bind", "0.0.0.0", "--repl-timeout", "2", "--repl-backlog-size", "4mb")
-	n.start(t, "b", bin, "--port", port, "--bind", "0.0.0.0", "--repl-timeout", "2",
+	// Clients and the replica come from other hosts: no protected mode
+	// (no password either), as for a Redis set up this way.
+	n.start(t, "a", bin, "--port", port, "--bind", "0.0.0.0", "--protected-mode", "no", "--repl-timeout", "2", "--repl-backlog-size", "4mb")
+	n.start(t, "b", bin, "--port", port, "--bind", "0.0.0.0", "--protected-mode", "no", "--repl-timeout", "2",
 		"--replicaof", n.peerAddr("a")+" "+port)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
