@@ -103,6 +103,13 @@ type Config struct {
 
 	// Logger receives the store's logs. Default: discard.
 	Logger *slog.Logger
+
+	// OnLinkChange, when set, is called on every change of the link to the
+	// primary (as raft's LeaderCh tells of leadership), with the reason when
+	// the link went down. It runs on the store's goroutines, after the
+	// change: it must return quickly and must not call ReplicaOf, Promote
+	// or Close (hand the event to another goroutine for that).
+	OnLinkChange func(from, to LinkStatus, err error)
 }
 
 // Defaults used for zero Config fields.

@@ -323,7 +323,7 @@ func TestCorruptSnapshot(t *testing.T) {
 				t.Fatalf("position %s %d after a bad snapshot, want %s %d", replid, off, id1, off1)
 			}
 			t.Logf("error: %s", got)
-			r.rep.lastErr.Store(new(string))
+			r.rep.lastErr.Store(nil)
 		})
 	}
 

@@ -216,7 +216,7 @@ func TestHugeDeclarationsRefusedByReplica(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pc := fp.next(t)
-			r.rep.lastErr.Store(new(string)) // the previous case's
+			r.rep.lastErr.Store(nil) // the previous case's
 			pc.handshake(t)
 			drained := pc.drain()
 			if tc.synced {

@@ -45,6 +45,8 @@ type ReplicaInfo struct {
 	State  string        // wait_bgsave, send_bulk or online
 	Offset int64         // last offset the replica acknowledged
 	Lag    time.Duration // time since its last ACK
+	// LagBytes is how far its acknowledged offset is behind this store's.
+	LagBytes int64
 }
 
 // MasterInfo describes a replica's link to its primary.
@@ -55,9 +57,11 @@ type MasterInfo struct {
 	// LastIO is the time since the last byte from the primary.
 	LastIO time.Duration
 	// DownFor is how long the link has not been up (0 while up).
-	DownFor  time.Duration
-	LastErr  string // why the link last failed
-	ReadOnly bool   // slave_read_only
+	DownFor time.Duration
+	LastErr string // why the link last failed (master_link_down reason)
+	// LastError is the same as an error, for errors.Is (ErrNoAuth, …).
+	LastError error
+	ReadOnly  bool // slave_read_only
 
 	// SyncInProgress is set while a full resync snapshot is loading, with
 	// its progress: bytes and keys loaded, the announced size (-1 when
@@ -97,6 +101,7 @@ func (s *Store) Info() Info {
 		BacklogFirstByte: first + 1,
 		BacklogHistLen:   end - first,
 	}
+	role := st.loadRole() // with the history it goes with
 	st.mu.Unlock()
 	if in.ReplID2 == "" {
 		in.ReplID2 = "0000000000000000000000000000000000000000"
@@ -108,7 +113,7 @@ func (s *Store) Info() Info {
 	for _, rc := range p.replicas {
 		rc.mu.Lock()
 		in.Replicas = append(in.Replicas, ReplicaInfo{ID: rc.id, Addr: rc.addr, Port: rc.port, State: rc.state,
-			Offset: rc.ackOff, Lag: now.Sub(rc.lastAck)})
+			Offset: rc.ackOff, Lag: now.Sub(rc.lastAck), LagBytes: max(0, in.Offset-rc.ackOff)})
 		rc.mu.Unlock()
 	}
 	p.mu.Unlock()
@@ -116,7 +121,7 @@ func (s *Store) Info() Info {
 	in.Keys, in.Expires = s.counts()
 	in.ExpiredKeys = s.expiredKeys.Load()
 
-	if s.Role() == RoleReplica {
+	if role == RoleReplica {
 		r := &s.rep
 		in.Role = "slave"
 		m := &in.Master
@@ -134,8 +139,8 @@ func (s *Store) Info() Info {
 		if t := r.downSince.Load(); t != 0 {
 			m.DownFor = now.Sub(time.Unix(0, t))
 		}
-		if e := r.lastErr.Load(); e != nil {
-			m.LastErr = *e
+		if err := s.linkErr(); err != nil {
+			m.LastErr, m.LastError = err.Error(), err
 		}
 		m.ReadOnly = !s.conf().ReplicaWritable
 		if m.LinkStatus == LinkSyncing {

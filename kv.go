@@ -30,7 +30,10 @@ type shard struct {
 	frozen      *table             // the whole table at the snapshot point (after FLUSHALL)
 	frozenEpoch uint64
 
-	_ [40]byte // keep hot shards on separate cache lines
+	hits, misses atomic.Int64 // reads (Stats)
+	sets         int64        // keys written (Stats), guarded by mu
+
+	_ [24]byte // keep hot shards on separate cache lines
 }
 
 // slotRef is an item as it was at some point: the slot (p == nil when the
@@ -174,15 +177,18 @@ func (s *Store) readItem(key string) (slot, error) {
 	i := sh.t.find(key, h)
 	if i < 0 {
 		sh.mu.RUnlock()
+		sh.misses.Add(1)
 		return slot{}, ErrNotFound
 	}
 	sl := sh.t.slots[i]
 	if s.expired(&sl, s.nowMs()) {
 		sh.mu.RUnlock()
+		sh.misses.Add(1)
 		s.expireIfNeeded(key)
 		return slot{}, ErrNotFound
 	}
 	sh.mu.RUnlock()
+	sh.hits.Add(1)
 	return sl, nil
 }
 
@@ -258,11 +264,11 @@ func (s *Store) Len() int {
 // Every key present during the whole iteration is returned exactly once;
 // keys added or removed meanwhile may or may not be. Expired keys are
 // skipped. The returned strings are shared with the store (never modified).
-// When reads are refused (where Get returns ErrSyncing) the iteration is
-// empty: no keys and cursor 0.
-func (s *Store) Scan(cursor uint64, count int) (keys []string, next uint64) {
-	if s.readable() != nil {
-		return nil, 0
+// Where reads are refused, it returns Get's error (ErrSyncing) and the
+// cursor unchanged, so an iteration cut short never looks complete.
+func (s *Store) Scan(cursor uint64, count int) (keys []string, next uint64, err error) {
+	if err := s.readable(); err != nil {
+		return nil, cursor, err
 	}
 	if count <= 0 {
 		count = 10
@@ -281,19 +287,19 @@ func (s *Store) Scan(cursor uint64, count int) (keys []string, next uint64) {
 		sh.mu.RUnlock()
 	}
 	if i >= uint64(len(s.shards)) {
-		return keys, 0
+		return keys, 0, nil
 	}
-	return keys, i
+	return keys, i, nil
 }
 
 // Range calls fn for every key that has not expired, with a copy of its
 // value (fn owns it) and its deadline (0 when none), shard by shard, until fn returns false. fn runs
 // without locks held and may call the store. Like Scan, it is not a
-// point-in-time view; use a snapshot for that. When reads are refused
-// (where Get returns ErrSyncing) fn is not called.
-func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) {
-	if s.readable() != nil {
-		return
+// point-in-time view; use a snapshot for that. Where reads are refused it
+// returns Get's error (ErrSyncing) without calling fn.
+func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) error {
+	if err := s.readable(); err != nil {
+		return err
 	}
 	var refs []slotRef
 	now := s.nowMs()
@@ -311,10 +317,11 @@ func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) 
 		for j := range refs {
 			v := refs[j].s.value()
 			if !fn(refs[j].s.key(), append(make([]byte, 0, len(v)), v...), refs[j].deadline) {
-				return
+				return nil
 			}
 		}
 	}
+	return nil
 }
 
 // readable returns ErrSyncing when reads are refused: on a replica whose
@@ -422,6 +429,7 @@ func (s *Store) deleteLocked(sh *shard, i int) {
 func (s *Store) putLocked(sh *shard, i int, it slot) {
 	key := it.key()
 	s.preserveLocked(sh, key, i)
+	sh.sets++
 	if i >= 0 {
 		sh.t.replace(i, it)
 	} else {

@@ -246,7 +246,8 @@ func TestScanVisitsEveryKeyOnce(t *testing.T) {
 	var cursor uint64
 	calls := 0
 	for {
-		keys, next := s.Scan(cursor, 50)
+		keys, next, err := s.Scan(cursor, 50)
+		must(t, err)
 		calls++
 		for _, k := range keys {
 			if got[k] {

@@ -47,14 +47,16 @@ type loadProgress struct {
 // has been read; on any error the store is unchanged. The stream starts a
 // new history at the snapshot's offset: the backlog is emptied, every
 // subscription is closed with ErrHistoryChanged, and a snapshot being
-// written is aborted.
+// written is aborted. Only a primary loads snapshots: a replica returns
+// ErrReadOnly (its data comes from its primary), a closed store ErrClosed.
 func (s *Store) LoadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions) (LoadStats, error) {
-	return s.loadSnapshot(ctx, r, opt, nil, nil)
+	return s.loadSnapshot(ctx, r, opt, nil, nil, true)
 }
 
 // loadSnapshot is LoadSnapshot with progress reporting and a check of the
-// framing run after the payload was read and before the swap.
-func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, prog *loadProgress, verify func(used int64) error) (LoadStats, error) {
+// framing run after the payload was read and before the swap. api is
+// false for the replication link's own loads.
+func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, prog *loadProgress, verify func(used int64) error, api bool) (LoadStats, error) {
 	var stats LoadStats
 	tables := make([]table, len(s.shards))
 	// The RESIZEDB count is a hint from an untrusted peer: tables are sized
@@ -147,6 +149,17 @@ func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, 
 	}
 
 	s.lockAll()
+	if api {
+		// Like any write, decided under the lock that orders the stream: a
+		// replica's data comes from its primary, a closed store takes none.
+		if r := s.st.loadRole(); r != RolePrimary {
+			s.unlockAll()
+			if r == RoleClosed {
+				return stats, ErrClosed
+			}
+			return stats, fmt.Errorf("%w: LoadSnapshot on a %v (Promote it first)", ErrReadOnly, r)
+		}
+	}
 	s.abortSnapshotLocked()
 	for i := range s.shards {
 		s.shards[i].t = tables[i]

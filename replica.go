@@ -213,7 +213,7 @@ func (s *Store) receiveSnapshot(ctx context.Context, lc *linkConn, replid string
 		}
 		s.rep.loadTotal.Store(-1)
 		er := newEOFReader(src, []byte(mark))
-		stats, err := s.loadSnapshot(ctx, er, opt, &s.rep.load, er.finish)
+		stats, err := s.loadSnapshot(ctx, er, opt, &s.rep.load, er.finish, false)
 		if err != nil {
 			return true, err
 		}
@@ -229,7 +229,7 @@ func (s *Store) receiveSnapshot(ctx context.Context, lc *linkConn, replid string
 	}
 	s.rep.loadTotal.Store(n)
 	lr := newLengthReader(src, n)
-	stats, err := s.loadSnapshot(ctx, lr, opt, &s.rep.load, lr.finish)
+	stats, err := s.loadSnapshot(ctx, lr, opt, &s.rep.load, lr.finish, false)
 	if err != nil {
 		return false, err
 	}

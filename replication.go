@@ -116,8 +116,8 @@ func (s *Store) startLink(d transport.Dialer) {
 	r := &s.rep
 	r.mu.Lock()
 	r.link = l
-	r.synced = make(chan struct{})
 	r.state.Store(int32(LinkConnecting))
+	r.broadcastLocked()
 	r.downSince.Store(time.Now().UnixNano())
 	r.mu.Unlock()
 	s.wg.Add(1) // ctl is held and the store is not closed: Close has not reached Wait
@@ -135,6 +135,7 @@ func (s *Store) stopLink() {
 	r.mu.Lock()
 	l := r.link
 	r.link = nil
+	r.broadcastLocked()
 	r.mu.Unlock()
 	if l != nil {
 		l.cancel()
@@ -144,23 +145,53 @@ func (s *Store) stopLink() {
 
 // WaitSynced waits until the store is a replica whose link is up with its
 // initial sync loaded, or until ctx is done. On a primary it returns nil
-// at once.
+// at once, also when the store is promoted while it waits; after Close it
+// returns ErrClosed. When ctx ends first, the error wraps both ctx's error and the
+// link's last error, if any (errors.Is(err, ErrNoAuth) tells a refused
+// password).
 func (s *Store) WaitSynced(ctx context.Context) error {
 	r := &s.rep
-	r.mu.Lock()
-	ch := r.synced
-	following := r.link != nil
-	r.mu.Unlock()
-	if !following {
-		return nil
+	for {
+		if s.isClosed() {
+			return ErrClosed
+		}
+		r.mu.Lock()
+		following := r.link != nil
+		up := LinkStatus(r.state.Load()) == LinkUp
+		changed := r.changedLocked()
+		r.mu.Unlock()
+		if !following || up {
+			return nil
+		}
+		// Woken by any change of the link or the role (ReplicaOf, Promote),
+		// then looks again.
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			if err := s.linkErr(); err != nil {
+				return fmt.Errorf("%w (the link last failed: %w)", ctx.Err(), err)
+			}
+			return ctx.Err()
+		case <-s.done:
+			return ErrClosed
+		}
 	}
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.done:
-		return ErrClosed
+}
+
+// changedLocked returns a channel closed at the next change of the link
+// (see broadcastLocked); r.mu is held.
+func (r *replicaState) changedLocked() <-chan struct{} {
+	if r.changed == nil {
+		r.changed = make(chan struct{})
+	}
+	return r.changed
+}
+
+// broadcastLocked wakes every WaitSynced; r.mu is held.
+func (r *replicaState) broadcastLocked() {
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
 	}
 }
 
@@ -168,20 +199,39 @@ func (s *Store) WaitSynced(ctx context.Context) error {
 // primary).
 func (s *Store) LinkStatus() LinkStatus { return LinkStatus(s.rep.state.Load()) }
 
-// setLink records a link state change, waking WaitSynced on LinkUp.
+// setLink records a link state change, waking WaitSynced on LinkUp and
+// calling Config.OnLinkChange.
 func (s *Store) setLink(st LinkStatus) {
 	r := &s.rep
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	prev := LinkStatus(r.state.Swap(int32(st)))
 	switch {
 	case st == LinkUp && prev != LinkUp:
 		r.downSince.Store(0)
-		close(r.synced)
+		r.ups.Add(1)
 	case st != LinkUp && prev == LinkUp:
 		r.downSince.Store(time.Now().UnixNano())
-		r.synced = make(chan struct{})
+		r.downs.Add(1)
 	}
+	if st != prev {
+		r.broadcastLocked()
+	}
+	r.mu.Unlock()
+	if fn := s.cfg.OnLinkChange; fn != nil && prev != st {
+		var err error
+		if st == LinkDown {
+			err = s.linkErr()
+		}
+		fn(prev, st, err)
+	}
+}
+
+// linkErr returns why the link to the primary last failed, or nil.
+func (s *Store) linkErr() error {
+	if e := s.rep.lastErr.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // runLink connects to the primary again and again until ctx ends, with
@@ -194,8 +244,7 @@ func (s *Store) runLink(ctx context.Context, l *link) {
 		if ctx.Err() != nil {
 			return
 		}
-		msg := err.Error()
-		s.rep.lastErr.Store(&msg)
+		s.rep.lastErr.Store(&err)
 		s.setLink(LinkDown)
 		if reachedUp {
 			backoff = s.cfg.ReconnectMin
@@ -254,15 +303,18 @@ func (l LinkStatus) String() string {
 
 // replicaState is the following side of a Store.
 type replicaState struct {
-	mu     sync.Mutex
-	link   *link
-	synced chan struct{} // closed while the link is up
+	mu   sync.Mutex
+	link *link
+	// changed is closed (and cleared) at every change of link or state,
+	// to wake WaitSynced; nil until someone waits.
+	changed chan struct{}
 
-	state      atomic.Int32 // LinkStatus
-	lastIO     atomic.Int64 // unix nanos of the last byte from the primary
-	downSince  atomic.Int64 // unix nanos the link went down, 0 while up
-	hasHistory atomic.Bool  // loaded a snapshot or continued a history
-	lastErr    atomic.Pointer[string]
+	state      atomic.Int32             // LinkStatus
+	lastIO     atomic.Int64             // unix nanos of the last byte from the primary
+	downSince  atomic.Int64             // unix nanos the link went down, 0 while up
+	hasHistory atomic.Bool              // loaded a snapshot or continued a history
+	lastErr    atomic.Pointer[error]    // why the link last failed
+	ups, downs atomic.Int64             // link transitions, for Stats
 	conn       atomic.Pointer[net.Conn] // the open link, if any
 
 	syncFull    atomic.Int64 // full resyncs this replica received

@@ -471,10 +471,12 @@ func TestStaleReplicaRefusesEveryRead(t *testing.T) {
 	if _, ok := s.ExpireTime("k"); ok {
 		t.Error("ExpireTime answered on a stale replica")
 	}
-	if keys, next := s.Scan(0, 10); len(keys) != 0 || next != 0 {
-		t.Errorf("Scan = %q, %d on a stale replica", keys, next)
+	if keys, next, err := s.Scan(5, 10); len(keys) != 0 || next != 5 || !errors.Is(err, ErrSyncing) {
+		t.Errorf("Scan = %q, %d, %v on a stale replica; want none, the same cursor, ErrSyncing", keys, next, err)
 	}
-	s.Range(func(string, []byte, int64) bool { t.Error("Range called fn on a stale replica"); return false })
+	if err := s.Range(func(string, []byte, int64) bool { t.Error("Range called fn on a stale replica"); return false }); !errors.Is(err, ErrSyncing) {
+		t.Errorf("Range = %v on a stale replica", err)
+	}
 	s.rep.state.Store(int32(LinkUp))
 	if _, ok := s.TTL("k"); !ok {
 		t.Error("TTL refused with the link up")

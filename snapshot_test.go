@@ -194,9 +194,9 @@ func snapshotPoint(t *testing.T, seed uint64) {
 
 	// Snapshot + stream from X == live.
 	r := newStore(t, Config{Shards: 16})
-	setRole(r, RoleReplica)
 	_, err = r.LoadSnapshot(context.Background(), bytes.NewReader(buf.Bytes()), LoadOptions{})
 	must(t, err)
+	setRole(r, RoleReplica)
 	atX := dump(r)
 	applyStream(t, r, tail.bytesUntil(t, end))
 	if d := cmp.Diff(liveAtEnd, dump(r)); d != "" {

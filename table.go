@@ -115,9 +115,13 @@ func tagOf(h uint64) uint8 { return uint8(h>>40) | 1 }
 type table struct {
 	slots []slot
 	tags  []uint8
-	n     int // live entries
-	ttl   int // live entries with a deadline
+	n     int   // live entries
+	ttl   int   // live entries with a deadline
+	bytes int64 // key and value bytes of the live entries
 }
+
+// dataLen is the key and value bytes of the item in s.
+func (s *slot) dataLen() int64 { return int64(s.klen) + int64(s.vlen&vlenMask) }
 
 func (t *table) mask() uint64 { return uint64(len(t.slots) - 1) }
 
@@ -149,6 +153,7 @@ func (t *table) insertNew(it slot, h uint64) {
 	}
 	t.place(it, h)
 	t.n++
+	t.bytes += it.dataLen()
 	if it.hasTTL() {
 		t.ttl++
 	}
@@ -172,6 +177,7 @@ func (t *table) replace(i int, it slot) {
 	if it.hasTTL() {
 		t.ttl++
 	}
+	t.bytes += it.dataLen() - t.slots[i].dataLen()
 	t.slots[i] = it
 }
 
@@ -182,6 +188,7 @@ func (t *table) deleteAt(i int) {
 		t.ttl--
 	}
 	t.n--
+	t.bytes -= t.slots[i].dataLen()
 	m := t.mask()
 	hole := uint64(i)
 	for j := (hole + 1) & m; t.tags[j] != 0; j = (j + 1) & m {

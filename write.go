@@ -104,10 +104,14 @@ func (s *Store) setLocked(key string, value []byte, opt SetOptions, it slot) Set
 	if opt.TTL > 0 {
 		deadline = s.nowMs() + ttlMs(opt.TTL)
 	}
-	if opt.KeepTTL && i >= 0 {
-		deadline = sh.t.slots[i].deadline()
+	kept := opt.KeepTTL && i >= 0
+	if kept {
+		deadline = sh.t.slots[i].deadline() // alive: lookupLocked deleted it otherwise
 	}
-	if deadline != 0 && deadline <= s.nowMs() {
+	// A new deadline at or before now deletes the key (Redis's
+	// checkAlreadyExpired); a kept one is still alive through its
+	// millisecond.
+	if deadline != 0 && !kept && deadline <= s.nowMs() {
 		if i >= 0 {
 			s.deleteLocked(sh, i)
 		}

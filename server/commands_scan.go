@@ -12,12 +12,11 @@ func keysCmd(x *call) {
 	pat := x.args[1]
 	all := len(pat) == 1 && pat[0] == '*' // Redis's shortcut: the empty key too
 	var keys []string
-	x.s.store.Range(func(key string, _ []byte, _ int64) bool {
+	for key := range x.s.store.Keys("") {
 		if all || matchGlob(pat, key) {
 			keys = append(keys, key)
 		}
-		return true
-	})
+	}
 	x.r.array(len(keys))
 	for _, k := range keys {
 		x.r.bulkString(k)
@@ -135,7 +134,7 @@ func (s *Server) scanBatch(cursor uint64, count int) (keys []string, next uint64
 	}
 	var hs []hashed
 	for len(keys) < count {
-		ks, after := s.store.Scan(shard, 1) // the first shard from shard on that has keys
+		ks, after, _ := s.store.Scan(shard, 1) // the first shard from shard on that has keys (MASTERDOWN was checked before)
 		if len(ks) == 0 {
 			return keys, 0
 		}
