@@ -71,7 +71,12 @@ type Config struct {
 	ListeningPort int
 
 	// PingPeriod is how often a primary with replicas sends PING down the
-	// stream. Redis: repl-ping-replica-period. Default 10s.
+	// stream, whichever way it serves them (Serve, ServeReplicaConn, and so
+	// package server and cmd/replikv). ReplTimeout, on the primary and on
+	// every replica (Redis replicas included), must exceed it by a margin,
+	// or an idle primary's replicas time out between two PINGs and
+	// reconnect. Redis: repl-ping-replica-period. Default 10s. Reconfigure
+	// may change it; the new period applies from the next PING.
 	PingPeriod time.Duration
 
 	// AckPeriod is how often a replica sends REPLCONF ACK. Default 1s.
@@ -82,7 +87,8 @@ type Config struct {
 	// replica reconnects to a primary silent for this long; it also bounds
 	// each handshake step and each write. It must be well above the
 	// primary's PING period (Redis masters ping every 10 s), or a quiet
-	// link is taken for a dead one. Redis: repl-timeout. Default 60s.
+	// link is taken for a dead one; New logs a warning when it is not
+	// above PingPeriod. Redis: repl-timeout. Default 60s.
 	ReplTimeout time.Duration
 
 	// ReplicaOutputLimits bound the stream bytes queued for one replica

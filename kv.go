@@ -81,6 +81,10 @@ func New(cfg Config) (*Store, error) {
 		done:   make(chan struct{}),
 	}
 	s.dyn.Store(&cfg)
+	if cfg.ReplTimeout <= cfg.PingPeriod {
+		cfg.Logger.Warn("ReplTimeout does not exceed PingPeriod: replicas of an idle primary will time out between PINGs",
+			"repl_timeout", cfg.ReplTimeout, "ping_period", cfg.PingPeriod)
+	}
 	s.shift = 64
 	for n := cfg.Shards; n > 1; n >>= 1 {
 		s.shift--

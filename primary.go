@@ -87,10 +87,7 @@ func (s *Store) Serve(l net.Listener) error {
 	if a, ok := l.Addr().(*net.TCPAddr); ok {
 		p.port.CompareAndSwap(0, int32(a.Port))
 	}
-	p.pingOnce.Do(func() {
-		s.wg.Add(1)
-		go s.pingLoop()
-	})
+	s.startPinging()
 	defer func() {
 		p.mu.Lock()
 		delete(p.listeners, l)
@@ -164,11 +161,21 @@ func (s *Store) closeServing() {
 	}
 }
 
+// startPinging starts the ping loop once, from whichever way of serving
+// replicas comes first (Serve or ServeReplicaConn).
+func (s *Store) startPinging() {
+	s.prim.pingOnce.Do(func() {
+		s.wg.Add(1)
+		go s.pingLoop()
+	})
+}
+
 // pingLoop sends PING down the stream every PingPeriod while this store is
 // a primary with replicas, so they can tell a quiet primary from a dead one.
+// The period is read again after each PING (Reconfigure may change it).
 func (s *Store) pingLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.PingPeriod)
+	t := time.NewTimer(s.conf().PingPeriod)
 	defer t.Stop()
 	for {
 		select {
@@ -176,6 +183,7 @@ func (s *Store) pingLoop() {
 			return
 		case <-t.C:
 		}
+		t.Reset(s.conf().PingPeriod)
 		s.prim.mu.Lock()
 		n := len(s.prim.replicas)
 		s.prim.mu.Unlock()
@@ -229,6 +237,7 @@ func (s *Store) ServeReplicaConn(c net.Conn, rd *resp.Reader, first [][]byte) {
 		delete(p.conns, c)
 		p.mu.Unlock()
 	}()
+	s.startPinging()
 	s.handleConn(c, rd, true, first)
 }
 

@@ -18,7 +18,7 @@ func (s *Store) Config() Config { return *s.conf() }
 // a copy of the configuration in effect; the result is validated and
 // applied as a whole, or not at all. These fields may change: Password,
 // MasterUser, MasterAuth, ReplicaWritable, ServeStaleData, ReplTimeout,
-// ReplicaOutputLimits (for replicas that sync from now on) and
+// PingPeriod (from the next PING on), ReplicaOutputLimits (for replicas that sync from now on) and
 // BacklogSize (the newest bytes are kept). Changing any other field is an
 // error wrapping ErrInvalidArgument.
 func (s *Store) Reconfigure(fn func(c *Config)) error {
@@ -35,8 +35,9 @@ func (s *Store) Reconfigure(fn func(c *Config)) error {
 	fixed.Password, fixed.MasterUser, fixed.MasterAuth = c.Password, c.MasterUser, c.MasterAuth
 	fixed.ReplicaWritable, fixed.ServeStaleData, fixed.ReplTimeout = c.ReplicaWritable, c.ServeStaleData, c.ReplTimeout
 	fixed.ReplicaOutputLimits, fixed.BacklogSize = c.ReplicaOutputLimits, c.BacklogSize
+	fixed.PingPeriod = c.PingPeriod
 	if !sameFixed(fixed, c) {
-		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, ServeStaleData, ReplTimeout, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
+		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, ServeStaleData, ReplTimeout, PingPeriod, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
 	}
 	if c.BacklogSize != old.BacklogSize {
 		s.resizeBacklog(c.BacklogSize)

@@ -45,7 +45,6 @@ func (s *Server) staticValues(c *replikv.Config) []configValue {
 	if in := s.store.Info(); in.Role == "slave" {
 		replicaof = in.Master.Host + " " + strconv.Itoa(in.Master.Port)
 	}
-	ping := strconv.FormatInt(seconds(c.PingPeriod), 10)
 	return []configValue{
 		{"port", strconv.Itoa(port)},
 		{"bind", bind},
@@ -57,8 +56,6 @@ func (s *Server) staticValues(c *replikv.Config) []configValue {
 		{"maxmemory", "0"},
 		{"maxmemory-policy", "noeviction"},
 		{"proto-max-bulk-len", strconv.FormatInt(c.MaxBulkLen, 10)},
-		{"repl-ping-replica-period", ping},
-		{"repl-ping-slave-period", ping},
 		{"repl-diskless-sync", "yes"},
 		{"replicaof", replicaof},
 		{"slaveof", replicaof},

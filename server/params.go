@@ -98,6 +98,19 @@ var storeParams = []storeParam{
 			c.ReplTimeout = time.Duration(n) * time.Second
 			return ""
 		}},
+	{"repl-ping-replica-period", "repl-ping-slave-period",
+		func(c *replikv.Config) string { return strconv.FormatInt(seconds(c.PingPeriod), 10) },
+		func(c *replikv.Config, v string) string {
+			n, ok := parseInt([]byte(v))
+			if !ok {
+				return "argument couldn't be parsed into an integer"
+			}
+			if n < 1 || n > math.MaxInt32 {
+				return "argument must be between 1 and 2147483647 inclusive"
+			}
+			c.PingPeriod = time.Duration(n) * time.Second
+			return ""
+		}},
 }
 
 const reasonYesNo = "argument must be 'yes' or 'no'"
@@ -124,7 +137,8 @@ func findStoreParam(name string) *storeParam {
 // case-insensitive) to value in c. It knows requirepass, masterauth,
 // masteruser, replica-read-only and replica-serve-stale-data (yes or no;
 // also spelled slave-…), repl-backlog-size (a Redis memory size such as
-// 1mb) and repl-timeout (seconds). On error c is unchanged and the error
+// 1mb), repl-timeout and repl-ping-replica-period (seconds; also spelled
+// repl-ping-slave-period). On error c is unchanged and the error
 // is a *ParamError. CONFIG SET uses it through Store.Reconfigure; a program
 // can use it to apply a configuration file to a replikv.Config.
 func ApplyParam(c *replikv.Config, name, value string) error {

@@ -51,7 +51,7 @@ type directive struct {
 // value; --replicaof and --bind take theirs as one quoted string).
 var flagNames = []string{"port", "bind", "replicaof", "slaveof", "requirepass", "masterauth", "masteruser",
 	"repl-backlog-size", "replica-read-only", "slave-read-only", "replica-serve-stale-data",
-	"slave-serve-stale-data", "repl-timeout", "maxclients"}
+	"slave-serve-stale-data", "repl-timeout", "repl-ping-replica-period", "repl-ping-slave-period", "maxclients"}
 
 // parseArgs reads the command line: an optional config file first (as
 // redis-server takes it), then flags, which override the file.

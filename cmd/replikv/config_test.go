@@ -61,6 +61,7 @@ slave-read-only no
 slave-serve-stale-data no
 repl-backlog-size 64kb
 repl-timeout 30
+repl-ping-slave-period 5
 masteruser "repl user"
 masterauth secret
 requirepass "pw"
@@ -71,14 +72,14 @@ maxclients 50
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 
-	o, err := parseArgs([]string{conf, "--port", "7001", "--replica-read-only", "yes"}, log)
+	o, err := parseArgs([]string{conf, "--port", "7001", "--replica-read-only", "yes", "--repl-ping-replica-period", "4"}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := o.store
 	if o.port != 7001 || o.replicaOf != "10.0.0.1 6380" || o.maxClients != 50 || o.configFile != conf ||
 		c.ReplicaWritable || c.ServeStaleData || c.BacklogSize != 64<<10 || c.ReplTimeout != 30*time.Second ||
-		c.MasterUser != "repl user" || c.MasterAuth != "secret" || c.Password != "pw" {
+		c.PingPeriod != 4*time.Second || c.MasterUser != "repl user" || c.MasterAuth != "secret" || c.Password != "pw" {
 		t.Errorf("options: %+v", o)
 	}
 	for _, d := range []string{"save", "appendonly"} {
