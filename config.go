@@ -100,6 +100,18 @@ type Config struct {
 	// replica to reconnect to its primary. Defaults 100ms and 2s.
 	ReconnectMin, ReconnectMax time.Duration
 
+	// SpoolDir is the directory where a primary spools the snapshot of a
+	// full resynchronisation (an RDB file, about the size of the data)
+	// while it encodes it once for every replica that syncs from it; the
+	// file is removed when the last of them has it (Redis's disk-based
+	// replication, without the fork). Default "": os.TempDir().
+	SpoolDir string
+
+	// MaxHandshakes caps the connections given to Serve that are still in
+	// the replication handshake (before PSYNC or SYNC); more wait, without
+	// buffers, for up to ReplTimeout and are then closed. Default 64.
+	MaxHandshakes int
+
 	// Now is the clock used for expiry. Default time.Now. Tests may set it.
 	Now func() time.Time
 
@@ -118,6 +130,7 @@ const (
 	DefaultReplTimeout          = 60 * time.Second
 	DefaultReconnectMin         = 100 * time.Millisecond
 	DefaultReconnectMax         = 2 * time.Second
+	DefaultMaxHandshakes        = 64
 )
 
 // orDefault sets *v to d when it is the zero value.
@@ -169,6 +182,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ReconnectMax < c.ReconnectMin {
 		return c, fmt.Errorf("%w: Config.ReconnectMax %v is below ReconnectMin %v", ErrInvalidArgument, c.ReconnectMax, c.ReconnectMin)
+	}
+	orDefault(&c.MaxHandshakes, DefaultMaxHandshakes)
+	if c.MaxHandshakes < 1 {
+		return c, fmt.Errorf("%w: Config.MaxHandshakes %d: want at least 1", ErrInvalidArgument, c.MaxHandshakes)
 	}
 	if c.ListeningPort < 0 || c.ListeningPort > 65535 {
 		return c, fmt.Errorf("%w: Config.ListeningPort %d", ErrInvalidArgument, c.ListeningPort)

@@ -53,10 +53,12 @@ func sameFixed(a, b Config) bool {
 		maxBulk                       int64
 		expiry, ping, ack, rmin, rmax time.Duration
 		nocomp                        bool
+		spool                         string
+		handshakes                    int
 	}
 	f := func(c Config) fixed {
 		return fixed{c.Shards, c.DB, c.ListeningPort, c.MaxBulkLen, c.ActiveExpiryInterval, c.PingPeriod,
-			c.AckPeriod, c.ReconnectMin, c.ReconnectMax, c.SnapshotNoCompression}
+			c.AckPeriod, c.ReconnectMin, c.ReconnectMax, c.SnapshotNoCompression, c.SpoolDir, c.MaxHandshakes}
 	}
 	return f(a) == f(b)
 }

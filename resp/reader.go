@@ -58,6 +58,15 @@ func NewReader(rd io.Reader, lim Limits) *Reader {
 	return &Reader{rd: rd, lim: lim.withDefaults(), buf: make([]byte, defaultBufSize)}
 }
 
+// NewReaderSize is NewReader with a buffer of size bytes to start with
+// (at least 16), for connections that should cost little until they
+// prove to need more, such as an unauthenticated peer's. The buffer still
+// grows for a larger command, within lim, and shrinks back afterwards to
+// 64 KiB at most.
+func NewReaderSize(rd io.Reader, lim Limits, size int) *Reader {
+	return &Reader{rd: rd, lim: lim.withDefaults(), buf: make([]byte, max(16, size))}
+}
+
 // Offset returns the number of bytes consumed from the stream so far by all
 // methods (ReadCommand, ReadReply, ReadLine, Read): the stream position of
 // the next byte the Reader will return. Bytes buffered but not yet returned
