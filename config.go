@@ -23,7 +23,13 @@ type Config struct {
 	DB int
 
 	// BacklogSize is the size in bytes of the ring of recent stream bytes
-	// kept for partial resynchronisation. Redis: repl-backlog-size.
+	// kept for partial resynchronisation. A replica whose link drops
+	// continues partially only if the backlog still holds what it had not
+	// received: size it to at least the stream's write rate times (the
+	// replica's reconnect time plus its lag), with a margin; for example
+	// 20 MB/s × (50 ms + 50 ms) = 2 MB, times 2. A replikv replica
+	// reconnects at once after a link that was up; a Redis replica may
+	// take hundreds of milliseconds. Redis: repl-backlog-size.
 	// Default 1 MiB.
 	BacklogSize int
 
