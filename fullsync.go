@@ -261,36 +261,54 @@ func (s *Store) sendSync(rc *replicaConn, w *bufio.Writer, j *syncJob, eof bool,
 		rand.Read(raw[:])
 		mark := hex.EncodeToString(raw[:])
 		w.WriteString("$EOF:" + mark + "\r\n")
+		if err := w.Flush(); err != nil { // the replica learns the transfer has begun
+			return err
+		}
 		if err := s.copySync(rc, w, j); err != nil {
 			return err
 		}
 		w.WriteString(mark)
 		return w.Flush()
 	}
-	t := time.NewTicker(s.keepalivePeriod())
-	defer t.Stop()
+	size, _, err := s.awaitJob(j, func(_ int64, done bool) bool { return done }, keepalive)
+	if err != nil {
+		return err
+	}
+	rc.syncTotal.Store(size)
+	rc.setState("send_bulk")
+	w.WriteString("$" + strconv.FormatInt(size, 10) + "\r\n")
+	if err := s.copySync(rc, w, j); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// awaitJob waits until ready(size, done) holds for the job, or it fails,
+// calling tick (when not nil) every keepalivePeriod meanwhile; an error
+// from tick ends the wait.
+func (s *Store) awaitJob(j *syncJob, ready func(size int64, done bool) bool, tick func() error) (int64, bool, error) {
+	var tc <-chan time.Time
+	if tick != nil {
+		t := time.NewTicker(s.keepalivePeriod())
+		defer t.Stop()
+		tc = t.C
+	}
 	for {
 		size, done, err, changed := j.state()
 		if err != nil {
-			return fmt.Errorf("producing the snapshot: %w", err)
+			return size, done, fmt.Errorf("producing the snapshot: %w", err)
 		}
-		if done {
-			rc.syncTotal.Store(size)
-			rc.setState("send_bulk")
-			w.WriteString("$" + strconv.FormatInt(size, 10) + "\r\n")
-			if err := s.copySync(rc, w, j); err != nil {
-				return err
-			}
-			return w.Flush()
+		if ready(size, done) {
+			return size, done, nil
 		}
 		select {
 		case <-changed:
-		case <-t.C:
-			if err := keepalive(); err != nil {
-				return err
+		case <-tc:
+			if err := tick(); err != nil {
+				return size, done, err
 			}
 		case <-s.done:
-			return ErrClosed
+			return size, done, ErrClosed
 		}
 	}
 }
@@ -302,9 +320,9 @@ func (s *Store) copySync(rc *replicaConn, w *bufio.Writer, j *syncJob) error {
 	buf := make([]byte, 32<<10)
 	var off int64
 	for {
-		size, done, err, changed := j.state()
+		size, done, err := s.awaitJob(j, func(size int64, done bool) bool { return done || size > off }, nil)
 		if err != nil {
-			return fmt.Errorf("producing the snapshot: %w", err)
+			return err
 		}
 		if done {
 			rc.syncTotal.Store(size)
@@ -325,13 +343,8 @@ func (s *Store) copySync(rc *replicaConn, w *bufio.Writer, j *syncJob) error {
 		if done {
 			return nil
 		}
-		if err := w.Flush(); err != nil {
+		if err := w.Flush(); err != nil { // what is there goes out while more is produced
 			return err
-		}
-		select {
-		case <-changed:
-		case <-s.done:
-			return ErrClosed
 		}
 	}
 }

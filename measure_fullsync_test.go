@@ -26,6 +26,14 @@ import (
 
 const measureKeys = 1_000_000
 
+// joinCases are the measured situations: how many replicas join at once,
+// and whether the first of them stalls in its transfer.
+var joinCases = []struct {
+	name  string
+	n     int
+	stall bool
+}{{"1 replica", 1, false}, {"4 replicas", 4, false}, {"4 replicas, 1 stalled", 4, true}}
+
 func needMeasure(t *testing.T) {
 	t.Helper()
 	if os.Getenv("REPLIKV_MEASURE") != "1" {
@@ -116,11 +124,7 @@ func TestMeasureJoinManyReplicas(t *testing.T) {
 	fillN(t, p, measureKeys, 20)
 	port := servePrimary(t, p, "127.0.0.1:0")
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	for _, c := range []struct {
-		name  string
-		n     int
-		stall bool
-	}{{"1 replica", 1, false}, {"4 replicas", 4, false}, {"4 replicas, 1 stalled", 4, true}} {
+	for _, c := range joinCases {
 		jobs := p.prim.jobs.Load()
 		took := joinTime(t, p, addr, c.n, c.stall)
 		t.Logf("%s, %d keys: synced in %v (%d snapshot(s) produced)", c.name, measureKeys, took.Round(time.Millisecond),
@@ -228,11 +232,7 @@ func TestMeasureServeManyReplicas(t *testing.T) {
 	fillN(t, p, measureKeys, 20)
 	port := servePrimary(t, p, "127.0.0.1:0")
 	d := transport.TCP("127.0.0.1:" + strconv.Itoa(port))
-	for _, c := range []struct {
-		name  string
-		n     int
-		stall bool
-	}{{"1 replica", 1, false}, {"4 replicas", 4, false}, {"4 replicas, 1 stalled", 4, true}} {
+	for _, c := range joinCases {
 		jobs := p.prim.jobs.Load()
 		var peers []*peerConn
 		for range c.n {

@@ -85,8 +85,15 @@ var storeParams = []storeParam{
 			c.BacklogSize = int(n)
 			return ""
 		}},
-	{"repl-timeout", "",
-		func(c *replikv.Config) string { return strconv.FormatInt(seconds(c.ReplTimeout), 10) },
+	secondsParam("repl-timeout", "", func(c *replikv.Config) *time.Duration { return &c.ReplTimeout }),
+	secondsParam("repl-ping-replica-period", "repl-ping-slave-period", func(c *replikv.Config) *time.Duration { return &c.PingPeriod }),
+}
+
+// secondsParam is a setting of whole seconds (1..2147483647), as Redis
+// takes repl-timeout and repl-ping-replica-period.
+func secondsParam(name, alias string, field func(c *replikv.Config) *time.Duration) storeParam {
+	return storeParam{name, alias,
+		func(c *replikv.Config) string { return strconv.FormatInt(seconds(*field(c)), 10) },
 		func(c *replikv.Config, v string) string {
 			n, ok := parseInt([]byte(v))
 			if !ok {
@@ -95,22 +102,9 @@ var storeParams = []storeParam{
 			if n < 1 || n > math.MaxInt32 {
 				return "argument must be between 1 and 2147483647 inclusive"
 			}
-			c.ReplTimeout = time.Duration(n) * time.Second
+			*field(c) = time.Duration(n) * time.Second
 			return ""
-		}},
-	{"repl-ping-replica-period", "repl-ping-slave-period",
-		func(c *replikv.Config) string { return strconv.FormatInt(seconds(c.PingPeriod), 10) },
-		func(c *replikv.Config, v string) string {
-			n, ok := parseInt([]byte(v))
-			if !ok {
-				return "argument couldn't be parsed into an integer"
-			}
-			if n < 1 || n > math.MaxInt32 {
-				return "argument must be between 1 and 2147483647 inclusive"
-			}
-			c.PingPeriod = time.Duration(n) * time.Second
-			return ""
-		}},
+		}}
 }
 
 const reasonYesNo = "argument must be 'yes' or 'no'"
