@@ -3,82 +3,18 @@ package server
 import (
 	"context"
 	"fmt"
-	"net"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/replikv/replikv"
+	"github.com/replikv/replikv/internal/redistest"
 	"github.com/replikv/replikv/transport"
 )
 
 // linkKills is how many times each replica's link is killed.
 const linkKills = 20
-
-// startLoad runs redis-benchmark against host:port (SETs of 100-byte
-// values, 20 connections of 16-deep pipelines: as fast as the server
-// takes them) until the returned function is called or the test ends.
-func startLoad(t *testing.T, host, port string) (stop func()) {
-	t.Helper()
-	bench := needRedisTool(t, "redis-benchmark")
-	cmd := exec.Command(bench, "-h", host, "-p", port, "-t", "set", "-n", "1000000000", "-P", "16", "-c", "20",
-		"-r", "100000", "-d", "100", "-q")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop = func() {
-		if !stopped {
-			stopped = true
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
-// startRedisTCP runs redis-server on a free loopback port (a replica
-// needs its master on TCP) and returns a client and the port.
-func startRedisTCP(t *testing.T, args ...string) (*redis.Client, string) {
-	t.Helper()
-	bin := needRedisTool(t, "redis-server")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	dir := t.TempDir()
-	cmd := exec.Command(bin, append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log")}, args...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port, Protocol: 2, MaxRetries: -1})
-	t.Cleanup(func() {
-		c.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	eventually(t, "redis-server to start", func() bool { return c.Ping(context.Background()).Err() == nil })
-	return c, port
-}
-
-// infoInt reads an integer field of INFO section.
-func infoInt(t *testing.T, c *redis.Client, section, field string) int64 {
-	t.Helper()
-	v, err := strconv.ParseInt(infoField(c.Info(context.Background(), section).Val(), field), 10, 64)
-	if err != nil {
-		t.Fatalf("INFO %s %s: %v", section, field, err)
-	}
-	return v
-}
 
 // killLinks kills a replica's link n times under load: kill closes it,
 // primaryOffset and replicaOffset read the two offsets. After each kill
@@ -134,7 +70,8 @@ func summary(d []time.Duration) string {
 // sized as the README says (write rate × longest reconnect, with margin):
 // 64 MiB.
 func TestLinkKillsUnderLoad(t *testing.T) {
-	needRedisTool(t, "redis-server")
+	redistest.Require(t, "redis-server")
+	redistest.Require(t, "redis-benchmark")
 	ctx := context.Background()
 	p := startNode(t, replikv.Config{BacklogSize: 2 << 20}, Config{})
 	host, port, _ := strings.Cut(p.addr, ":")
@@ -151,7 +88,7 @@ func TestLinkKillsUnderLoad(t *testing.T) {
 		return r.LinkStatus() == replikv.LinkUp &&
 			infoField(rc.Info(ctx, "replication").Val(), "master_link_status") == "up"
 	})
-	stopLoad := startLoad(t, host, port)
+	stopLoad := redistest.Load(t, host, port)
 	primaryOffset := func() int64 { _, off := p.store.Position(); return off }
 	fullBefore := p.store.Info().SyncFull
 
@@ -167,7 +104,7 @@ func TestLinkKillsUnderLoad(t *testing.T) {
 		if n, err := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "master").Result(); n != int64(1) {
 			t.Fatalf("CLIENT KILL TYPE master = %v, %v", n, err)
 		}
-	}, primaryOffset, func() int64 { return infoInt(t, rc, "replication", "master_repl_offset") })
+	}, primaryOffset, func() int64 { return redistest.InfoInt(t, rc, "replication", "master_repl_offset") })
 	stopLoad()
 	in := p.store.Info()
 	rate := float64(in.Offset) / time.Since(p.srv.started).Seconds() / 1e6
@@ -182,19 +119,20 @@ func TestLinkKillsUnderLoad(t *testing.T) {
 	}
 
 	// The reference: a Redis replica of a Redis master, same load.
-	mc, mport := startRedisTCP(t, "--repl-backlog-size", "64mb")
-	sc, _ := startRedisTCP(t, "--replicaof", "127.0.0.1", mport)
+	m := redistest.Start(t, "--repl-backlog-size", "64mb")
+	mc, mport := m.Client, m.Port
+	sc := redistest.Start(t, "--replicaof", "127.0.0.1", mport).Client
 	eventually(t, "the Redis replica of Redis to sync", func() bool {
 		return infoField(sc.Info(ctx, "replication").Val(), "master_link_status") == "up"
 	})
-	stopLoad = startLoad(t, "127.0.0.1", mport)
+	stopLoad = redistest.Load(t, "127.0.0.1", mport)
 	ref, refLag := killLinks(t, linkKills, func() {
 		if n, err := sc.Do(ctx, "CLIENT", "KILL", "TYPE", "master").Result(); n != int64(1) {
 			t.Fatalf("CLIENT KILL TYPE master = %v, %v", n, err)
 		}
-	}, func() int64 { return infoInt(t, mc, "replication", "master_repl_offset") },
-		func() int64 { return infoInt(t, sc, "replication", "master_repl_offset") })
+	}, func() int64 { return redistest.InfoInt(t, mc, "replication", "master_repl_offset") },
+		func() int64 { return redistest.InfoInt(t, sc, "replication", "master_repl_offset") })
 	stopLoad()
 	t.Logf("  reference, redis replica of redis (64 MiB backlog): catch-up %s; lag at a kill up to %d KB (full syncs %d, partial %d)", summary(ref), refLag>>10,
-		infoInt(t, mc, "stats", "sync_full"), infoInt(t, mc, "stats", "sync_partial_ok"))
+		redistest.InfoInt(t, mc, "stats", "sync_full"), redistest.InfoInt(t, mc, "stats", "sync_partial_ok"))
 }
