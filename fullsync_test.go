@@ -141,11 +141,13 @@ func TestFullSyncNewSnapshotWhenBacklogMovedOn(t *testing.T) {
 // its reference to the spool file).
 func TestStalledReplicaDroppedFreesAll(t *testing.T) {
 	tn := &tcpNet{addrs: map[string]string{}, conns: map[string][]net.Conn{}}
+	pcfg := fastConfig()
+	pcfg.ReplTimeout = time.Second
+	pcfg.PingPeriod = 100 * time.Millisecond
+	p := node(t, tn, "p", pcfg)
 	cfg := fastConfig()
-	cfg.ReplTimeout = time.Second
-	cfg.PingPeriod = 100 * time.Millisecond
-	p := node(t, tn, "p", cfg)
-	fillN(t, p, 20000, 1000) // 20 MB: more than the sockets buffer
+	cfg.ReplTimeout = 30 * time.Second // the replicas' own patience
+	fillN(t, p, 20000, 1000)           // 20 MB: more than the sockets buffer
 
 	// The stalled replica stops reading once its transfer has begun.
 	release := holdSpool(p)
@@ -190,7 +192,7 @@ func TestStalledReplicaDroppedFreesAll(t *testing.T) {
 func TestEOFStreamWaitsForFirstAck(t *testing.T) {
 	mem := memNet{transport.NewMemNetwork()}
 	cfg := fastConfig()
-	cfg.ReplTimeout = 2 * time.Second
+	cfg.ReplTimeout = 5 * time.Second
 	cfg.PingPeriod = time.Hour // only our writes in the stream
 	p := node(t, mem, "p", cfg)
 	fillN(t, p, 100, 10)
@@ -266,7 +268,7 @@ func TestEOFStreamWaitsForFirstAck(t *testing.T) {
 func TestWaitingReplicaGetsNewlines(t *testing.T) {
 	mem := memNet{transport.NewMemNetwork()}
 	cfg := fastConfig()
-	cfg.ReplTimeout = 400 * time.Millisecond
+	cfg.ReplTimeout = time.Second // keepalives every 250 ms
 	p := node(t, mem, "p", cfg)
 	fillN(t, p, 3000, 300) // ~1 MB: about 16 spool writes
 
