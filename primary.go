@@ -263,23 +263,30 @@ const handshakeBufSize = 512
 // to be a replica: first is the command that showed it (REPLCONF, PSYNC or
 // SYNC) and rd the server's reader, with whatever it has buffered. It runs
 // the rest of the handshake, then feeds the replica until it or the store
-// goes away, and closes c.
+// goes away, and closes c. Close closes c too, and waits for this call to
+// return.
 func (s *Store) ServeReplicaConn(c net.Conn, rd *resp.Reader, first [][]byte) {
+	p := &s.prim
+	p.mu.Lock()
 	if s.isClosed() {
+		p.mu.Unlock()
 		c.Close()
 		return
 	}
-	p := &s.prim
-	p.mu.Lock()
 	if p.conns == nil {
 		p.init()
 	}
 	p.conns[c] = struct{}{}
+	// Counted in the store's goroutines, under p.mu (which Close takes
+	// before it waits): what this one starts (the ping loop, a snapshot)
+	// is then never added to a finished count.
+	s.wg.Add(1)
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
 		delete(p.conns, c)
 		p.mu.Unlock()
+		s.wg.Done()
 	}()
 	s.startPinging()
 	s.handleConn(c, rd, true, first, func() {})
