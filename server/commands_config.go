@@ -40,7 +40,10 @@ func (s *Server) configValues() []configValue {
 // change.
 func (s *Server) staticValues(c *replikv.Config) []configValue {
 	port, bind := s.addr()
-	dir, _ := os.Getwd()
+	dir := c.SpoolDir
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
 	replicaof := ""
 	if in := s.store.Info(); in.Role == "slave" {
 		replicaof = in.Master.Host + " " + strconv.Itoa(in.Master.Port)
