@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math/bits"
+	"os"
 	"time"
 )
 
@@ -188,6 +189,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ReconnectMax < c.ReconnectMin {
 		return c, fmt.Errorf("%w: Config.ReconnectMax %v is below ReconnectMin %v", ErrInvalidArgument, c.ReconnectMax, c.ReconnectMin)
+	}
+	if c.SpoolDir != "" {
+		if fi, err := os.Stat(c.SpoolDir); err != nil || !fi.IsDir() {
+			return c, fmt.Errorf("%w: Config.SpoolDir %q is not a directory", ErrInvalidArgument, c.SpoolDir)
+		}
 	}
 	orDefault(&c.MaxHandshakes, DefaultMaxHandshakes)
 	if c.MaxHandshakes < 1 {
