@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math/bits"
+	"os"
 	"time"
 )
 
@@ -23,7 +24,13 @@ type Config struct {
 	DB int
 
 	// BacklogSize is the size in bytes of the ring of recent stream bytes
-	// kept for partial resynchronisation. Redis: repl-backlog-size.
+	// kept for partial resynchronisation. A replica whose link drops
+	// continues partially only if the backlog still holds what it had not
+	// received: size it to at least the stream's write rate times (the
+	// replica's reconnect time plus its lag), with a margin; for example
+	// 20 MB/s × (50 ms + 50 ms) = 2 MB, times 2. A replikv replica
+	// reconnects at once after a link that was up; a Redis replica may
+	// take hundreds of milliseconds. Redis: repl-backlog-size.
 	// Default 1 MiB.
 	BacklogSize int
 
@@ -70,8 +77,14 @@ type Config struct {
 	ListeningPort int
 
 	// PingPeriod is how often a primary with replicas sends PING down the
-	// stream. Redis: repl-ping-replica-period. Default 10s, or a quarter of
-	// ReplTimeout when that is shorter; it must be below ReplTimeout.
+	// stream, whichever way it serves them (Serve, ServeReplicaConn, and so
+	// package server and cmd/replikv). ReplTimeout, on the primary and on
+	// every replica (Redis replicas included), must exceed it by a margin,
+	// or an idle primary's replicas time out between two PINGs and
+	// reconnect. Redis: repl-ping-replica-period. Default 10s, or a quarter
+	// of ReplTimeout when that is shorter; set explicitly, it must be below
+	// ReplTimeout. Reconfigure may change it; the new period applies from
+	// the next PING.
 	PingPeriod time.Duration
 
 	// AckPeriod is how often a replica sends REPLCONF ACK. Default 1s, or a
@@ -84,7 +97,8 @@ type Config struct {
 	// replica reconnects to a primary silent for this long; it also bounds
 	// each handshake step and each write. It must be well above the
 	// primary's PING period (Redis masters ping every 10 s), or a quiet
-	// link is taken for a dead one. Redis: repl-timeout. Default 60s.
+	// link is taken for a dead one; New logs a warning when it is not
+	// above PingPeriod. Redis: repl-timeout. Default 60s.
 	ReplTimeout time.Duration
 
 	// ReplicaOutputLimits bound the stream bytes queued for one replica
@@ -97,6 +111,18 @@ type Config struct {
 	// one is set, the other follows it (ReconnectMax 50ms alone gives
 	// ReconnectMin 50ms).
 	ReconnectMin, ReconnectMax time.Duration
+
+	// SpoolDir is the directory where a primary spools the snapshot of a
+	// full resynchronisation (an RDB file, about the size of the data)
+	// while it encodes it once for every replica that syncs from it; the
+	// file is removed when the last of them has it (Redis's disk-based
+	// replication, without the fork). Default "": os.TempDir().
+	SpoolDir string
+
+	// MaxHandshakes caps the connections given to Serve that are still in
+	// the replication handshake (before PSYNC or SYNC); more wait, without
+	// buffers, for up to ReplTimeout and are then closed. Default 64.
+	MaxHandshakes int
 
 	// Now is the clock used for expiry. Default time.Now. Tests may set it.
 	Now func() time.Time
@@ -123,6 +149,7 @@ const (
 	DefaultReplTimeout          = 60 * time.Second
 	DefaultReconnectMin         = 100 * time.Millisecond
 	DefaultReconnectMax         = 2 * time.Second
+	DefaultMaxHandshakes        = 64
 )
 
 // orDefault sets *v to d when it is the zero value.
@@ -191,6 +218,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ReconnectMax < c.ReconnectMin {
 		return c, fmt.Errorf("%w: Config.ReconnectMax %v is below ReconnectMin %v", ErrInvalidArgument, c.ReconnectMax, c.ReconnectMin)
+	}
+	if c.SpoolDir != "" {
+		if fi, err := os.Stat(c.SpoolDir); err != nil || !fi.IsDir() {
+			return c, fmt.Errorf("%w: Config.SpoolDir %q is not a directory", ErrInvalidArgument, c.SpoolDir)
+		}
+	}
+	orDefault(&c.MaxHandshakes, DefaultMaxHandshakes)
+	if c.MaxHandshakes < 1 {
+		return c, fmt.Errorf("%w: Config.MaxHandshakes %d: want at least 1", ErrInvalidArgument, c.MaxHandshakes)
 	}
 	if c.ListeningPort < 0 || c.ListeningPort > 65535 {
 		return c, fmt.Errorf("%w: Config.ListeningPort %d", ErrInvalidArgument, c.ListeningPort)

@@ -21,8 +21,17 @@ type Info struct {
 	BacklogFirstByte int64 // repl_backlog_first_byte_offset (1-based, as Redis)
 	BacklogHistLen   int64 // repl_backlog_histlen
 
-	// Replicas connected to this store (connected_slaves, slaveN lines).
+	// Replicas connected to this store (connected_slaves, slaveN lines),
+	// from their PSYNC or SYNC on: syncing ones included.
 	Replicas []ReplicaInfo
+
+	// The snapshot being produced for full resyncs, if any: its stream
+	// offset, the bytes encoded so far, and the replicas reading it.
+	// Redis: rdb_bgsave_in_progress.
+	SnapshotInProgress bool
+	SnapshotOffset     int64
+	SnapshotBytes      int64
+	SnapshotReplicas   int
 
 	// Sync counters of this store as a primary: full resyncs served,
 	// partial resyncs accepted, and partial resyncs refused (which then
@@ -47,6 +56,11 @@ type ReplicaInfo struct {
 	Lag    time.Duration // time since its last ACK
 	// LagBytes is how far its acknowledged offset is behind this store's.
 	LagBytes int64
+
+	// Progress of its full resync (zero after a partial one): snapshot
+	// bytes sent, and the snapshot's size (-1 while it is still being
+	// produced).
+	SyncSentBytes, SyncTotalBytes int64
 }
 
 // MasterInfo describes a replica's link to its primary.
@@ -113,11 +127,13 @@ func (s *Store) Info() Info {
 	for _, rc := range p.replicas {
 		rc.mu.Lock()
 		in.Replicas = append(in.Replicas, ReplicaInfo{ID: rc.id, Addr: rc.addr, Port: rc.port, State: rc.state,
-			Offset: rc.ackOff, Lag: now.Sub(rc.lastAck), LagBytes: max(0, in.Offset-rc.ackOff)})
+			Offset: rc.ackOff, Lag: now.Sub(rc.lastAck), LagBytes: max(0, in.Offset-rc.ackOff),
+			SyncSentBytes: rc.syncSent.Load(), SyncTotalBytes: rc.syncTotal.Load()})
 		rc.mu.Unlock()
 	}
 	p.mu.Unlock()
 	sort.Slice(in.Replicas, func(i, j int) bool { return in.Replicas[i].ID < in.Replicas[j].ID })
+	in.SnapshotInProgress, in.SnapshotOffset, in.SnapshotBytes, in.SnapshotReplicas = s.syncJobInfo()
 	in.Keys, in.Expires = s.counts()
 	in.ExpiredKeys = s.expiredKeys.Load()
 

@@ -308,7 +308,8 @@ func TestConcurrentReadersWriters(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	for _, c := range []Config{{Shards: 3}, {Shards: -1}, {DB: 16}, {BacklogSize: 100}, {MaxBulkLen: -5}} {
+	for _, c := range []Config{{Shards: 3}, {Shards: -1}, {DB: 16}, {BacklogSize: 100}, {MaxBulkLen: -5},
+		{MaxHandshakes: -1}, {SpoolDir: "/nonexistent/replikv-spool"}} {
 		if _, err := New(c); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("New(%+v) err = %v, want ErrInvalidArgument", c, err)
 		}

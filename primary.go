@@ -2,11 +2,8 @@ package replikv
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +15,7 @@ import (
 	"time"
 
 	"github.com/replikv/replikv/resp"
+	"golang.org/x/sync/semaphore"
 )
 
 // handshakeLimits bound what a peer may send before and after it syncs:
@@ -33,10 +31,15 @@ type replicaConn struct {
 	capaEOF    bool
 	capaPSync2 bool
 
+	replicaProgress
+
 	mu      sync.Mutex
 	state   string // "handshake", "wait_bgsave", "send_bulk", "online"
 	ackOff  int64  // last REPLCONF ACK offset
 	lastAck time.Time
+
+	ackOnce  sync.Once
+	firstAck chan struct{} // closed at the first REPLCONF ACK after the sync
 }
 
 func (rc *replicaConn) setState(st string) {
@@ -54,6 +57,14 @@ type primaryState struct {
 	nextID    int64
 	pingOnce  sync.Once
 	acked     chan struct{} // closed and replaced whenever a replica ACKs
+
+	job       *syncJob                    // the latest full resync snapshot, while in use (fullsync.go)
+	jobWake   chan struct{}               // closed and replaced when a job starts
+	spools    atomic.Int64                // spool files open
+	jobs      atomic.Int64                // snapshots started for full resyncs
+	spoolHook atomic.Pointer[func(n int)] // tests: called before each spool write (to slow the snapshot)
+
+	handshakes *semaphore.Weighted // connections of Serve in the handshake
 
 	// psyncHook, when set (by tests), sees every PSYNC decision.
 	psyncHook func(replid string, offset int64, h history, d psyncDecision)
@@ -82,11 +93,11 @@ func (s *Store) Serve(l net.Listener) error {
 	if p.listeners == nil {
 		p.init()
 	}
+	if p.handshakes == nil {
+		p.handshakes = semaphore.NewWeighted(int64(s.cfg.MaxHandshakes))
+	}
 	p.listeners[l] = struct{}{}
-	p.pingOnce.Do(func() {
-		s.wg.Add(1) // under p.mu, before Close can reach wg.Wait
-		go s.pingLoop()
-	})
+	s.startPinging() // under p.mu, before Close can reach wg.Wait
 	p.mu.Unlock()
 	if a, ok := l.Addr().(*net.TCPAddr); ok {
 		p.port.CompareAndSwap(0, int32(a.Port))
@@ -149,6 +160,7 @@ func (p *primaryState) init() {
 	p.conns = map[net.Conn]struct{}{}
 	p.replicas = map[int64]*replicaConn{}
 	p.acked = make(chan struct{})
+	p.jobWake = make(chan struct{})
 }
 
 // closeServing closes every listener and connection (on Close).
@@ -164,11 +176,21 @@ func (s *Store) closeServing() {
 	}
 }
 
+// startPinging starts the ping loop once, from whichever way of serving
+// replicas comes first (Serve or ServeReplicaConn).
+func (s *Store) startPinging() {
+	s.prim.pingOnce.Do(func() {
+		s.wg.Add(1)
+		go s.pingLoop()
+	})
+}
+
 // pingLoop sends PING down the stream every PingPeriod while this store is
 // a primary with replicas, so they can tell a quiet primary from a dead one.
+// The period is read again after each PING (Reconfigure may change it).
 func (s *Store) pingLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.PingPeriod)
+	t := time.NewTimer(s.conf().PingPeriod)
 	defer t.Stop()
 	for {
 		select {
@@ -176,6 +198,7 @@ func (s *Store) pingLoop() {
 			return
 		case <-t.C:
 		}
+		t.Reset(s.conf().PingPeriod)
 		s.prim.mu.Lock()
 		n := len(s.prim.replicas)
 		s.prim.mu.Unlock()
@@ -203,17 +226,47 @@ func (w timeoutWriter) Write(p []byte) (int, error) {
 }
 
 // serveConn runs the handshake of one connection and, on PSYNC or SYNC,
-// feeds it the stream until it fails.
+// feeds it the stream until it fails. At most MaxHandshakes connections
+// are in the handshake at once; others wait, unread, up to ReplTimeout.
+// The handshake reads and replies through small buffers: an
+// unauthenticated peer costs little.
 func (s *Store) serveConn(c net.Conn) {
-	s.handleConn(c, resp.NewReader(c, handshakeLimits), s.conf().Password == "", nil)
+	sem := s.prim.handshakes
+	if !sem.TryAcquire(1) {
+		ctx, cancel := context.WithTimeout(context.Background(), s.conf().ReplTimeout)
+		go func() {
+			select {
+			case <-s.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		err := sem.Acquire(ctx, 1)
+		cancel()
+		if err != nil {
+			s.cfg.Logger.Info("replica connection closed: too many connections in the handshake",
+				"peer", c.RemoteAddr().String(), "max", s.cfg.MaxHandshakes)
+			c.Close()
+			return
+		}
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { sem.Release(1) }) }
+	defer release()
+	s.handleConn(c, resp.NewReaderSize(c, handshakeLimits, handshakeBufSize), s.conf().Password == "", nil, release)
 }
+
+// handshakeBufSize is the size of the reader and writer buffers of a
+// connection in the handshake: its commands and replies are short.
+const handshakeBufSize = 512
 
 // ServeReplicaConn takes over a connection that a RESP server (such as
 // package server) accepted and authenticated when the client turned out
 // to be a replica: first is the command that showed it (REPLCONF, PSYNC or
 // SYNC) and rd the server's reader, with whatever it has buffered. It runs
 // the rest of the handshake, then feeds the replica until it or the store
-// goes away, and closes c.
+// goes away, and closes c. Close closes c too, and waits for this call to
+// return.
 func (s *Store) ServeReplicaConn(c net.Conn, rd *resp.Reader, first [][]byte) {
 	p := &s.prim
 	p.mu.Lock()
@@ -226,7 +279,10 @@ func (s *Store) ServeReplicaConn(c net.Conn, rd *resp.Reader, first [][]byte) {
 		p.init()
 	}
 	p.conns[c] = struct{}{}
-	s.wg.Add(1) // Close waits for this call too
+	// Counted in the store's goroutines, under p.mu (which Close takes
+	// before it waits): what this one starts (the ping loop, a snapshot)
+	// is then never added to a finished count.
+	s.wg.Add(1)
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
@@ -234,14 +290,18 @@ func (s *Store) ServeReplicaConn(c net.Conn, rd *resp.Reader, first [][]byte) {
 		p.mu.Unlock()
 		s.wg.Done()
 	}()
-	s.handleConn(c, rd, true, first)
+	s.startPinging()
+	s.handleConn(c, rd, true, first, func() {})
 }
 
-func (s *Store) handleConn(c net.Conn, rd *resp.Reader, authed bool, first [][]byte) {
+// handleConn runs the handshake; endHandshake is called when it ends with
+// PSYNC or SYNC.
+func (s *Store) handleConn(c net.Conn, rd *resp.Reader, authed bool, first [][]byte, endHandshake func()) {
 	defer c.Close()
 	log := s.cfg.Logger.With("peer", c.RemoteAddr().String())
-	w := bufio.NewWriterSize(timeoutWriter{c, s}, 32<<10)
-	rc := &replicaConn{conn: c, state: "handshake"}
+	tw := timeoutWriter{c, s}
+	w := bufio.NewWriterSize(tw, handshakeBufSize)
+	rc := &replicaConn{conn: c, state: "handshake", firstAck: make(chan struct{})}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		rc.addr = a.IP.String()
 	} else {
@@ -293,7 +353,9 @@ func (s *Store) handleConn(c net.Conn, rd *resp.Reader, authed bool, first [][]b
 				reply = "-ERR " + err.Error()
 				break
 			}
-			if err := s.syncReplica(rc, rd, w, req, log); err != nil {
+			endHandshake()
+			// From here on the stream and snapshots go through a large buffer.
+			if err := s.syncReplica(rc, rd, bufio.NewWriterSize(tw, 32<<10), req, log); err != nil {
 				log.Info("replica dropped", "err", err)
 			}
 			return
@@ -370,8 +432,10 @@ func replconf(rc *replicaConn, args [][]byte) string {
 }
 
 // syncReplica answers PSYNC or SYNC: a partial resync from the backlog
-// when possible, else a full one with a snapshot; then it feeds the stream
-// until the replica or the store goes away.
+// when possible, else a full one with a snapshot shared with the other
+// replicas syncing at the time (see syncJob); then it feeds the stream
+// until the replica or the store goes away. The replica is listed (Info)
+// from here on, in state wait_bgsave, send_bulk, then online.
 func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, req psyncRequest, log interface {
 	Info(string, ...any)
 }) error {
@@ -401,6 +465,7 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 		}
 	}
 	st.mu.Unlock()
+	defer s.listReplica(rc)()
 
 	if dec.Continue {
 		s.prim.syncPartialOK.Add(1)
@@ -414,7 +479,7 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 			sub.Close()
 			return err
 		}
-		return s.feed(rc, rd, w, sub)
+		return s.feed(rc, rd, w, sub, false)
 	}
 
 	if req.ReplID != "?" {
@@ -422,111 +487,63 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 		log.Info("partial resynchronization refused", "reason", dec.Reason)
 	}
 	s.prim.syncFull.Add(1)
+	rc.syncTotal.Store(-1)
 	rc.setState("wait_bgsave")
 	keepalive := func() error { // while waiting, a newline every second
 		w.WriteByte('\n')
 		return w.Flush()
 	}
-	if err := s.acquireSnapshot(context.Background(), keepalive); err != nil {
-		return err
-	}
-	sn, sub, err := s.startSnapshot(&lim)
+	job, sub, err := s.joinSync(lim, keepalive)
 	if err != nil {
-		return err
+		return fmt.Errorf("waiting for a snapshot: %w", err)
 	}
-	defer sn.Close() // WriteTo closes it; this covers the paths that never reach it
 	if !req.Legacy {
-		// At once: the replica times out its PSYNC on this line, while the
-		// snapshot's first bytes may take a while.
-		fmt.Fprintf(w, "+FULLRESYNC %s %d\r\n", sn.ReplID(), sn.Offset())
-		if err := w.Flush(); err != nil {
-			sub.Close()
-			return err
-		}
+		fmt.Fprintf(w, "+FULLRESYNC %s %d\r\n", job.replid, job.offset)
 	}
-	rc.setState("send_bulk")
-	if rc.capaEOF && !req.Legacy {
-		err = s.sendSnapshotEOF(w, sn)
-	} else {
-		err = s.sendSnapshotLen(w, sn, keepalive)
-	}
+	eof := rc.capaEOF && !req.Legacy
+	err = s.sendSync(rc, w, job, eof, keepalive)
+	s.releaseSync(job)
 	if err != nil {
 		sub.Close()
-		return fmt.Errorf("sending snapshot: %w", err)
+		return fmt.Errorf("sending the snapshot at offset %d: %w", job.offset, err)
 	}
-	log.Info("full resynchronization sent", "offset", sn.Offset())
-	return s.feed(rc, rd, w, sub)
+	log.Info("full resynchronization sent", "offset", job.offset, "bytes", rc.syncSent.Load())
+	// A Redis replica looks for the EOF mark only at the end of a read: the
+	// stream waits for its first ACK, sent once the snapshot is loaded.
+	return s.feed(rc, rd, w, sub, eof)
 }
 
-// sendSnapshotEOF streams the snapshot between two copies of a random
-// 40-character mark, without knowing its length in advance.
-func (s *Store) sendSnapshotEOF(w *bufio.Writer, sn *Snapshot) error {
-	var raw [20]byte
-	rand.Read(raw[:])
-	mark := hex.EncodeToString(raw[:])
-	w.WriteString("$EOF:" + mark + "\r\n")
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if _, err := sn.WriteTo(w); err != nil {
-		return err
-	}
-	w.WriteString(mark)
-	return w.Flush()
-}
-
-// sendSnapshotLen writes the snapshot in memory first, sending keepalive
-// newlines meanwhile, because "$<len>" framing needs the length up front
-// (replicas without "capa eof", and SYNC).
-func (s *Store) sendSnapshotLen(w *bufio.Writer, sn *Snapshot, keepalive func() error) error {
-	var buf bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		_, err := sn.WriteTo(&buf)
-		done <- err
-	}()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "$%d\r\n", buf.Len())
-			if _, err := w.Write(buf.Bytes()); err != nil {
-				return err
-			}
-			return w.Flush()
-		case <-t.C:
-			if err := keepalive(); err != nil {
-				<-done
-				return err
-			}
-		}
-	}
-}
-
-// feed sends the stream from sub to the replica and reads its ACKs, until
-// either side fails or the store closes.
-func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Subscription) error {
-	defer sub.Close()
-	// A replica that falls behind its output limit is dropped at once, even
-	// while this goroutine is blocked writing to it.
-	sub.OnClose(func() { rc.conn.Close() })
+// listReplica shows rc in Info until the returned function is called.
+func (s *Store) listReplica(rc *replicaConn) func() {
 	p := &s.prim
 	p.mu.Lock()
 	p.nextID++
 	rc.id = p.nextID
+	rc.mu.Lock()
 	rc.lastAck = time.Now()
+	rc.mu.Unlock()
 	p.replicas[rc.id] = rc
 	p.mu.Unlock()
-	rc.setState("online")
-	defer func() {
+	return func() {
 		p.mu.Lock()
 		delete(p.replicas, rc.id)
 		p.mu.Unlock()
-	}()
+	}
+}
+
+// feed sends the stream from sub to the replica and reads its ACKs, until
+// either side fails or the store closes. With waitAck, nothing is sent
+// before the replica's first REPLCONF ACK, which must come within
+// ReplTimeout.
+func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Subscription, waitAck bool) error {
+	defer sub.Close()
+	// A replica that falls behind its output limit is dropped at once, even
+	// while this goroutine is blocked writing to it.
+	sub.OnClose(func() { rc.conn.Close() })
+	rc.mu.Lock()
+	rc.lastAck = time.Now()
+	rc.mu.Unlock()
+	rc.setState("online")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -537,7 +554,18 @@ func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Sub
 	}()
 	var buf []byte
 	var err error
-	for {
+	if waitAck {
+		t := time.NewTimer(s.conf().ReplTimeout)
+		select {
+		case <-rc.firstAck:
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-t.C:
+			err = fmt.Errorf("no REPLCONF ACK within %v after the snapshot", s.conf().ReplTimeout)
+		}
+		t.Stop()
+	}
+	for err == nil {
 		var data []byte
 		data, _, err = sub.Next(ctx, buf)
 		if err != nil {
@@ -580,6 +608,7 @@ func (s *Store) readAcks(rc *replicaConn, rd *resp.Reader) error {
 				rc.ackOff = off
 				advanced = true
 			}
+			rc.ackOnce.Do(func() { close(rc.firstAck) })
 		}
 		rc.mu.Unlock()
 		if advanced {

@@ -18,7 +18,8 @@ func (s *Store) Config() Config { return *s.conf() }
 // a copy of the configuration in effect; the result is validated and
 // applied as a whole, or not at all. These fields may change: Password,
 // MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout,
-// ReplicaOutputLimits (for replicas that sync from now on) and
+// PingPeriod (from the next PING on), ReplicaOutputLimits (for replicas
+// that sync from now on) and
 // BacklogSize (the newest bytes are kept). Changing any other field is an
 // error wrapping ErrInvalidArgument. After Close it returns ErrClosed.
 func (s *Store) Reconfigure(fn func(c *Config)) error {
@@ -38,8 +39,9 @@ func (s *Store) Reconfigure(fn func(c *Config)) error {
 	fixed.Password, fixed.MasterUser, fixed.MasterAuth = c.Password, c.MasterUser, c.MasterAuth
 	fixed.ReplicaWritable, fixed.RefuseStaleReads, fixed.ReplTimeout = c.ReplicaWritable, c.RefuseStaleReads, c.ReplTimeout
 	fixed.ReplicaOutputLimits, fixed.BacklogSize = c.ReplicaOutputLimits, c.BacklogSize
+	fixed.PingPeriod = c.PingPeriod
 	if !sameFixed(fixed, c) {
-		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
+		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, PingPeriod, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
 	}
 	if c.BacklogSize != old.BacklogSize {
 		s.resizeBacklog(c.BacklogSize)
@@ -55,10 +57,12 @@ func sameFixed(a, b Config) bool {
 		maxBulk                       int64
 		expiry, ping, ack, rmin, rmax time.Duration
 		nocomp                        bool
+		spool                         string
+		handshakes                    int
 	}
 	f := func(c Config) fixed {
 		return fixed{c.Shards, c.DB, c.ListeningPort, c.MaxBulkLen, c.ActiveExpiryInterval, c.PingPeriod,
-			c.AckPeriod, c.ReconnectMin, c.ReconnectMax, c.SnapshotNoCompression}
+			c.AckPeriod, c.ReconnectMin, c.ReconnectMax, c.SnapshotNoCompression, c.SpoolDir, c.MaxHandshakes}
 	}
 	return f(a) == f(b)
 }

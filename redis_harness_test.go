@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,20 +14,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/replikv/replikv/internal/redistest"
 )
 
 // requireRedis returns the path of redis-server, or skips the test; with
 // REPLIKV_REQUIRE_REDIS=1 (as in CI) a missing server fails it instead.
 func requireRedis(t testing.TB) string {
 	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("REPLIKV_REQUIRE_REDIS") == "1" {
-			t.Fatalf("redis-server not found and REPLIKV_REQUIRE_REDIS=1: %v", err)
-		}
-		t.Skip("redis-server not installed: apt-get install redis-server to run the interop tests (REPLIKV_REQUIRE_REDIS=1 makes this a failure)")
-	}
-	return path
+	return redistest.Require(t, "redis-server")
 }
 
 // redisServer is a real redis-server process started by a test.
@@ -41,10 +34,7 @@ type redisServer struct {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return redistest.FreePort(t)
 }
 
 // startRedis runs redis-server on a free loopback port with extra

@@ -234,10 +234,13 @@ func (s *Store) linkErr() error {
 	return nil
 }
 
-// runLink connects to the primary again and again until ctx ends, with
-// exponential backoff between failed attempts.
+// runLink connects to the primary again and again until ctx ends. After
+// a link that was up it reconnects at once, as Redis does: every
+// millisecond of waiting is stream the backlog must hold for a partial
+// resync. Only failed attempts back off, exponentially from ReconnectMin
+// to ReconnectMax.
 func (s *Store) runLink(ctx context.Context, l *link) {
-	backoff := s.cfg.ReconnectMin
+	backoff := time.Duration(0)
 	log := s.cfg.Logger.With("primary", fmt.Sprint(l.d))
 	for {
 		reachedUp, err := s.linkOnce(ctx, l, log)
@@ -246,17 +249,30 @@ func (s *Store) runLink(ctx context.Context, l *link) {
 		}
 		s.rep.lastErr.Store(&err)
 		s.setLink(LinkDown)
-		if reachedUp {
-			backoff = s.cfg.ReconnectMin
-		}
+		backoff = nextBackoff(backoff, reachedUp, s.cfg.ReconnectMin, s.cfg.ReconnectMax)
 		log.Warn("replication link failed", "err", err, "retry_in", backoff)
+		if backoff == 0 {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, s.cfg.ReconnectMax)
 	}
+}
+
+// nextBackoff is the wait before the next connection attempt: none after
+// a link that was up, then ReconnectMin, doubling up to ReconnectMax while
+// attempts keep failing.
+func nextBackoff(prev time.Duration, reachedUp bool, lo, hi time.Duration) time.Duration {
+	if reachedUp {
+		return 0
+	}
+	if prev == 0 {
+		return lo
+	}
+	return min(2*prev, hi)
 }
 
 // DisconnectPrimary closes the link to the primary, if one is open (Redis

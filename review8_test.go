@@ -282,8 +282,17 @@ func TestReviewInfoListsReplicaWaitingForSnapshot(t *testing.T) {
 	hold, err := a.BeginSnapshot(context.Background()) // the full sync must wait for it
 	must(t, err)
 	must(t, b.ReplicaOf(mn.dialer("a")))
-	waitBlocked(t, "(*Store).acquireSnapshot", "(*Store).syncReplica")
-	in := a.Info()
+	// The full sync cannot start while hold runs: the replica must be
+	// listed meanwhile, waiting.
+	deadline := time.Now().Add(10 * time.Second)
+	var in Info
+	for {
+		in = a.Info()
+		if len(in.Replicas) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	must(t, hold.Close())
 	waitSynced(t, b)
 	if len(in.Replicas) != 1 || in.Replicas[0].State != "wait_bgsave" {

@@ -58,7 +58,11 @@ func (s *Store) beginSnapshot(ctx context.Context, lim *SubscribeLimits) (*Snaps
 	if err := s.acquireSnapshot(ctx, nil); err != nil {
 		return nil, nil, err
 	}
-	return s.startSnapshot(lim)
+	sn, sub, err := s.startSnapshot(lim)
+	if err != nil {
+		<-s.snapMu
+	}
+	return sn, sub, err
 }
 
 // acquireSnapshot waits for the right to run a snapshot, calling tick
@@ -90,7 +94,7 @@ func (s *Store) acquireSnapshot(ctx context.Context, tick func() error) error {
 }
 
 // startSnapshot fixes the snapshot point; the caller holds the snapshot
-// right (acquireSnapshot), which it gives back on error. With lim, it also
+// right (acquireSnapshot) and gives it back when this fails. With lim, it also
 // subscribes from that point.
 func (s *Store) startSnapshot(lim *SubscribeLimits) (*Snapshot, *Subscription, error) {
 	keys, expires := s.counts()
@@ -98,7 +102,6 @@ func (s *Store) startSnapshot(lim *SubscribeLimits) (*Snapshot, *Subscription, e
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.loadRole() == RoleClosed {
-		<-s.snapMu
 		return nil, nil, ErrClosed
 	}
 	st.epoch++

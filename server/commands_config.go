@@ -51,12 +51,14 @@ func (s *Server) dynamicConfig() Config {
 // change.
 func (s *Server) staticValues(c *replikv.Config) []configValue {
 	port, bind := s.addr()
-	dir, _ := os.Getwd()
+	dir := c.SpoolDir
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
 	replicaof := ""
 	if in := s.store.Info(); in.Role == "slave" {
 		replicaof = in.Master.Host + " " + strconv.Itoa(in.Master.Port)
 	}
-	ping := strconv.FormatInt(seconds(c.PingPeriod), 10)
 	return []configValue{
 		{"port", strconv.Itoa(port)},
 		{"bind", bind},
@@ -68,8 +70,6 @@ func (s *Server) staticValues(c *replikv.Config) []configValue {
 		{"maxmemory", "0"},
 		{"maxmemory-policy", "noeviction"},
 		{"proto-max-bulk-len", strconv.FormatInt(c.MaxBulkLen, 10)},
-		{"repl-ping-replica-period", ping},
-		{"repl-ping-slave-period", ping},
 		{"repl-diskless-sync", "yes"},
 		{"replicaof", replicaof},
 		{"slaveof", replicaof},

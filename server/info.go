@@ -61,7 +61,7 @@ func (s *Server) infoText(want map[string]bool) string {
 			b.bool("loading", info().Master.SyncInProgress)
 			b.field("async_loading", "0")
 			b.field("rdb_changes_since_last_save", "0")
-			b.field("rdb_bgsave_in_progress", "0")
+			b.bool("rdb_bgsave_in_progress", info().SnapshotInProgress)
 			b.field("rdb_last_bgsave_status", "ok")
 			b.field("aof_enabled", "0")
 			b.field("aof_rewrite_in_progress", "0")
@@ -225,8 +225,15 @@ func (s *Server) infoReplication(b *infoBuilder, in *replikv.Info) {
 	}
 	b.int("connected_slaves", int64(len(in.Replicas)))
 	for i, r := range in.Replicas {
-		b.field("slave"+strconv.Itoa(i), "ip="+r.Addr+",port="+strconv.Itoa(r.Port)+",state="+r.State+
-			",offset="+strconv.FormatInt(r.Offset, 10)+",lag="+strconv.FormatInt(seconds(r.Lag), 10))
+		line := "ip=" + r.Addr + ",port=" + strconv.Itoa(r.Port) + ",state=" + r.State +
+			",offset=" + strconv.FormatInt(r.Offset, 10) + ",lag=" + strconv.FormatInt(seconds(r.Lag), 10)
+		if r.State != "online" {
+			// replikv's own: the full resync's progress (total -1 while the
+			// snapshot is still being produced).
+			line += ",sync_sent_bytes=" + strconv.FormatInt(r.SyncSentBytes, 10) +
+				",sync_total_bytes=" + strconv.FormatInt(r.SyncTotalBytes, 10)
+		}
+		b.field("slave"+strconv.Itoa(i), line)
 	}
 	b.field("master_failover_state", "no-failover")
 	b.field("master_replid", in.ReplID)
@@ -237,6 +244,12 @@ func (s *Server) infoReplication(b *infoBuilder, in *replikv.Info) {
 	b.int("repl_backlog_size", int64(in.BacklogSize))
 	b.int("repl_backlog_first_byte_offset", in.BacklogFirstByte)
 	b.int("repl_backlog_histlen", in.BacklogHistLen)
+	if in.SnapshotInProgress {
+		// replikv's own: the snapshot being produced for full resyncs.
+		b.int("fullsync_snapshot_offset", in.SnapshotOffset)
+		b.int("fullsync_snapshot_bytes", in.SnapshotBytes)
+		b.int("fullsync_snapshot_replicas", int64(in.SnapshotReplicas))
+	}
 }
 
 // infoKeyspace prints the store's database line when it holds keys.

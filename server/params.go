@@ -91,6 +91,12 @@ var storeParams = []storeParam{
 			c.ReplTimeout, reason = parseSeconds(v, 1, c.ReplTimeout)
 			return reason
 		}},
+	{"repl-ping-replica-period", "repl-ping-slave-period",
+		func(c *replikv.Config) string { return strconv.FormatInt(seconds(c.PingPeriod), 10) },
+		func(c *replikv.Config, v string) (reason string) {
+			c.PingPeriod, reason = parseSeconds(v, 1, c.PingPeriod)
+			return reason
+		}},
 }
 
 // serverParam is a setting of the Server itself that CONFIG GET shows
@@ -183,7 +189,8 @@ func findStoreParam(name string) *storeParam {
 // case-insensitive) to value in c. It knows requirepass, masterauth,
 // masteruser, replica-read-only and replica-serve-stale-data (yes or no;
 // also spelled slave-…), repl-backlog-size (a Redis memory size such as
-// 1mb) and repl-timeout (seconds). On error c is unchanged and the error
+// 1mb), repl-timeout and repl-ping-replica-period (seconds; also spelled
+// repl-ping-slave-period). On error c is unchanged and the error
 // is a *ParamError. CONFIG SET uses it through Store.Reconfigure; a program
 // can use it to apply a configuration file to a replikv.Config.
 func ApplyParam(c *replikv.Config, name, value string) error {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/replikv/replikv"
+	"github.com/replikv/replikv/internal/redistest"
 	"github.com/replikv/replikv/resp"
 )
 
@@ -22,14 +22,7 @@ import (
 // when REPLIKV_REQUIRE_REDIS=1.
 func needRedisTool(t *testing.T, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("REPLIKV_REQUIRE_REDIS") == "1" {
-			t.Fatalf("%s is required (REPLIKV_REQUIRE_REDIS=1) but not found: %v", name, err)
-		}
-		t.Skipf("%s not installed (apt-get install redis-tools redis-server); skipping", name)
-	}
-	return path
+	return redistest.Require(t, name)
 }
 
 // TestRedisCLI talks to the server with the real redis-cli.

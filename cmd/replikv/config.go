@@ -56,7 +56,8 @@ type directive struct {
 // value; --replicaof and --bind take theirs as one quoted string).
 var flagNames = []string{"port", "bind", "replicaof", "slaveof", "requirepass", "masterauth", "masteruser",
 	"repl-backlog-size", "replica-read-only", "slave-read-only", "replica-serve-stale-data",
-	"slave-serve-stale-data", "repl-timeout", "maxclients", "timeout", "protected-mode"}
+	"slave-serve-stale-data", "repl-timeout", "repl-ping-replica-period", "repl-ping-slave-period", "maxclients", "dir",
+	"timeout", "protected-mode"}
 
 // parseArgs reads the command line: an optional config file first (as
 // redis-server takes it), then flags, which override the file.
@@ -216,6 +217,17 @@ func (o *options) apply(d directive) error {
 		} else {
 			o.maxClients = n
 		}
+	case "dir":
+		// Where full resyncs spool their snapshot (Redis writes its
+		// dump.rdb for a disk-based sync there too).
+		v, err := oneArg()
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Stat(v); err != nil || !fi.IsDir() {
+			return fmt.Errorf("dir: %q is not a directory", v)
+		}
+		o.store.SpoolDir = v
 	case "bind":
 		if len(d.args) == 0 {
 			return errors.New("bind needs at least one address")

@@ -62,6 +62,7 @@ slave-read-only no
 slave-serve-stale-data no
 repl-backlog-size 64kb
 repl-timeout 30
+repl-ping-slave-period 5
 masteruser "repl user"
 masterauth secret
 requirepass "pw"
@@ -72,14 +73,14 @@ maxclients 50
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 
-	o, err := parseArgs([]string{conf, "--port", "7001", "--replica-read-only", "yes"}, log)
+	o, err := parseArgs([]string{conf, "--port", "7001", "--replica-read-only", "yes", "--repl-ping-replica-period", "4", "--dir", dir}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := o.store
 	if o.port != 7001 || o.replicaOf != "10.0.0.1 6380" || o.maxClients != 50 || o.configFile != conf ||
 		c.ReplicaWritable || !c.RefuseStaleReads || c.BacklogSize != 64<<10 || c.ReplTimeout != 30*time.Second ||
-		c.MasterUser != "repl user" || c.MasterAuth != "secret" || c.Password != "pw" {
+		c.PingPeriod != 4*time.Second || c.SpoolDir != dir || c.MasterUser != "repl user" || c.MasterAuth != "secret" || c.Password != "pw" {
 		t.Errorf("options: %+v", o)
 	}
 	for _, d := range []string{"save", "appendonly"} {
@@ -117,6 +118,8 @@ maxclients 50
 		{"replicaof host\n", nil, "bad.conf:1: replicaof takes a host and a port"},
 		{"replicaof host port\n", nil, "bad.conf:1: replicaof: invalid port \"port\""},
 		{"requirepass a b\n", nil, "bad.conf:1: requirepass takes one argument, got 2"},
+		{"dir /nonexistent/spool\n", nil, `bad.conf:1: dir: "/nonexistent/spool" is not a directory`},
+		{"", []string{"--repl-ping-replica-period", "x"}, "--repl-ping-replica-period: server: repl-ping-replica-period: argument couldn't be parsed into an integer"},
 		{"", []string{"--repl-timeout", "0"}, "--repl-timeout: server: repl-timeout: argument must be between 1 and 2147483647 inclusive"},
 		{"", []string{"--nope", "1"}, "flag provided but not defined: -nope"},
 		{"", []string{"--port", "1", "extra"}, `unexpected argument "extra"`},
