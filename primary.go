@@ -155,6 +155,17 @@ func (s *Store) Serve(l net.Listener) error {
 	}
 }
 
+// AnnouncePort sets the listening port this store announces to its
+// primary with REPLCONF listening-port (shown in the primary's INFO), when
+// Config.ListeningPort is not set and Serve got no TCP listener first: for
+// a RESP front that accepts connections itself, as package server does.
+// The first port announced stays.
+func (s *Store) AnnouncePort(port int) {
+	if port > 0 && port <= 65535 {
+		s.prim.port.CompareAndSwap(0, int32(port))
+	}
+}
+
 func (p *primaryState) init() {
 	p.listeners = map[net.Listener]struct{}{}
 	p.conns = map[net.Conn]struct{}{}

@@ -17,10 +17,10 @@ const (
 	// stream, and refuses API writes with ErrReadOnly unless
 	// Config.ReplicaWritable (then they change only this store).
 	RoleReplica
-	// RoleFailingOver is a primary handing its role over to one of its
-	// replicas (Redis FAILOVER): writes are refused while the replica
-	// catches up; the handover ends as a replica, or back as a primary when
-	// it is aborted.
+	// RoleFailingOver is a primary whose writes are paused while its
+	// replicas catch up: during Shutdown, and while it hands its role over
+	// to one of them (Redis FAILOVER), which ends as a replica, or back as
+	// a primary when it is aborted.
 	RoleFailingOver
 	// RoleClosed is a store after Close: no goroutine runs, writes and
 	// control calls return ErrClosed; the data stays readable.
@@ -120,7 +120,7 @@ func admitWrite(r Role, replicaWritable bool) (stream bool, err error) {
 		}
 		return false, ErrReadOnly
 	case RoleFailingOver:
-		return false, fmt.Errorf("%w: failover in progress", ErrReadOnly)
+		return false, fmt.Errorf("%w: writes paused (shutdown or failover in progress)", ErrReadOnly)
 	}
 	return false, ErrClosed
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -296,4 +297,19 @@ func TestStaleReplica(t *testing.T) {
 	if got := r.do("ROLE"); got != `["slave", "mem:nowhere", :0, "connecting", :-1]` && got != `["slave", "mem:nowhere", :0, "connect", :-1]` {
 		t.Errorf("ROLE = %s", got)
 	}
+}
+
+// TestReplicaAnnouncesServerPort: a store served by a Server announces the
+// Server's port to its primary, whose INFO shows it (it showed 0).
+func TestReplicaAnnouncesServerPort(t *testing.T) {
+	p := startNode(t, replikv.Config{}, Config{})
+	r := startNode(t, replikv.Config{}, Config{})
+	if err := r.store.ReplicaOf(transport.TCP(p.addr)); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(r.addr)
+	eventually(t, "the primary to list the replica with its port", func() bool {
+		in := p.store.Info()
+		return len(in.Replicas) == 1 && strconv.Itoa(in.Replicas[0].Port) == port
+	})
 }

@@ -227,6 +227,9 @@ func (s *Server) Serve(l net.Listener) error {
 	if a, ok := l.Addr().(*net.TCPAddr); ok {
 		if s.port == 0 {
 			s.port = a.Port
+			// The port the store announces to its primary (REPLCONF
+			// listening-port), so that the primary's INFO shows it.
+			s.store.AnnouncePort(a.Port)
 		}
 		if s.bind == "" {
 			s.bind = a.IP.String()
