@@ -156,7 +156,7 @@ func TestAppendLargeConcurrent(t *testing.T) {
 		defer wg.Done()
 		for i := range 50 {
 			if i%2 == 0 {
-				p.ExpireAt("big", clk.ms.Load()+int64(60_000+i))
+				p.ExpireAt("big", time.UnixMilli(clk.ms.Load()+int64(60_000+i)))
 			} else {
 				p.Persist("big")
 			}

@@ -52,7 +52,7 @@ func ExampleStore_BeginSnapshot() {
 	src, _ := replikv.New(replikv.Config{})
 	defer src.Close()
 	src.Set("a", []byte("1"))
-	src.SetWithOptions("b", []byte("2"), replikv.SetOptions{ExpireAtMs: 4102444800000})
+	src.SetWithOptions("b", []byte("2"), replikv.SetOptions{ExpireAt: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)})
 
 	snap, _ := src.BeginSnapshot(context.Background())
 	var rdb bytes.Buffer
@@ -62,6 +62,6 @@ func ExampleStore_BeginSnapshot() {
 	defer dst.Close()
 	stats, _ := dst.LoadSnapshot(context.Background(), &rdb, replikv.LoadOptions{})
 	deadline, _ := dst.ExpireTime("b")
-	fmt.Println(stats.Keys, deadline, stats.Offset == snap.Offset())
-	// Output: 2 4102444800000 true
+	fmt.Println(stats.Keys, deadline.UTC(), stats.Offset == snap.Offset())
+	// Output: 2 2100-01-01 00:00:00 +0000 UTC true
 }

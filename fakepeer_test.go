@@ -107,8 +107,8 @@ func TestReplicaAgainstRecordedMaster(t *testing.T) {
 			if _, err := r.Get("k"); !errors.Is(err, ErrNotFound) {
 				t.Errorf("k was deleted by the stream: %v", err)
 			}
-			if dl, ok := r.ExpireTime("t"); !ok || dl == 0 {
-				t.Errorf("t: deadline %d, exists %v", dl, ok)
+			if dl, ok := r.ExpireTime("t"); !ok || dl.IsZero() {
+				t.Errorf("t: deadline %v, exists %v", dl, ok)
 			}
 		})
 	}

@@ -164,8 +164,8 @@ func checkSnapshotRoundTrip(t *testing.T, s *Store) {
 // visible returns the keys of s that have not expired, as Range shows them.
 func visible(s *Store) map[string]entry {
 	m := map[string]entry{}
-	s.Range(func(key string, value []byte, deadline int64) bool {
-		m[key] = entry{Value: string(value), Deadline: deadline}
+	s.Range(func(key string, value []byte, deadline time.Time) bool {
+		m[key] = entry{Value: string(value), Deadline: msOf(deadline)}
 		return true
 	})
 	return m

@@ -3,6 +3,7 @@ package replikv
 import (
 	"iter"
 	"strings"
+	"time"
 )
 
 // All returns an iterator over every key that has not expired, with a copy
@@ -12,7 +13,7 @@ import (
 // reads are refused.
 func (s *Store) All() iter.Seq2[string, []byte] {
 	return func(yield func(string, []byte) bool) {
-		s.Range(func(key string, value []byte, _ int64) bool { return yield(key, value) })
+		s.Range(func(key string, value []byte, _ time.Time) bool { return yield(key, value) })
 	}
 }
 

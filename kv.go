@@ -164,6 +164,22 @@ func (s *Store) View(key string, fn func(value []byte) error) error {
 	return fn(it.value())
 }
 
+// ItemID identifies one stored value of a key: every write of the key's
+// value gives a new ItemID, and an ItemID is never reused while someone
+// holds it (it keeps that value's memory alive). IDs are comparable, for
+// caches of decoded values (see package typed). The zero ItemID is none.
+type ItemID struct{ p unsafe.Pointer }
+
+// ViewID is View with the value's ItemID: fn may reuse what it decoded
+// from a value with the same ID instead of decoding it again.
+func (s *Store) ViewID(key string, fn func(value []byte, id ItemID) error) error {
+	it, err := s.readItem(key)
+	if err != nil {
+		return err
+	}
+	return fn(it.value(), ItemID{it.p})
+}
+
 // readItem returns key's item for a read. Items are immutable but for
 // their deadline word, so the item's key and value stay valid after the
 // shard's lock is released; its deadline must not be read then.
@@ -203,7 +219,7 @@ func (s *Store) Exists(key string) bool {
 // does not exist, or when reads are refused (where Get returns
 // ErrSyncing); ttl is NoExpiry when it exists without a deadline.
 func (s *Store) TTL(key string) (ttl time.Duration, ok bool) {
-	dl, ok := s.ExpireTime(key)
+	dl, ok := s.expireTimeMs(key)
 	return ttlOf(dl, ok, s.nowMs())
 }
 
@@ -220,10 +236,15 @@ func ttlOf(deadline int64, ok bool, now int64) (time.Duration, bool) {
 // NoExpiry is the TTL of a key that exists without a deadline.
 const NoExpiry time.Duration = -1
 
-// ExpireTime returns key's absolute deadline in unix milliseconds, 0 when
-// it has none; ok is false when the key does not exist, or when reads are
-// refused (where Get returns ErrSyncing).
-func (s *Store) ExpireTime(key string) (deadlineMs int64, ok bool) {
+// ExpireTime returns key's absolute deadline (to the millisecond), the
+// zero time when it has none; ok is false when the key does not exist, or
+// when reads are refused (where Get returns ErrSyncing).
+func (s *Store) ExpireTime(key string) (deadline time.Time, ok bool) {
+	dl, ok := s.expireTimeMs(key)
+	return timeOf(dl), ok
+}
+
+func (s *Store) expireTimeMs(key string) (deadlineMs int64, ok bool) {
 	if s.readable() != nil {
 		return 0, false
 	}
@@ -293,11 +314,11 @@ func (s *Store) Scan(cursor uint64, count int) (keys []string, next uint64, err 
 }
 
 // Range calls fn for every key that has not expired, with a copy of its
-// value (fn owns it) and its deadline (0 when none), shard by shard, until fn returns false. fn runs
+// value (fn owns it) and its deadline (the zero time when none), shard by shard, until fn returns false. fn runs
 // without locks held and may call the store. Like Scan, it is not a
 // point-in-time view; use a snapshot for that. Where reads are refused it
 // returns Get's error (ErrSyncing) without calling fn.
-func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) error {
+func (s *Store) Range(fn func(key string, value []byte, deadline time.Time) bool) error {
 	if err := s.readable(); err != nil {
 		return err
 	}
@@ -316,7 +337,7 @@ func (s *Store) Range(fn func(key string, value []byte, deadlineMs int64) bool) 
 		sh.mu.RUnlock()
 		for j := range refs {
 			v := refs[j].s.value()
-			if !fn(refs[j].s.key(), append(make([]byte, 0, len(v)), v...), refs[j].deadline) {
+			if !fn(refs[j].s.key(), append(make([]byte, 0, len(v)), v...), timeOf(refs[j].deadline)) {
 				return nil
 			}
 		}

@@ -35,7 +35,7 @@ func TestStreamBytesExact(t *testing.T) {
 	if n, err := s.Append("k", []byte("w")); err != nil || n != 2 {
 		t.Fatalf("Append = %d, %v", n, err)
 	}
-	if ok, _ := s.ExpireAt("n", now+60_000); !ok {
+	if ok, _ := s.ExpireAt("n", time.UnixMilli(now+60_000)); !ok {
 		t.Fatal("ExpireAt on existing key reported false")
 	}
 	if ok, _ := s.Persist("n"); !ok {
@@ -81,24 +81,24 @@ func TestSetOptions(t *testing.T) {
 	if err != nil || res.Written || res.OldExists {
 		t.Fatalf("XX on missing: %+v, %v", res, err)
 	}
-	_, err = s.SetWithOptions("a", []byte("3"), SetOptions{ExpireAtMs: now + 5000})
+	_, err = s.SetWithOptions("a", []byte("3"), SetOptions{ExpireAt: time.UnixMilli(now + 5000)})
 	must(t, err)
 	_, err = s.SetWithOptions("a", []byte("4"), SetOptions{KeepTTL: true})
 	must(t, err)
-	if dl, ok := s.ExpireTime("a"); !ok || dl != now+5000 {
-		t.Fatalf("KEEPTTL lost the deadline: %d %v", dl, ok)
+	if dl, ok := s.ExpireTime("a"); !ok || dl.UnixMilli() != now+5000 {
+		t.Fatalf("KEEPTTL lost the deadline: %v %v", dl, ok)
 	}
 	must(t, s.Set("a", []byte("5")))
-	if dl, _ := s.ExpireTime("a"); dl != 0 {
-		t.Fatalf("plain Set kept deadline %d", dl)
+	if dl, _ := s.ExpireTime("a"); !dl.IsZero() {
+		t.Fatalf("plain Set kept deadline %v", dl)
 	}
-	for _, bad := range []SetOptions{{NX: true, XX: true}, {KeepTTL: true, TTL: time.Second}, {TTL: -1}, {TTL: time.Second, ExpireAtMs: now}} {
+	for _, bad := range []SetOptions{{NX: true, XX: true}, {KeepTTL: true, TTL: time.Second}, {TTL: -1}, {TTL: time.Second, ExpireAt: time.UnixMilli(now)}} {
 		if _, err := s.SetWithOptions("a", nil, bad); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%+v: err %v, want ErrInvalidArgument", bad, err)
 		}
 	}
 	// A deadline in the past deletes.
-	_, err = s.SetWithOptions("a", []byte("6"), SetOptions{ExpireAtMs: now - 1})
+	_, err = s.SetWithOptions("a", []byte("6"), SetOptions{ExpireAt: time.UnixMilli(now - 1)})
 	must(t, err)
 	if _, err := s.Get("a"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get after past PXAT: %v", err)

@@ -30,7 +30,7 @@ func TestReturnedValuesCannotCorruptTheStore(t *testing.T) {
 	buf, err := p.AppendGet(make([]byte, 0, 64), "k")
 	must(t, err)
 	scribble(buf)
-	p.Range(func(_ string, value []byte, _ int64) bool { scribble(value); return true })
+	p.Range(func(_ string, value []byte, _ time.Time) bool { scribble(value); return true })
 	for v := range p.All() {
 		_ = v
 	}
@@ -134,8 +134,8 @@ func TestExpireSubMillisecond(t *testing.T) {
 	}
 	da, _ := s.ExpireTime("a")
 	db, _ := s.ExpireTime("b")
-	if da != db || da != clk.Now().UnixMilli()+1 {
-		t.Fatalf("deadlines %d (SetTTL) and %d (Expire), want both now+1ms", da, db)
+	if !da.Equal(db) || da.UnixMilli() != clk.Now().UnixMilli()+1 {
+		t.Fatalf("deadlines %v (SetTTL) and %v (Expire), want both now+1ms", da, db)
 	}
 }
 

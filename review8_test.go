@@ -199,7 +199,7 @@ func TestReviewKeepTTLAtDeadline(t *testing.T) {
 	clk := newFakeClock()
 	s := newStore(t, Config{Now: clk.Now})
 	dl := clk.Now().UnixMilli() + 10
-	must(t, setOpt(s, "k", "v1", SetOptions{ExpireAtMs: dl}))
+	must(t, setOpt(s, "k", "v1", SetOptions{ExpireAt: time.UnixMilli(dl)}))
 	clk.Advance(10 * time.Millisecond) // now == deadline
 	if v, err := s.Get("k"); err != nil || string(v) != "v1" {
 		t.Fatalf("Get at the deadline's millisecond = %q, %v; want v1 (now > deadline rule)", v, err)

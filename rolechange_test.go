@@ -474,7 +474,7 @@ func TestStaleReplicaRefusesEveryRead(t *testing.T) {
 	if keys, next, err := s.Scan(5, 10); len(keys) != 0 || next != 5 || !errors.Is(err, ErrSyncing) {
 		t.Errorf("Scan = %q, %d, %v on a stale replica; want none, the same cursor, ErrSyncing", keys, next, err)
 	}
-	if err := s.Range(func(string, []byte, int64) bool { t.Error("Range called fn on a stale replica"); return false }); !errors.Is(err, ErrSyncing) {
+	if err := s.Range(func(string, []byte, time.Time) bool { t.Error("Range called fn on a stale replica"); return false }); !errors.Is(err, ErrSyncing) {
 		t.Errorf("Range = %v on a stale replica", err)
 	}
 	s.rep.state.Store(int32(LinkUp))

@@ -54,7 +54,7 @@ func randomKeyspace(t testing.TB, s *Store, rng *rand.Rand, n int) {
 		}
 		opt := SetOptions{}
 		if rng.IntN(3) == 0 {
-			opt.ExpireAtMs = future + rng.Int64N(1e9)
+			opt.ExpireAt = time.UnixMilli(future + rng.Int64N(1e9))
 		}
 		if _, err := s.SetWithOptions(key, val, opt); err != nil {
 			t.Fatal(err)

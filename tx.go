@@ -103,7 +103,12 @@ func (tx *Tx) Exists(key string) bool {
 }
 
 // ExpireTime is Store.ExpireTime inside the transaction.
-func (tx *Tx) ExpireTime(key string) (int64, bool) {
+func (tx *Tx) ExpireTime(key string) (time.Time, bool) {
+	dl, ok := tx.expireTimeMs(key)
+	return timeOf(dl), ok
+}
+
+func (tx *Tx) expireTimeMs(key string) (int64, bool) {
 	if tx.checkKey(key, false) != nil {
 		return 0, false
 	}
@@ -116,7 +121,7 @@ func (tx *Tx) ExpireTime(key string) (int64, bool) {
 
 // TTL is Store.TTL inside the transaction.
 func (tx *Tx) TTL(key string) (time.Duration, bool) {
-	dl, ok := tx.ExpireTime(key)
+	dl, ok := tx.expireTimeMs(key)
 	return ttlOf(dl, ok, tx.s.nowMs())
 }
 
@@ -158,16 +163,19 @@ func (tx *Tx) Delete(keys ...string) (int, error) {
 }
 
 // ExpireAt is Store.ExpireAt inside the transaction.
-func (tx *Tx) ExpireAt(key string, deadlineMs int64) (bool, error) {
+func (tx *Tx) ExpireAt(key string, at time.Time) (bool, error) {
 	if err := tx.checkKey(key, true); err != nil {
 		return false, err
 	}
-	return tx.s.expireAtLocked(key, deadlineMs), nil
+	return tx.s.expireAtLocked(key, msOf(at)), nil
 }
 
 // Expire is Store.Expire inside the transaction.
 func (tx *Tx) Expire(key string, ttl time.Duration) (bool, error) {
-	return tx.ExpireAt(key, tx.s.nowMs()+ttlMs(ttl))
+	if err := tx.checkKey(key, true); err != nil {
+		return false, err
+	}
+	return tx.s.expireAtLocked(key, tx.s.nowMs()+ttlMs(ttl)), nil
 }
 
 // Persist is Store.Persist inside the transaction.

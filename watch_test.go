@@ -61,7 +61,7 @@ func TestWatchEvents(t *testing.T) {
 	must(t, err)
 	_, err = p.Append("b", []byte("x"))
 	must(t, err)
-	_, err = p.ExpireAt("a", dl.UnixMilli())
+	_, err = p.ExpireAt("a", dl)
 	must(t, err)
 	_, err = p.Persist("a")
 	must(t, err)

@@ -12,9 +12,10 @@ type SetOptions struct {
 	// TTL, when positive, makes the key expire TTL from now (SET … PX).
 	// It is turned into an absolute deadline at once.
 	TTL time.Duration
-	// ExpireAtMs, when non-zero, is the absolute deadline in unix
-	// milliseconds (SET … PXAT). A deadline in the past deletes the key.
-	ExpireAtMs int64
+	// ExpireAt, when not the zero time, is the absolute deadline
+	// (SET … PXAT; kept to the millisecond). A deadline in the past
+	// deletes the key.
+	ExpireAt time.Time
 	// NX sets the key only if it does not exist; XX only if it does.
 	NX, XX bool
 	// KeepTTL keeps the key's current deadline (SET … KEEPTTL).
@@ -70,13 +71,13 @@ func (s *Store) prepareSet(key string, value []byte, opt SetOptions) (slot, erro
 	if err := s.checkSizes(key, value); err != nil {
 		return slot{}, err
 	}
-	expiring := opt.TTL != 0 || opt.ExpireAtMs != 0
+	expiring := opt.TTL != 0 || !opt.ExpireAt.IsZero()
 	switch {
 	case opt.NX && opt.XX:
 		return slot{}, fmt.Errorf("%w: NX and XX together", ErrInvalidArgument)
 	case opt.KeepTTL && expiring:
 		return slot{}, fmt.Errorf("%w: KEEPTTL with an expiry", ErrInvalidArgument)
-	case opt.TTL < 0 || opt.ExpireAtMs < 0 || (opt.TTL != 0 && opt.ExpireAtMs != 0):
+	case opt.TTL < 0 || (opt.TTL != 0 && !opt.ExpireAt.IsZero()):
 		return slot{}, fmt.Errorf("%w: invalid expire time", ErrInvalidArgument)
 	}
 	if expiring || opt.KeepTTL {
@@ -100,7 +101,7 @@ func (s *Store) setLocked(key string, value []byte, opt SetOptions, it slot) Set
 		return res
 	}
 	res.Written = true
-	deadline := opt.ExpireAtMs
+	deadline := msOf(opt.ExpireAt)
 	if opt.TTL > 0 {
 		deadline = s.nowMs() + ttlMs(opt.TTL)
 	}
@@ -167,7 +168,12 @@ func (s *Store) deleteKeyLocked(key string) bool {
 // exists. A non-positive ttl deletes the key (as Redis EXPIRE does); a
 // positive one under a millisecond counts as one, as in SetTTL.
 func (s *Store) Expire(key string, ttl time.Duration) (bool, error) {
-	return s.ExpireAt(key, s.nowMs()+ttlMs(ttl))
+	sh, err := s.lockWrite(key)
+	if err != nil {
+		return false, err
+	}
+	defer s.unlockWrite(sh)
+	return s.expireAtLocked(key, s.nowMs()+ttlMs(ttl)), nil
 }
 
 // ttlMs is ttl in whole milliseconds, at least 1 when ttl is positive.
@@ -178,16 +184,34 @@ func ttlMs(ttl time.Duration) int64 {
 	return ttl.Milliseconds()
 }
 
-// ExpireAt sets key's absolute deadline in unix milliseconds; the stream
-// receives PEXPIREAT, or DEL when the deadline has passed. It reports
-// whether the key exists.
-func (s *Store) ExpireAt(key string, deadlineMs int64) (bool, error) {
+// ExpireAt sets key's absolute deadline (kept to the millisecond); the
+// stream receives PEXPIREAT, or DEL when the deadline has passed. It
+// reports whether the key exists.
+func (s *Store) ExpireAt(key string, at time.Time) (bool, error) {
 	sh, err := s.lockWrite(key)
 	if err != nil {
 		return false, err
 	}
 	defer s.unlockWrite(sh)
-	return s.expireAtLocked(key, deadlineMs), nil
+	return s.expireAtLocked(key, msOf(at)), nil
+}
+
+// msOf is t in unix milliseconds, the unit of deadlines inside the store
+// and on the wire: 0 (none) for the zero time, at least 1 otherwise (an
+// instant at or before the epoch is a deadline long past, not none).
+func msOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(1, t.UnixMilli())
+}
+
+// timeOf is msOf's inverse: the zero time for 0.
+func timeOf(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }
 
 func (s *Store) expireAtLocked(key string, deadlineMs int64) bool {

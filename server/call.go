@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"time"
 
 	"github.com/replikv/replikv"
 )
@@ -12,10 +13,10 @@ import (
 type keyspace interface {
 	Get(key string) ([]byte, error)
 	Exists(key string) bool
-	ExpireTime(key string) (deadlineMs int64, ok bool)
+	ExpireTime(key string) (deadline time.Time, ok bool)
 	SetWithOptions(key string, value []byte, opt replikv.SetOptions) (replikv.SetResult, error)
 	Delete(keys ...string) (int, error)
-	ExpireAt(key string, deadlineMs int64) (bool, error)
+	ExpireAt(key string, at time.Time) (bool, error)
 	Persist(key string) (bool, error)
 	IncrBy(key string, delta int64) (int64, error)
 	Append(key string, suffix []byte) (int, error)
@@ -118,4 +119,12 @@ func storeError(err error) string {
 		return "ERR server is shutting down"
 	}
 	return "ERR " + err.Error()
+}
+
+// unixMs is a deadline in unix milliseconds, 0 for none (the zero time).
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }

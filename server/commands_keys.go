@@ -2,6 +2,7 @@ package server
 
 import (
 	"math"
+	"time"
 )
 
 func keyCommands() []*command {
@@ -136,11 +137,11 @@ func expireCmd(unit int) func(*call) {
 		err := x.atomicIf(cond != expireCond{}, []string{x.key(1)}, func(db keyspace) (err error) {
 			if cond != (expireCond{}) {
 				cur, exists := db.ExpireTime(x.key(1))
-				if !exists || !cond.allows(cur, n) {
+				if !exists || !cond.allows(unixMs(cur), n) {
 					return nil
 				}
 			}
-			done, err = db.ExpireAt(x.key(1), n)
+			done, err = db.ExpireAt(x.key(1), time.UnixMilli(n))
 			return err
 		})
 		if err != nil {
@@ -156,7 +157,8 @@ func expireCmd(unit int) func(*call) {
 // does not exist, -1 when it has no deadline.
 func ttlCmd(ms, abs bool) func(*call) {
 	return func(x *call) {
-		dl, ok := x.db.ExpireTime(x.key(1))
+		at, ok := x.db.ExpireTime(x.key(1))
+		dl := unixMs(at)
 		switch {
 		case !ok:
 			x.r.int(-2)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"math"
+	"time"
 
 	"github.com/replikv/replikv"
 )
@@ -61,7 +62,7 @@ func setCmd(x *call) {
 			x.r.err(e)
 			return
 		}
-		opt.ExpireAtMs = dl
+		opt.ExpireAt = time.UnixMilli(dl)
 	}
 	res, err := x.db.SetWithOptions(x.key(1), x.args[2], opt)
 	switch {
@@ -93,7 +94,7 @@ func setexCmd(unit int) func(*call) {
 			x.r.err(e)
 			return
 		}
-		if _, err := x.db.SetWithOptions(x.key(1), x.args[3], replikv.SetOptions{ExpireAtMs: dl}); err != nil {
+		if _, err := x.db.SetWithOptions(x.key(1), x.args[3], replikv.SetOptions{ExpireAt: time.UnixMilli(dl)}); err != nil {
 			x.fail(err)
 			return
 		}
@@ -154,7 +155,7 @@ func getexCmd(x *call) {
 		if dl, e = deadline(x, o.expire, o.unit); e != "" {
 			return nil
 		}
-		_, err = db.ExpireAt(x.key(1), dl)
+		_, err = db.ExpireAt(x.key(1), time.UnixMilli(dl))
 		return err
 	})
 	if e != "" && err == nil && found {
