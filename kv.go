@@ -197,7 +197,7 @@ func (s *Store) readItem(key string) (slot, error) {
 		return slot{}, ErrNotFound
 	}
 	sl := sh.t.slots[i]
-	if s.expired(&sl, s.nowMs()) {
+	if sl.hasTTL() && s.expired(&sl, s.nowMs()) { // the clock only for keys with a deadline
 		sh.mu.RUnlock()
 		sh.misses.Add(1)
 		s.expireIfNeeded(key)
