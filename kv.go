@@ -2,12 +2,30 @@
 // primary/replica replication.
 //
 // A Store holds a keyspace of binary-safe string keys and []byte values
-// with optional absolute deadlines. Reads run at memory speed and never
-// allocate. Every write on a primary appends one deterministic RESP command
-// to the store's replication stream, which carries a replication ID and a
-// byte offset exactly as Redis's does, keeps the newest bytes in a backlog
-// ring, and feeds subscribers. A point-in-time snapshot in the Redis RDB
+// with optional absolute deadlines. Reads run at memory speed. Every write
+// on a primary appends one deterministic RESP command to the store's
+// replication stream, which carries a replication ID and a byte offset
+// exactly as Redis's does, keeps the newest bytes in a backlog ring, and
+// feeds subscribers and watchers. A point-in-time snapshot in the Redis RDB
 // format can be written while writers keep writing.
+//
+// # Who owns a value
+//
+// Everything the API returns belongs to the caller: Get, Range, All,
+// Tx.Get, SetResult.Old and Watch events hand out copies, so changing them
+// cannot change the store, its replicas or its snapshots. AppendGet
+// appends into the caller's buffer without allocating. View and ViewID lend
+// the stored bytes to a function for the duration of the call, without
+// copying: the function must neither change them nor keep them. Values
+// passed to Set and its kin are copied.
+//
+// # Roles
+//
+// A store is a primary, a replica or closed (Role). The role changes only
+// through ReplicaOf, Promote, Shutdown and Close, which are serialised, and
+// every write checks it under the lock that orders the stream: a write
+// either is in the stream before a role change or fails after it
+// (ErrReadOnly, ErrClosed). After Close no goroutine of the store runs.
 package replikv
 
 import (
