@@ -25,7 +25,9 @@
 // through ReplicaOf, Promote, Shutdown and Close, which are serialised, and
 // every write checks it under the lock that orders the stream: a write
 // either is in the stream before a role change or fails after it
-// (ErrReadOnly, ErrClosed). After Close no goroutine of the store runs.
+// (ErrReadOnly, ErrClosed). After Close no goroutine of the store runs and
+// every read, write, control call, subscription and snapshot returns
+// ErrClosed; Info, Stats and Position still report the final state.
 package replikv
 
 import (
@@ -114,9 +116,9 @@ func New(cfg Config) (*Store, error) {
 
 // Close stops every goroutine the store started, closes its listeners,
 // connections and stream subscriptions, and waits for all of them. After
-// it returns, writes, control calls, subscriptions and snapshots return
-// ErrClosed; the data stays readable. Close is idempotent and safe to call
-// concurrently with any other method.
+// it returns, reads, writes, control calls, subscriptions and snapshots
+// return ErrClosed (Info, Stats and Position still answer). Close is
+// idempotent and safe to call concurrently with any other method.
 func (s *Store) Close() error {
 	s.changeRole(evClose, nil) // cannot fail
 	s.closeServing()
@@ -363,11 +365,17 @@ func (s *Store) Range(fn func(key string, value []byte, deadline time.Time) bool
 	return nil
 }
 
-// readable returns ErrSyncing when reads are refused: on a replica whose
-// link is not up, when Config.RefuseStaleReads.
+// readable returns the error of a refused read: ErrClosed after Close,
+// ErrSyncing on a replica whose link is not up when
+// Config.RefuseStaleReads.
 func (s *Store) readable() error {
-	if st := LinkStatus(s.rep.state.Load()); st != LinkUp && st != LinkNone && s.conf().RefuseStaleReads && s.Role() == RoleReplica {
-		return ErrSyncing
+	switch s.Role() {
+	case RoleClosed:
+		return ErrClosed
+	case RoleReplica:
+		if st := LinkStatus(s.rep.state.Load()); st != LinkUp && st != LinkNone && s.conf().RefuseStaleReads {
+			return ErrSyncing
+		}
 	}
 	return nil
 }

@@ -96,9 +96,9 @@ func TestViewAndAppendGet(t *testing.T) {
 	}
 }
 
-// TestLifecycleAfterClose: writes, snapshots and subscriptions after Close
-// return ErrClosed, every time (BeginSnapshot used to succeed about half
-// the time).
+// TestLifecycleAfterClose: every method after Close returns ErrClosed,
+// every time (BeginSnapshot used to succeed about half the time); Stats
+// still reports the final state.
 func TestLifecycleAfterClose(t *testing.T) {
 	s := newStore(t, Config{})
 	must(t, s.Set("k", []byte("v")))
@@ -117,8 +117,23 @@ func TestLifecycleAfterClose(t *testing.T) {
 			t.Fatalf("Subscribe after Close = %v", err)
 		}
 	}
-	if v, err := s.Get("k"); err != nil || string(v) != "v" {
-		t.Fatalf("data after Close: %q, %v (it stays readable)", v, err)
+	if v, err := s.Get("k"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Get after Close = %q, %v; want ErrClosed", v, err)
+	}
+	if err := s.View("k", func([]byte) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("View after Close = %v", err)
+	}
+	if _, _, err := s.Scan(0, 10); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Scan after Close = %v", err)
+	}
+	if _, err := s.Watch(context.Background(), WatchOptions{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Watch after Close = %v", err)
+	}
+	if err := s.Reconfigure(func(*Config) {}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Reconfigure after Close = %v", err)
+	}
+	if got := s.Stats().Keys; got != 1 {
+		t.Fatalf("Stats after Close: %d keys, want the final 1", got)
 	}
 }
 
