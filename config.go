@@ -160,6 +160,12 @@ func orDefault[T comparable](v *T, d T) {
 	}
 }
 
+// derivedPeriod is a period left at zero: its default, or a quarter of a
+// shorter ReplTimeout (never zero).
+func derivedPeriod(def, replTimeout time.Duration) time.Duration {
+	return max(time.Millisecond, min(def, replTimeout/4))
+}
+
 // withDefaults returns a copy with every zero field replaced by its default,
 // or an error naming the first invalid field.
 func (c Config) withDefaults() (Config, error) {
@@ -191,8 +197,8 @@ func (c Config) withDefaults() (Config, error) {
 	// Periods left at zero follow a short ReplTimeout, so that a quiet link
 	// is never taken for a dead one; set explicitly, they must be shorter.
 	if c.ReplTimeout > 0 {
-		orDefault(&c.PingPeriod, min(DefaultPingPeriod, c.ReplTimeout/4))
-		orDefault(&c.AckPeriod, min(DefaultAckPeriod, c.ReplTimeout/4))
+		orDefault(&c.PingPeriod, derivedPeriod(DefaultPingPeriod, c.ReplTimeout))
+		orDefault(&c.AckPeriod, derivedPeriod(DefaultAckPeriod, c.ReplTimeout))
 	}
 	// One bound of the backoff set alone moves the other with it.
 	switch {

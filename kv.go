@@ -81,6 +81,9 @@ type Store struct {
 
 	dyn      atomic.Pointer[Config] // the configuration in effect (Reconfigure)
 	reconfMu sync.Mutex
+	// periodsSet tells which of PingPeriod and AckPeriod the user set (the
+	// others follow ReplTimeout); guarded by reconfMu.
+	periodsSet struct{ ping, ack bool }
 
 	prim primaryState // serving replicas (primary.go)
 	rep  replicaState // following a primary (replica.go)
@@ -91,6 +94,7 @@ type Store struct {
 
 // New returns an empty primary Store configured by cfg.
 func New(cfg Config) (*Store, error) {
+	user := cfg
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -103,6 +107,7 @@ func New(cfg Config) (*Store, error) {
 		done:   make(chan struct{}),
 	}
 	s.dyn.Store(&cfg)
+	s.periodsSet.ping, s.periodsSet.ack = user.PingPeriod != 0, user.AckPeriod != 0
 	s.shift = 64
 	for n := cfg.Shards; n > 1; n >>= 1 {
 		s.shift--

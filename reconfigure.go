@@ -18,8 +18,9 @@ func (s *Store) Config() Config { return *s.conf() }
 // a copy of the configuration in effect; the result is validated and
 // applied as a whole, or not at all. These fields may change: Password,
 // MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout,
-// PingPeriod (from the next PING on), ReplicaOutputLimits (for replicas
-// that sync from now on) and
+// PingPeriod (from the next PING on), AckPeriod (from the next
+// connection to the primary), ReplicaOutputLimits (for replicas that sync
+// from now on) and
 // BacklogSize (the newest bytes are kept). Changing any other field is an
 // error wrapping ErrInvalidArgument. After Close it returns ErrClosed.
 func (s *Store) Reconfigure(fn func(c *Config)) error {
@@ -31,6 +32,14 @@ func (s *Store) Reconfigure(fn func(c *Config)) error {
 	old := *s.conf()
 	c := old
 	fn(&c)
+	// Periods the user never set follow ReplTimeout again, as in New.
+	pingSet, ackSet := s.periodsSet.ping || c.PingPeriod != old.PingPeriod, s.periodsSet.ack || c.AckPeriod != old.AckPeriod
+	if !pingSet {
+		c.PingPeriod = 0
+	}
+	if !ackSet {
+		c.AckPeriod = 0
+	}
 	c, err := c.withDefaults()
 	if err != nil {
 		return err
@@ -39,13 +48,14 @@ func (s *Store) Reconfigure(fn func(c *Config)) error {
 	fixed.Password, fixed.MasterUser, fixed.MasterAuth = c.Password, c.MasterUser, c.MasterAuth
 	fixed.ReplicaWritable, fixed.RefuseStaleReads, fixed.ReplTimeout = c.ReplicaWritable, c.RefuseStaleReads, c.ReplTimeout
 	fixed.ReplicaOutputLimits, fixed.BacklogSize = c.ReplicaOutputLimits, c.BacklogSize
-	fixed.PingPeriod = c.PingPeriod
+	fixed.PingPeriod, fixed.AckPeriod = c.PingPeriod, c.AckPeriod
 	if !sameFixed(fixed, c) {
-		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, PingPeriod, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
+		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, PingPeriod, AckPeriod, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
 	}
 	if c.BacklogSize != old.BacklogSize {
 		s.resizeBacklog(c.BacklogSize)
 	}
+	s.periodsSet.ping, s.periodsSet.ack = pingSet, ackSet
 	s.dyn.Store(&c)
 	return nil
 }

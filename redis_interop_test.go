@@ -53,7 +53,7 @@ func fillRedis(t *testing.T, r *redisServer) {
 // on the whole keyspace (strings of db 0: values and deadlines).
 func compareWithRedis(t *testing.T, r *redisServer, s *Store, offsetField string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		off := r.infoInt(t, "replication", offsetField)
 		_, mine := s.Position()

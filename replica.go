@@ -280,7 +280,7 @@ func (s *Store) streamFrom(ctx context.Context, lc *linkConn) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		t := time.NewTicker(s.cfg.AckPeriod)
+		t := time.NewTicker(s.conf().AckPeriod)
 		defer t.Stop()
 		for {
 			select {

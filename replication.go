@@ -116,11 +116,13 @@ func (s *Store) startLink(d transport.Dialer) {
 	r := &s.rep
 	r.mu.Lock()
 	r.link = l
-	r.state.Store(int32(LinkConnecting))
-	r.broadcastLocked()
-	r.downSince.Store(time.Now().UnixNano())
+	if LinkStatus(r.state.Load()) == LinkNone {
+		r.downSince.Store(time.Now().UnixNano())
+	}
 	r.mu.Unlock()
-	s.wg.Add(1) // ctl is held and the store is not closed: Close has not reached Wait
+	r.lastErr.Store(nil)      // a new primary: the old one's failure is no longer news
+	s.setLink(LinkConnecting) // through setLink: counted, and told to OnLinkChange
+	s.wg.Add(1)               // ctl is held and the store is not closed: Close has not reached Wait
 	go func() {
 		defer s.wg.Done()
 		defer close(l.done)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/replikv/replikv/resp"
@@ -78,8 +80,14 @@ type WatchOptions struct {
 type Watcher struct {
 	s    *Store
 	ctx  context.Context
-	stop func() bool
-	sub  *Subscription
+	stop func() bool // ends the AfterFunc that closes the watcher with ctx
+	lim  SubscribeLimits
+
+	mu     sync.Mutex
+	sub    *Subscription // replaced on a history change, under mu
+	closed bool          // Close was called, under mu
+
+	// Owned by the goroutine calling Next.
 	rd   *resp.Reader
 	from int64 // stream offset of the reader's first byte
 	db   int   // database of the last SELECT; -1 before any
@@ -94,25 +102,39 @@ type Watcher struct {
 // state you keep in step (a cache), so that no change falls between the
 // two. It works on primaries and replicas.
 func (s *Store) Watch(ctx context.Context, opt WatchOptions) (*Watcher, error) {
-	w := &Watcher{s: s, ctx: ctx, db: -1}
-	if err := w.subscribe(opt.Limits); err != nil {
+	w := &Watcher{s: s, ctx: ctx, db: -1, lim: opt.Limits}
+	if err := w.subscribe(); err != nil {
 		return nil, err
 	}
-	w.stop = context.AfterFunc(ctx, func() { w.sub.Close() })
+	w.stop = context.AfterFunc(ctx, w.Close)
 	return w, nil
 }
 
-func (w *Watcher) subscribe(lim SubscribeLimits) error {
+// subscribe starts (again) at the end of the stream; ErrClosed once the
+// watcher is closed.
+func (w *Watcher) subscribe() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
 	st := w.s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	sub, err := st.subscribeLocked(st.end, lim)
+	sub, err := st.subscribeLocked(st.end, w.lim)
 	if err != nil {
 		return err
 	}
-	w.sub, w.from, w.db = sub, st.end, st.db
+	w.sub, w.from, w.db, w.buf = sub, st.end, st.db, nil
 	w.rd = resp.NewReader(subReader{w}, resp.Limits{MaxBulkLen: w.s.cfg.MaxBulkLen})
 	return nil
+}
+
+// subscription returns the subscription in use.
+func (w *Watcher) subscription() *Subscription {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sub
 }
 
 // subReader reads the subscription's bytes for the RESP reader.
@@ -121,7 +143,7 @@ type subReader struct{ w *Watcher }
 func (r subReader) Read(p []byte) (int, error) {
 	w := r.w
 	for len(w.buf) == 0 {
-		data, _, err := w.sub.Next(w.ctx, w.buf[:0])
+		data, _, err := w.subscription().Next(w.ctx, w.buf[:0])
 		if err != nil {
 			return 0, err
 		}
@@ -160,10 +182,17 @@ func (w *Watcher) Events() iter.Seq2[Event, error] {
 	}
 }
 
-// Close stops the watcher; Next then returns ErrClosed.
+// Close stops the watcher; Next then returns ErrClosed (or ctx's error
+// when ctx ended). It may be called from any goroutine, more than once.
 func (w *Watcher) Close() {
-	w.stop()
-	w.sub.Close()
+	w.mu.Lock()
+	w.closed = true
+	sub := w.sub
+	w.mu.Unlock()
+	sub.Close()
+	if w.stop != nil {
+		w.stop()
+	}
 }
 
 // decodeOne reads one command and turns it into events, or records the
@@ -173,14 +202,10 @@ func (w *Watcher) decodeOne() {
 	cmd, err := w.rd.ReadCommand()
 	if err != nil {
 		if errors.Is(err, ErrHistoryChanged) && w.ctx.Err() == nil {
-			lim := w.sub.lim
-			if err := w.subscribe(lim); err != nil {
+			if err := w.subscribe(); err != nil {
 				w.err = err
 				return
 			}
-			w.stop()
-			w.stop = context.AfterFunc(w.ctx, func() { w.sub.Close() })
-			w.buf = nil
 			w.pend = append(w.pend, Event{Op: OpReset, Offset: w.from})
 			return
 		}
@@ -237,7 +262,7 @@ func (w *Watcher) events(args [][]byte, off int64) {
 			return
 		}
 		if name == "expireat" {
-			n *= 1000
+			n = mulClamp(n, 1000)
 		}
 		w.pend = append(w.pend, Event{Op: OpExpire, Key: string(args[1]), Deadline: time.UnixMilli(max(n, 1)), Offset: off})
 	case "expire", "pexpire":
@@ -278,7 +303,7 @@ func (w *Watcher) plainSet(args [][]byte, off int64) (Event, bool) {
 			ev.Deadline = time.UnixMilli(n)
 			return ev, true
 		case equalFold(args[3], "EXAT"):
-			ev.Deadline = time.UnixMilli(n * 1000)
+			ev.Deadline = time.UnixMilli(mulClamp(n, 1000))
 			return ev, true
 		}
 	}
@@ -327,4 +352,15 @@ func lowerName(b []byte) string {
 		out[i] = c
 	}
 	return string(out)
+}
+
+// mulClamp is a*b for b > 0, clamped to the int64 range.
+func mulClamp(a, b int64) int64 {
+	switch {
+	case a > math.MaxInt64/b:
+		return math.MaxInt64
+	case a < math.MinInt64/b:
+		return math.MinInt64
+	}
+	return a * b
 }

@@ -2,6 +2,7 @@ package replikv
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 	"unsafe"
@@ -185,8 +186,9 @@ func ttlMs(ttl time.Duration) int64 {
 }
 
 // ExpireAt sets key's absolute deadline (kept to the millisecond); the
-// stream receives PEXPIREAT, or DEL when the deadline has passed. It
-// reports whether the key exists.
+// stream receives PEXPIREAT, or DEL when the deadline has passed (the zero
+// time is such a deadline: use Persist to remove one). It reports whether
+// the key exists.
 func (s *Store) ExpireAt(key string, at time.Time) (bool, error) {
 	sh, err := s.lockWrite(key)
 	if err != nil {
@@ -198,12 +200,18 @@ func (s *Store) ExpireAt(key string, at time.Time) (bool, error) {
 
 // msOf is t in unix milliseconds, the unit of deadlines inside the store
 // and on the wire: 0 (none) for the zero time, at least 1 otherwise (an
-// instant at or before the epoch is a deadline long past, not none).
+// instant at or before the epoch is a deadline long past, not none), and
+// at most MaxInt64 (a time too far to count in milliseconds).
 func msOf(t time.Time) int64 {
-	if t.IsZero() {
+	switch sec := t.Unix(); {
+	case t.IsZero():
 		return 0
+	case sec >= math.MaxInt64/1000: // UnixMilli would wrap: as far as it goes
+		return math.MaxInt64
+	case sec <= 0: // at or before the epoch (UnixMilli wraps far before it)
+		return 1
 	}
-	return max(1, t.UnixMilli())
+	return t.UnixMilli()
 }
 
 // timeOf is msOf's inverse: the zero time for 0.
