@@ -92,8 +92,8 @@ func TestPrimaryDropsSilentReplica(t *testing.T) {
 	must(t, p.Set("k", []byte("v")))
 
 	// A peer that connects and says nothing.
+	connected := time.Now() // before the dial: the primary's clock starts after it
 	mute := dialPeer(t, mn.dialer("p"))
-	connected := time.Now()
 	mute.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadAll(mute); err != nil {
 		t.Fatalf("a mute peer was not disconnected: %v", err)
@@ -104,8 +104,8 @@ func TestPrimaryDropsSilentReplica(t *testing.T) {
 
 	// A silent replica.
 	pc := dialPeer(t, mn.dialer("p"))
+	synced := time.Now() // the primary waits for ACKs from after the snapshot on
 	pc.syncFull(t, 5001)
-	synced := time.Now()
 	closed := pc.drain() // reads the PINGs, never writes
 	waitListed(t, p, 5001)
 	poll(t, 5*time.Second, "the primary to drop the silent replica", func() bool {
