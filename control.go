@@ -34,11 +34,7 @@ func (s *Store) WaitReplicas(ctx context.Context, n int, offset int64) int {
 		}
 		if !asked && count < total {
 			asked = true
-			s.st.mu.Lock()
-			if streams(s.st.loadRole()) {
-				s.st.appendLocked(getAck)
-			}
-			s.st.mu.Unlock()
+			s.askAcks()
 		}
 		select {
 		case <-acked:
@@ -47,6 +43,16 @@ func (s *Store) WaitReplicas(ctx context.Context, n int, offset int64) int {
 		case <-s.done:
 			return count
 		}
+	}
+}
+
+// askAcks puts REPLCONF GETACK in the stream, when this store originates
+// it (a replica's stream is its primary's), so replicas ACK at once.
+func (s *Store) askAcks() {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	if streams(s.st.loadRole()) {
+		s.st.appendLocked(getAck)
 	}
 }
 

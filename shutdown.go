@@ -65,11 +65,7 @@ func (s *Store) waitAcked(ctx context.Context, waiting map[int64]*replicaConn, o
 		}
 		if !asked {
 			asked = true
-			s.st.mu.Lock()
-			if streams(s.st.loadRole()) {
-				s.st.appendLocked(getAck)
-			}
-			s.st.mu.Unlock()
+			s.askAcks()
 		}
 		select {
 		case <-acked:

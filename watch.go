@@ -224,7 +224,7 @@ func (w *Watcher) decodeOne() {
 
 // events appends the events of one stream command.
 func (w *Watcher) events(args [][]byte, off int64) {
-	kind, _ := classify(args)
+	kind, h := classify(args)
 	switch kind {
 	case cmdSelect:
 		if db, err := strconv.Atoi(string(argOr(args, 1))); err == nil {
@@ -243,7 +243,7 @@ func (w *Watcher) events(args [][]byte, off int64) {
 	if !w.ours() || len(args) < 2 {
 		return
 	}
-	name := lowerName(args[0])
+	name := h.name // lower case, from the apply table
 	switch name {
 	case "del", "unlink", "getdel":
 		for _, k := range args[1:] {
@@ -340,18 +340,6 @@ func (s *Store) peek(key string) (value []byte, deadline int64, ok bool) {
 	}
 	v := sh.t.slots[i].value()
 	return append(make([]byte, 0, len(v)), v...), sh.t.slots[i].deadline(), true
-}
-
-// lowerName is a command name in lower case.
-func lowerName(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		out[i] = c
-	}
-	return string(out)
 }
 
 // mulClamp is a*b for b > 0, clamped to the int64 range.
