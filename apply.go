@@ -273,6 +273,14 @@ func init() {
 		"decrby":    {minArgs: 3, fn: applyIncr},
 		"append":    {minArgs: 3, fn: applyAppend},
 	}
+	for _, more := range []map[string]applyHandler{stringApplyHandlers(), keyApplyHandlers()} {
+		for name, h := range more {
+			if _, dup := applyHandlers[name]; dup {
+				panic("replikv: two apply handlers for " + name)
+			}
+			applyHandlers[name] = h
+		}
+	}
 	for name, h := range applyHandlers {
 		h.name = name
 		applyHandlers[name] = h

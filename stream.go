@@ -179,6 +179,18 @@ func (st *stream) emitPexpireatLocked(db int, key string, deadline int64) {
 	st.finishLocked(b)
 }
 
+// emitArgsLocked appends a command given as its whole argument list
+// (name first), for the less common commands that have no encoder of
+// their own.
+func (st *stream) emitArgsLocked(db int, args ...[]byte) {
+	b := st.beginLocked(db)
+	b = resp.AppendArrayLen(b, len(args))
+	for _, a := range args {
+		b = resp.AppendBulk(b, a)
+	}
+	st.finishLocked(b)
+}
+
 // emitBareLocked appends a command without arguments (FLUSHALL, PING).
 // PING is not tied to a database and emits no SELECT.
 func (st *stream) emitBareLocked(db int, name string) {

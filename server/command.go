@@ -34,7 +34,7 @@ var commands map[string]*command
 
 func init() {
 	commands = make(map[string]*command)
-	for _, group := range [][]*command{connectionCommands(), stringCommands(), keyCommands(),
+	for _, group := range [][]*command{connectionCommands(), stringCommands(), bitCommands(), keyCommands(),
 		serverCommands(), replicationCommands(), transactionCommands()} {
 		for _, c := range group {
 			commands[c.name] = c
