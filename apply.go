@@ -240,6 +240,10 @@ type applyHandler struct {
 	minArgs  int
 	keyStep  int // 0: only args[1] is a key; n: args[1], args[1+n], … are keys
 	multiKey bool
+	// keysOf, when set, lists the keys of a multiKey command whose keys
+	// are not laid out by keyStep (BITOP op dest src…, COPY src dst …);
+	// it is called only on args that passed minArgs.
+	keysOf func(args [][]byte) []string
 	fn       func(s *Store, args [][]byte) error
 }
 
@@ -247,7 +251,7 @@ var applyHandlers map[string]applyHandler
 
 // valid reports whether args have the handler's shape.
 func (h applyHandler) valid(args [][]byte) bool {
-	return len(args) >= h.minArgs && (h.keyStep == 0 || (len(args)-1)%h.keyStep == 0)
+	return len(args) >= h.minArgs && (h.keyStep == 0 || h.keysOf != nil || (len(args)-1)%h.keyStep == 0)
 }
 
 func init() {
@@ -289,6 +293,9 @@ func init() {
 
 // applyKeys lists the keys of a multi-key command.
 func applyKeys(args [][]byte, h applyHandler) []string {
+	if h.keysOf != nil {
+		return h.keysOf(args)
+	}
 	keys := make([]string, 0, (len(args)-1)/h.keyStep)
 	for i := 1; i < len(args); i += h.keyStep {
 		keys = append(keys, unsafeString(args[i]))
