@@ -134,7 +134,7 @@ func BenchmarkSetParallel(b *testing.B) {
 // the backlog and one subscriber.
 func BenchmarkStreamAppend(b *testing.B) {
 	st := newStream(1<<20, time.Now)
-	sub := newSubscription(0, SubscribeLimits{Hard: 1 << 30, Soft: 1 << 30})
+	sub := st.newSubscriptionLocked(0, SubscribeLimits{Hard: 1 << 30, Soft: 1 << 30})
 	st.subs = append(st.subs, sub)
 	key := benchKey(1)
 	val := benchValue(rand.New(rand.NewPCG(5, 6)))

@@ -173,7 +173,7 @@ func TestStalledReplicaDroppedFreesAll(t *testing.T) {
 	p.st.mu.Lock()
 	subs := 0
 	for _, sub := range p.st.subs {
-		if !sub.isClosed() {
+		if !sub.closed.Load() {
 			subs++
 		}
 	}

@@ -20,6 +20,12 @@ type Info struct {
 	BacklogSize      int   // repl_backlog_size
 	BacklogFirstByte int64 // repl_backlog_first_byte_offset (1-based, as Redis)
 	BacklogHistLen   int64 // repl_backlog_histlen
+	// ReplBufferBytes is how much of the stream is kept, once for the
+	// backlog and every replica and subscriber together (Redis 7:
+	// mem_total_replication_buffers): from the oldest byte any of them
+	// still needs to the end. Memory is allocated in blocks of
+	// backlog.BlockSize, so it is at most that much more.
+	ReplBufferBytes int64
 
 	// Replicas connected to this store (connected_slaves, slaveN lines),
 	// from their PSYNC or SYNC on: syncing ones included.
@@ -56,6 +62,10 @@ type ReplicaInfo struct {
 	Lag    time.Duration // time since its last ACK
 	// LagBytes is how far its acknowledged offset is behind this store's.
 	LagBytes int64
+	// PendingBytes is the stream not yet written to it: how far its
+	// reader is behind the end of the stream (what its output limits,
+	// Config.ReplicaOutputLimits, act on).
+	PendingBytes int64
 
 	// Progress of its full resync (zero after a partial one): snapshot
 	// bytes sent, and the snapshot's size (-1 while it is still being
@@ -111,9 +121,10 @@ func (s *Store) Info() Info {
 		ReplID2:          st.replid2,
 		Offset:           st.end,
 		SecondOffset:     st.off2,
-		BacklogSize:      st.ring.Cap(),
+		BacklogSize:      st.ring.Size(),
 		BacklogFirstByte: first + 1,
 		BacklogHistLen:   end - first,
+		ReplBufferBytes:  st.end - min(first, st.lowestLocked()),
 	}
 	role := st.loadRole() // with the history it goes with
 	st.mu.Unlock()
@@ -129,6 +140,9 @@ func (s *Store) Info() Info {
 		in.Replicas = append(in.Replicas, ReplicaInfo{ID: rc.id, Addr: rc.addr, Port: rc.port, State: rc.state,
 			Offset: rc.ackOff, Lag: now.Sub(rc.lastAck), LagBytes: max(0, in.Offset-rc.ackOff),
 			SyncSentBytes: rc.syncSent.Load(), SyncTotalBytes: rc.syncTotal.Load()})
+		if sub := rc.sub.Load(); sub != nil && !sub.closed.Load() {
+			in.Replicas[len(in.Replicas)-1].PendingBytes = max(0, in.Offset-sub.pos.Load())
+		}
 		rc.mu.Unlock()
 	}
 	p.mu.Unlock()

@@ -40,11 +40,7 @@ func (st *stream) subscribeLocked(from int64, lim SubscribeLimits) (*Subscriptio
 	if from < first || from > end {
 		return nil, fmt.Errorf("%w: offset %d, backlog holds [%d, %d)", ErrOffsetNotCovered, from, first, end)
 	}
-	sub := newSubscription(from, lim)
-	if from < end {
-		sub.buf = make([]byte, end-from)
-		st.ring.ReadAt(sub.buf, from)
-	}
+	sub := st.newSubscriptionLocked(from, lim)
 	st.subs = append(st.subs, sub)
 	return sub, nil
 }

@@ -38,6 +38,8 @@ type replicaConn struct {
 	ackOff  int64  // last REPLCONF ACK offset
 	lastAck time.Time
 
+	sub atomic.Pointer[Subscription] // its stream reader, once it has one
+
 	ackOnce  sync.Once
 	firstAck chan struct{} // closed at the first REPLCONF ACK after the sync
 }
@@ -508,6 +510,7 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 	if err != nil {
 		return fmt.Errorf("waiting for a snapshot: %w", err)
 	}
+	rc.sub.Store(sub)
 	if !req.Legacy {
 		fmt.Fprintf(w, "+FULLRESYNC %s %d\r\n", job.replid, job.offset)
 	}
@@ -548,6 +551,7 @@ func (s *Store) listReplica(rc *replicaConn) func() {
 // ReplTimeout.
 func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Subscription, waitAck bool) error {
 	defer sub.Close()
+	rc.sub.Store(sub)
 	// A replica that falls behind its output limit is dropped at once, even
 	// while this goroutine is blocked writing to it.
 	sub.OnClose(func() { rc.conn.Close() })
@@ -563,7 +567,7 @@ func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Sub
 		readErr <- s.readAcks(rc, rd)
 		cancel()
 	}()
-	var buf []byte
+	var parts net.Buffers
 	var err error
 	if waitAck {
 		t := time.NewTimer(s.conf().ReplTimeout)
@@ -576,19 +580,20 @@ func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Sub
 		}
 		t.Stop()
 	}
+	if err == nil {
+		err = w.Flush()
+	}
 	for err == nil {
-		var data []byte
-		data, _, err = sub.Next(ctx, buf)
+		// The bytes go from the shared stream buffer to the socket with no
+		// copy: one vectored write per burst.
+		parts, _, err = sub.nextParts(ctx, parts, feedBurst)
 		if err != nil {
 			break
 		}
-		if _, err = w.Write(data); err != nil {
-			break
-		}
-		if err = w.Flush(); err != nil {
-			break
-		}
-		buf = data
+		rc.conn.SetWriteDeadline(time.Now().Add(s.conf().ReplTimeout))
+		all := parts
+		_, err = all.WriteTo(rc.conn)
+		clear(parts)
 	}
 	rc.conn.Close() // stops readAcks
 	if rerr := <-readErr; errors.Is(err, context.Canceled) && rerr != nil {
@@ -596,6 +601,9 @@ func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Sub
 	}
 	return err
 }
+
+// feedBurst bounds the bytes of one write to a replica.
+const feedBurst = 4 << 20
 
 // readAcks reads what a streaming replica sends: REPLCONF ACK <offset>
 // (recorded, never answered) and newlines. A replica silent for longer

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/replikv/replikv/backlog"
 )
 
 // conf returns the configuration in effect, including the settings that
@@ -77,18 +76,11 @@ func sameFixed(a, b Config) bool {
 	return f(a) == f(b)
 }
 
-// resizeBacklog replaces the backlog ring with one of size bytes holding
-// the newest bytes of the old one.
+// resizeBacklog changes the backlog's size: a smaller one keeps its
+// newest bytes, a larger one fills as the stream grows.
 func (s *Store) resizeBacklog(size int) {
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	first, end := st.ring.Range()
-	first = max(first, end-int64(size))
-	buf := make([]byte, end-first)
-	st.ring.ReadAt(buf, first)
-	r := backlog.New(size)
-	r.Reset(first)
-	r.Append(buf)
-	st.ring = r
+	st.ring.SetSize(size)
 }

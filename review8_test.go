@@ -120,11 +120,18 @@ func TestReviewInfoTornAcrossPromote(t *testing.T) {
 	oldID, _ := a.Position()
 
 	b.prim.mu.Lock() // Info takes it after its stream-locked section
+	locked := true
+	defer func() { // a failure below must not leave the store's Close hanging on it
+		if locked {
+			b.prim.mu.Unlock()
+		}
+	}()
 	res := make(chan Info, 1)
 	go func() { res <- b.Info() }()
 	waitBlocked(t, "(*Store).Info", "(*Mutex).Lock", fmt.Sprintf("info.go:%d", lineOf(t, "info.go", "\tp.mu.Lock()"))) // parked on prim.mu, past the stream lock
 	must(t, b.Promote())
 	b.prim.mu.Unlock()
+	locked = false
 	in := <-res
 	if in.Role == "master" && (in.ReplID == oldID || in.ReplID2 != oldID) {
 		t.Fatalf("Info during Promote: role %q with replid %s (old primary's: %v) and replid2 %s; a master after Promote has replid2 = %s",

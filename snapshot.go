@@ -115,7 +115,7 @@ func (s *Store) startSnapshot(lim *SubscribeLimits) (*Snapshot, *Subscription, e
 	st.snap = sn
 	var sub *Subscription
 	if lim != nil {
-		sub = newSubscription(st.end, *lim)
+		sub = st.newSubscriptionLocked(st.end, *lim)
 		st.subs = append(st.subs, sub)
 	}
 	return sn, sub, nil

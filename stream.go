@@ -26,7 +26,7 @@ type stream struct {
 	replid2 string // the history this one continued from ("" when none)
 	off2    int64  // Redis second_repl_offset: first offset not valid for replid2; -1 when none
 	end     int64  // offset of the next byte (Redis master_repl_offset)
-	ring    *backlog.Ring
+	ring    *backlog.Buffer // the shared stream buffer; its window is the backlog
 	db      int // database of the last SELECT in the stream, -1 before any
 	buf     []byte
 	subs    []*Subscription
@@ -46,13 +46,25 @@ type stream struct {
 }
 
 func newStream(backlogSize int, now func() time.Time) *stream {
-	return &stream{
+	st := &stream{
 		replid: newReplID(),
 		off2:   -1,
-		ring:   backlog.New(backlogSize),
+		ring:   backlog.NewBuffer(backlogSize),
 		db:     -1,
 		now:    now,
 	}
+	st.ring.SetLowest(st.lowestLocked)
+	return st
+}
+
+// lowestLocked returns the lowest stream offset a subscriber may still
+// read (see backlog.Buffer.SetLowest).
+func (st *stream) lowestLocked() int64 {
+	low := st.end
+	for _, sub := range st.subs {
+		low = min(low, sub.held.Load())
+	}
+	return low
 }
 
 // newReplID returns 40 random hex characters, like Redis's run ids.
@@ -80,7 +92,7 @@ func (st *stream) appendLocked(b []byte) {
 	}
 	dropped := false
 	for _, sub := range st.subs {
-		if !sub.push(b) {
+		if !sub.checkLimitsLocked(st.end) {
 			dropped = true
 		}
 	}
@@ -93,7 +105,7 @@ func (st *stream) appendLocked(b []byte) {
 func (st *stream) pruneLocked() {
 	keep := st.subs[:0]
 	for _, sub := range st.subs {
-		if !sub.isClosed() {
+		if !sub.finished() {
 			keep = append(keep, sub)
 		}
 	}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/replikv/replikv/backlog"
 )
 
 // SubscribeLimits bound the bytes a subscription may hold pending, like
@@ -41,86 +44,147 @@ func (l SubscribeLimits) withDefaults() SubscribeLimits {
 }
 
 // A Subscription receives the replication stream from a given offset, in
-// order and without gaps. Bytes are copied to it as they are appended, so a
-// slow reader never blocks writers; when it falls too far behind (see
-// SubscribeLimits) it is closed with ErrSubscriberLagging.
+// order and without gaps. It reads the stream's one shared buffer (see
+// backlog.Buffer): writers append each byte once, whatever the number of
+// subscribers, and never wait for a reader. A subscriber's pending bytes
+// are its lag, end of stream minus its offset; when it falls too far
+// behind (see SubscribeLimits) it is closed with ErrSubscriberLagging.
 type Subscription struct {
-	mu        sync.Mutex
-	buf       []byte // pending bytes
-	next      int64  // stream offset of buf[0]
-	err       error  // set once closed
-	wake      chan struct{}
-	lim       SubscribeLimits
-	now       func() time.Time
-	softSince time.Time // when pending first went over Soft; zero when under
-	onClose   func()    // called once when the subscription closes (see OnClose)
+	st  *stream
+	buf *backlog.Buffer // the stream's buffer (fixed for the stream's life)
+	lim SubscribeLimits
+	now func() time.Time
+	pos atomic.Int64 // offset of the next byte Next returns: the writer reads it for the limits
+	// held is the lowest offset whose bytes this subscription may still
+	// touch: the start of the slices it last handed out (see
+	// backlog.Buffer.SetLowest). lent is set once nextParts handed out
+	// slices: then, after a close, the shared bytes stay untouched until
+	// the owner calls Close (it may still be writing them).
+	held     atomic.Int64
+	lent     atomic.Bool
+	released atomic.Bool
+
+	// softSince is when the lag first went over Soft (unix ns; 0 when
+	// under). Only appendLocked uses it, with the stream lock held.
+	softSince int64
+	closed    atomic.Bool
+
+	mu      sync.Mutex
+	cur     backlog.Cursor // where Next reads; dropped at close
+	parts   [][]byte
+	err     error // set once closed
+	done    chan struct{}
+	onClose func() // called once when the subscription closes (see OnClose)
 }
 
-// newSubscription returns a subscription from offset from. Its soft limit
-// is timed with the wall clock, not Config.Now (the keys' expiry clock).
-func newSubscription(from int64, lim SubscribeLimits) *Subscription {
-	return &Subscription{next: from, wake: make(chan struct{}, 1), lim: lim.withDefaults(), now: time.Now}
+// newSubscriptionLocked returns a subscription of st from offset from,
+// which the caller checked is covered. Its soft limit is timed with the
+// wall clock, not Config.Now (the keys' expiry clock).
+func (st *stream) newSubscriptionLocked(from int64, lim SubscribeLimits) *Subscription {
+	cur, err := st.ring.CursorAt(from)
+	if err != nil {
+		panic("replikv: subscription at an offset not covered: " + err.Error())
+	}
+	sub := &Subscription{st: st, buf: st.ring, lim: lim.withDefaults(), now: time.Now, cur: cur, done: make(chan struct{})}
+	sub.pos.Store(from)
+	sub.held.Store(from)
+	return sub
 }
 
-// push appends b; it reports false when the subscription is (now) closed.
-// Called with the stream lock held.
-func (sub *Subscription) push(b []byte) bool {
-	sub.mu.Lock()
-	defer sub.mu.Unlock()
-	if sub.err != nil {
+// checkLimitsLocked closes the subscription when its lag, the bytes from
+// its offset to end, is over a limit; it reports false when it is (now)
+// closed. Called with the stream lock held after each append.
+func (sub *Subscription) checkLimitsLocked(end int64) bool {
+	if sub.closed.Load() {
 		return false
 	}
-	pending := len(sub.buf) + len(b)
-	if pending > sub.lim.Hard {
-		sub.buf = nil // a lagging subscriber loses its pending bytes at once
-		sub.closeLocked(fmt.Errorf("%w: %d bytes pending, hard limit %d", ErrSubscriberLagging, pending, sub.lim.Hard))
+	lag := end - sub.pos.Load()
+	if lag <= int64(sub.lim.Soft) {
+		sub.softSince = 0
+		return true
+	}
+	if lag > int64(sub.lim.Hard) {
+		sub.close(fmt.Errorf("%w: %d bytes pending, hard limit %d", ErrSubscriberLagging, lag, sub.lim.Hard))
 		return false
 	}
-	if pending > sub.lim.Soft {
-		now := sub.now()
-		if sub.softSince.IsZero() {
-			sub.softSince = now
-		} else if now.Sub(sub.softSince) > sub.lim.SoftFor {
-			sub.buf = nil
-			sub.closeLocked(fmt.Errorf("%w: over the soft limit of %d bytes for %v", ErrSubscriberLagging, sub.lim.Soft, sub.lim.SoftFor))
-			return false
-		}
-	}
-	sub.buf = append(sub.buf, b...)
-	select {
-	case sub.wake <- struct{}{}:
-	default:
+	now := sub.now().UnixNano()
+	if sub.softSince == 0 {
+		sub.softSince = now
+	} else if time.Duration(now-sub.softSince) > sub.lim.SoftFor {
+		sub.close(fmt.Errorf("%w: over the soft limit of %d bytes for %v", ErrSubscriberLagging, sub.lim.Soft, sub.lim.SoftFor))
+		return false
 	}
 	return true
 }
 
-// Next waits until stream bytes are pending and returns them, with the
-// stream offset of the first one. The returned slice is dst[:0] grown as
-// needed holding the bytes, or the subscription's own buffer; pass the
-// previous result back as dst to avoid allocations. It returns the error
-// that closed the subscription once nothing is pending, or ctx's error.
-func (sub *Subscription) Next(ctx context.Context, dst []byte) ([]byte, int64, error) {
+// take moves up to limit bytes (0: all there are) from the shared buffer
+// into parts, as slices of it that must not be modified. It returns the
+// offset of the first, or the error that closed the subscription.
+func (sub *Subscription) take(parts [][]byte, limit int) ([][]byte, int64, error) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	off := sub.cur.Offset()
+	if sub.err != nil {
+		return parts, sub.pos.Load(), sub.err
+	}
+	sub.held.Store(off) // what was handed out before is no longer used
+	parts = sub.cur.Next(parts, limit)
+	sub.pos.Store(sub.cur.Offset())
+	return parts, off, nil
+}
+
+// nextParts waits until stream bytes are pending and returns them as
+// slices of the shared buffer (at most limit bytes; 0: no bound), which
+// the caller must not modify, with the offset of the first byte.
+func (sub *Subscription) nextParts(ctx context.Context, parts [][]byte, limit int) ([][]byte, int64, error) {
+	parts = parts[:0]
 	for {
-		sub.mu.Lock()
-		if len(sub.buf) > 0 {
-			data, off := sub.buf, sub.next
-			sub.buf = dst[:0]
-			sub.next += int64(len(data))
-			sub.softSince = time.Time{} // nothing is pending any more
-			sub.mu.Unlock()
-			return data, off, nil
+		parts, off, err := sub.take(parts, limit)
+		if len(parts) > 0 || err != nil {
+			if len(parts) > 0 {
+				sub.lent.Store(true)
+			}
+			return parts, off, err
 		}
-		if err := sub.err; err != nil {
-			sub.mu.Unlock()
-			return dst[:0], sub.next, err
+		// Nothing yet: ask to be woken, then look again before waiting, so
+		// no append slips between.
+		changed := sub.buf.Changed()
+		if parts, off, err = sub.take(parts, limit); len(parts) > 0 || err != nil {
+			if len(parts) > 0 {
+				sub.lent.Store(true)
+			}
+			return parts, off, err
 		}
-		sub.mu.Unlock()
 		select {
-		case <-sub.wake:
+		case <-changed:
+		case <-sub.done:
 		case <-ctx.Done():
-			return dst[:0], sub.Offset(), ctx.Err()
+			return parts, sub.Offset(), ctx.Err()
 		}
 	}
+}
+
+// Next waits until stream bytes are pending and returns them, with the
+// stream offset of the first one: every byte pending at the time, copied
+// out of the shared stream buffer into dst[:0] (grown as needed; pass the
+// previous result back as dst to avoid allocations), so the result is the
+// caller's. It returns the error that closed the subscription (pending
+// bytes are then discarded), or ctx's error.
+func (sub *Subscription) Next(ctx context.Context, dst []byte) ([]byte, int64, error) {
+	sub.mu.Lock()
+	parts := sub.parts[:0]
+	sub.parts = nil // this goroutine's while it reads
+	sub.mu.Unlock()
+	parts, off, err := sub.nextParts(ctx, parts, 0)
+	dst = dst[:0]
+	for _, p := range parts {
+		dst = append(dst, p...)
+	}
+	clear(parts)
+	sub.mu.Lock()
+	sub.parts = parts[:0]
+	sub.mu.Unlock()
+	return dst, off, err
 }
 
 // OnClose sets a function called once when the subscription closes, for
@@ -138,17 +202,17 @@ func (sub *Subscription) OnClose(fn func()) {
 }
 
 // Offset returns the stream offset of the next byte Next will return.
-func (sub *Subscription) Offset() int64 {
-	sub.mu.Lock()
-	defer sub.mu.Unlock()
-	return sub.next
-}
+func (sub *Subscription) Offset() int64 { return sub.pos.Load() }
 
-// Pending returns the number of bytes appended but not yet taken by Next.
+// Pending returns the number of bytes appended but not yet taken by Next:
+// how far the subscriber is behind the end of the stream.
 func (sub *Subscription) Pending() int {
-	sub.mu.Lock()
-	defer sub.mu.Unlock()
-	return len(sub.buf)
+	if sub.Err() != nil {
+		return 0
+	}
+	sub.st.mu.Lock()
+	defer sub.st.mu.Unlock()
+	return int(max(sub.st.end-sub.pos.Load(), 0))
 }
 
 // Err returns the error that closed the subscription, or nil while open.
@@ -162,30 +226,28 @@ func (sub *Subscription) Err() error {
 // returns ErrClosed.
 func (sub *Subscription) Close() {
 	sub.close(ErrClosed)
+	sub.released.Store(true)
+}
+
+// finished reports whether the stream may forget the subscription: it is
+// closed, and the shared bytes it handed out are no longer in use.
+func (sub *Subscription) finished() bool {
+	return sub.closed.Load() && (sub.released.Load() || !sub.lent.Load())
 }
 
 func (sub *Subscription) close(err error) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
-	sub.buf = nil
-	sub.closeLocked(err)
-}
-
-func (sub *Subscription) closeLocked(err error) {
-	if sub.err == nil {
-		sub.err = err
-		if sub.onClose != nil {
-			sub.onClose()
-		}
+	if sub.err != nil {
+		return
 	}
-	select {
-	case sub.wake <- struct{}{}:
-	default:
+	sub.err = err
+	sub.closed.Store(true)
+	sub.cur = backlog.Cursor{} // lets go of the blocks it held
+	close(sub.done)
+	if sub.onClose != nil {
+		sub.onClose()
 	}
 }
 
-func (sub *Subscription) isClosed() bool {
-	sub.mu.Lock()
-	defer sub.mu.Unlock()
-	return sub.err != nil
-}
+

@@ -1,0 +1,270 @@
+package backlog
+
+import (
+	"io"
+	"sync/atomic"
+)
+
+// BlockSize is the size of the blocks a Buffer allocates (a larger append
+// gets a block of its own size).
+const BlockSize = 16 << 10
+
+// Buffer is the one shared copy of a replication stream: bytes are
+// appended once, into a chain of blocks, and read in place by any number
+// of Cursors. The backlog is the window of the newest Size bytes; a block
+// stays alive while the window or any Cursor still needs it (the garbage
+// collector frees it after both let go), so readers lagging behind share
+// the same bytes instead of holding copies of their own.
+//
+// Append, Reset, SetSize and CursorAt are serialised by the caller (the
+// lock that orders the stream). A Cursor is read by one goroutine, with no
+// lock: blocks are append-only, and a byte is published to readers only
+// after it is written.
+type Buffer struct {
+	size   int
+	head   *block // oldest block of the window
+	tail   *block // block taking the next byte
+	end    int64
+	notify atomic.Pointer[chan struct{}]
+	wanted atomic.Bool // a reader waits on notify
+
+	// Blocks that left the window wait in free to be used again once no
+	// reader can still touch them (see SetLowest): the stream's memory is
+	// reused while it is warm, instead of asking the allocator (and the
+	// garbage collector) for it at the stream's rate.
+	free   []*block
+	lowest func() int64
+}
+
+// maxFree bounds the blocks kept for reuse.
+const maxFree = 64
+
+// block is a piece of the stream: data[:n] holds the bytes from offset
+// start on; n only grows, and next is set once data is full.
+type block struct {
+	start int64
+	data  []byte
+	n     atomic.Int64
+	next  atomic.Pointer[block]
+}
+
+// NewBuffer returns an empty Buffer whose backlog window holds size bytes,
+// starting at offset 0. It panics if size <= 0.
+func NewBuffer(size int) *Buffer {
+	if size <= 0 {
+		panic("backlog: NewBuffer with size <= 0")
+	}
+	b := &Buffer{size: size}
+	ch := make(chan struct{})
+	b.notify.Store(&ch)
+	b.Reset(0)
+	return b
+}
+
+func newBlock(start int64, size int) *block {
+	return &block{start: start, data: make([]byte, size)}
+}
+
+// SetLowest gives the Buffer a function returning the lowest offset any
+// reader may still touch: no Cursor is before it, and no slice a Cursor
+// returned before it is still in use. Blocks wholly before it that left
+// the window are reused for new bytes. Without it (the default) blocks are
+// never reused, which is always safe. lowest is called with the caller's
+// lock held, from Append.
+func (b *Buffer) SetLowest(lowest func() int64) { b.lowest = lowest }
+
+// allocBlock returns a block for the bytes from start on, of at least
+// size bytes: a reused one when it can.
+func (b *Buffer) allocBlock(start int64, size int) *block {
+	if size <= BlockSize && len(b.free) > 0 && b.lowest != nil {
+		blk := b.free[0]
+		if blk.start+int64(len(blk.data)) < b.lowest() {
+			b.free[0] = nil
+			b.free = b.free[1:]
+			blk.start = start
+			blk.n.Store(0)
+			blk.next.Store(nil)
+			return blk
+		}
+	}
+	return newBlock(start, max(BlockSize, size))
+}
+
+// Size returns the backlog window's size.
+func (b *Buffer) Size() int { return b.size }
+
+// SetSize changes the backlog window's size; a smaller window lets go of
+// its oldest bytes at once, a larger one fills as bytes are appended.
+func (b *Buffer) SetSize(size int) {
+	if size <= 0 {
+		panic("backlog: SetSize with size <= 0")
+	}
+	b.size = size
+	b.trim()
+}
+
+// End returns the offset of the next byte to be appended.
+func (b *Buffer) End() int64 { return b.end }
+
+// Range returns the window [first, end): a Cursor can start at any offset
+// in it, end included.
+func (b *Buffer) Range() (first, end int64) {
+	end = b.end
+	return max(b.head.start, end-int64(b.size)), end
+}
+
+// Len returns the number of bytes in the window.
+func (b *Buffer) Len() int {
+	first, end := b.Range()
+	return int(end - first)
+}
+
+// Reset empties the buffer: its next byte is at offset. Cursors made
+// before see nothing more.
+func (b *Buffer) Reset(offset int64) {
+	blk := newBlock(offset, BlockSize)
+	b.head, b.tail = blk, blk
+	clear(b.free) // old readers may hold them: let the collector decide
+	b.free = b.free[:0]
+	b.end = offset
+	b.wake()
+}
+
+// Append adds p at the end of the stream.
+func (b *Buffer) Append(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	total := int64(len(p))
+	for len(p) > 0 {
+		t := b.tail
+		w := int(t.n.Load())
+		if w == len(t.data) {
+			nb := b.allocBlock(t.start+int64(w), len(p))
+			t.next.Store(nb)
+			b.tail = nb
+			continue
+		}
+		k := copy(t.data[w:], p)
+		t.n.Store(int64(w + k)) // publishes the bytes to readers
+		p = p[k:]
+	}
+	b.end += total
+	b.trim()
+	b.wake()
+}
+
+// trim lets go of the blocks wholly before the window.
+func (b *Buffer) trim() {
+	first := b.end - int64(b.size)
+	for b.head != b.tail {
+		next := b.head.next.Load()
+		if next.start > first {
+			break
+		}
+		if old := b.head; len(old.data) == BlockSize && b.lowest != nil {
+			if len(b.free) == maxFree {
+				b.free[0] = nil
+				b.free = b.free[1:]
+			}
+			b.free = append(b.free, old)
+		}
+		b.head = next
+	}
+}
+
+// wake closes the channel readers wait on, if any does.
+func (b *Buffer) wake() {
+	if b.wanted.Load() && b.wanted.Swap(false) {
+		ch := make(chan struct{})
+		close(*b.notify.Swap(&ch))
+	}
+}
+
+// Changed returns a channel closed by the next Append or Reset. A reader
+// calls it, then looks at its Cursor, and waits on the channel only if
+// there was nothing to read: no append can slip between. It is safe to
+// call from any goroutine.
+func (b *Buffer) Changed() <-chan struct{} {
+	ch := *b.notify.Load()
+	b.wanted.Store(true)
+	return ch
+}
+
+// CursorAt returns a Cursor reading from offset off, which must lie in
+// Range() (a *RangeError otherwise).
+func (b *Buffer) CursorAt(off int64) (Cursor, error) {
+	first, end := b.Range()
+	if off < first || off > end {
+		return Cursor{}, &RangeError{Off: off, First: first, End: end}
+	}
+	blk := b.head
+	for blk != b.tail && off >= blk.start+int64(len(blk.data)) {
+		blk = blk.next.Load()
+	}
+	return Cursor{blk: blk, off: off}, nil
+}
+
+// A Cursor reads a Buffer's stream from an offset on, without copying. Its
+// zero value reads nothing. It keeps alive the blocks from its position
+// on, so a Cursor that is no longer read must be dropped.
+type Cursor struct {
+	blk *block
+	off int64
+}
+
+// Offset returns the offset of the next byte the Cursor reads.
+func (c *Cursor) Offset() int64 { return c.off }
+
+// Next appends to dst the bytes available from the Cursor's offset, as
+// slices of the Buffer's blocks (at most limit bytes in all; limit <= 0
+// means no bound), moves the Cursor past them and returns dst. The slices stay
+// valid and unchanged for as long as they are referenced; they must not be
+// modified.
+func (c *Cursor) Next(dst [][]byte, limit int) [][]byte {
+	for c.blk != nil {
+		n := c.blk.n.Load()
+		i := c.off - c.blk.start
+		if i < n {
+			p := c.blk.data[i:n]
+			if limit > 0 && len(p) > limit {
+				p = p[:limit]
+			}
+			dst = append(dst, p)
+			c.off += int64(len(p))
+			if limit > 0 {
+				if limit -= len(p); limit == 0 {
+					return dst
+				}
+			}
+			continue
+		}
+		if n < int64(len(c.blk.data)) {
+			return dst // the block is still filling
+		}
+		next := c.blk.next.Load()
+		if next == nil {
+			return dst
+		}
+		c.blk = next
+	}
+	return dst
+}
+
+// ReadAt copies the stream's bytes from offset off into p, with the
+// semantics of Ring.ReadAt: n = min(len(p), End()-off), io.EOF when
+// n < len(p), a *RangeError when off is not in Range().
+func (b *Buffer) ReadAt(p []byte, off int64) (int, error) {
+	c, err := b.CursorAt(off)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, part := range c.Next(nil, len(p)) {
+		n += copy(p[n:], part)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}

@@ -1,0 +1,152 @@
+package replikv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestFrozenSubscribersShareTheStream: three subscribers that never read
+// hold the stream once between them, not three times, until the hard
+// limit drops them all; then the memory is free again.
+func TestFrozenSubscribersShareTheStream(t *testing.T) {
+	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const hard = 24 << 20
+	var subs []*Subscription
+	for range 3 {
+		_, end := s.BacklogRange()
+		sub, err := s.Subscribe(end, SubscribeLimits{Hard: hard, Soft: hard, SoftFor: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, sub)
+	}
+	heap := func() int64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	before := heap()
+	val := bytes.Repeat([]byte("v"), 1000)
+	const written = 16 << 20
+	for i := 0; i < written/len(val); i++ {
+		if err := s.Set(benchKey(i%1000), val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grown := heap() - before
+	in := s.Info()
+	if in.ReplBufferBytes < written || in.ReplBufferBytes > written+written/8 {
+		t.Errorf("ReplBufferBytes = %d after %d bytes written for 3 frozen subscribers", in.ReplBufferBytes, written)
+	}
+	if grown > written*3/2 {
+		t.Errorf("heap grew by %d MB for 3 frozen subscribers of %d MB of stream: not shared", grown>>20, written>>20)
+	}
+	for _, sub := range subs {
+		if p := sub.Pending(); p < written {
+			t.Errorf("Pending = %d, want at least %d", p, written)
+		}
+	}
+	// Past the hard limit all three are dropped, and the stream's memory
+	// goes back to the backlog's.
+	for i := 0; i < (hard-written)/len(val)+100; i++ {
+		s.Set(benchKey(i%1000), val)
+	}
+	for _, sub := range subs {
+		if err := sub.Err(); !errors.Is(err, ErrSubscriberLagging) {
+			t.Fatalf("subscription over the hard limit: Err = %v", err)
+		}
+	}
+	if b := s.Info().ReplBufferBytes; b > 2<<20 {
+		t.Errorf("ReplBufferBytes = %d after the subscribers were dropped, want the backlog's 1 MiB", b)
+	}
+	if after := heap() - before; after > 8<<20 {
+		t.Errorf("heap still %d MB above the start after the subscribers were dropped", after>>20)
+	}
+}
+
+// TestSubscribersReadExactStreamWithReuse: readers at different speeds
+// (one through Next, which copies, two through the feeders' zero-copy
+// path) read the exact stream while the writer reuses the blocks behind
+// them; the expected bytes come from a twin store with a backlog large
+// enough to keep all of them.
+func TestSubscribersReadExactStreamWithReuse(t *testing.T) {
+	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	twin, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer twin.Close()
+	value := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i%26)}, i%300) }
+	const n = 20000
+	for i := range n {
+		twin.Set(benchKey(i), value(i))
+	}
+	_, total := twin.BacklogRange()
+	want := make([]byte, total)
+	twin.st.mu.Lock()
+	_, err = twin.st.ring.ReadAt(want, 0)
+	twin.st.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, start := s.BacklogRange()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	results := make(chan []byte, 3)
+	for r := range 3 {
+		sub, err := s.Subscribe(start, SubscribeLimits{Hard: 1 << 30, Soft: 1 << 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer sub.Close()
+			var got, buf []byte
+			var parts [][]byte
+			for int64(len(got)) < total {
+				var err error
+				if r == 0 {
+					buf, _, err = sub.Next(ctx, buf[:0])
+					got = append(got, buf...)
+				} else {
+					parts, _, err = sub.nextParts(ctx, parts, 1000*r)
+					for _, p := range parts {
+						got = append(got, p...)
+					}
+					if r == 2 {
+						runtime.Gosched() // a slower reader
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+			results <- got
+		}()
+	}
+	for i := range n {
+		if err := s.Set(benchKey(i), value(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, end := s.BacklogRange(); end-start != total {
+		t.Fatalf("stream of %d bytes, the twin's has %d", end-start, total)
+	}
+	for range 3 {
+		if got := <-results; !bytes.Equal(got, want) {
+			t.Fatalf("a reader read %d bytes that differ from the stream's %d", len(got), len(want))
+		}
+	}
+}
