@@ -244,7 +244,7 @@ type applyHandler struct {
 	// are not laid out by keyStep (BITOP op dest src…, COPY src dst …);
 	// it is called only on args that passed minArgs.
 	keysOf func(args [][]byte) []string
-	fn       func(s *Store, args [][]byte) error
+	fn     func(s *Store, args [][]byte) error
 }
 
 var applyHandlers map[string]applyHandler

@@ -3,7 +3,6 @@ package replikv
 import (
 	"fmt"
 	"time"
-
 )
 
 // conf returns the configuration in effect, including the settings that

@@ -22,12 +22,12 @@ import (
 type stream struct {
 	mu sync.Mutex
 
-	replid  string // 40 hex characters
-	replid2 string // the history this one continued from ("" when none)
-	off2    int64  // Redis second_repl_offset: first offset not valid for replid2; -1 when none
-	end     int64  // offset of the next byte (Redis master_repl_offset)
+	replid  string          // 40 hex characters
+	replid2 string          // the history this one continued from ("" when none)
+	off2    int64           // Redis second_repl_offset: first offset not valid for replid2; -1 when none
+	end     int64           // offset of the next byte (Redis master_repl_offset)
 	ring    *backlog.Buffer // the shared stream buffer; its window is the backlog
-	db      int // database of the last SELECT in the stream, -1 before any
+	db      int             // database of the last SELECT in the stream, -1 before any
 	buf     []byte
 	subs    []*Subscription
 	snap    *Snapshot // the snapshot in progress, if any

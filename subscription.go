@@ -249,5 +249,3 @@ func (sub *Subscription) close(err error) {
 		sub.onClose()
 	}
 }
-
-
