@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +28,11 @@ type options struct {
 	// server holds the settings of the RESP front: IdleTimeout,
 	// ProtectedMode and RenameCommands.
 	server server.Config
+	// tls holds the tls-* directives; tlsServer and tlsClient are what
+	// check builds of them: the TLS port's config and the replication
+	// link's, or nil without them.
+	tls                  tlsOptions
+	tlsServer, tlsClient *tls.Config
 }
 
 // defaultOptions are redis-server's defaults.
@@ -39,6 +44,7 @@ func defaultOptions() options {
 		// yes), as the zero replikv.Config does, and starts in protected
 		// mode (protected-mode yes).
 		server: server.Config{ProtectedMode: true},
+		tls:    defaultTLSOptions(),
 	}
 }
 
@@ -52,55 +58,35 @@ type directive struct {
 	where string // "file:line" or "--flag", for messages
 }
 
-// flagNames are the directives accepted as --flags (each takes one
-// value; --replicaof and --bind take theirs as one quoted string).
-var flagNames = []string{"port", "bind", "replicaof", "slaveof", "requirepass", "masterauth", "masteruser",
-	"repl-backlog-size", "replica-read-only", "slave-read-only", "replica-serve-stale-data",
-	"slave-serve-stale-data", "repl-timeout", "repl-ping-replica-period", "repl-ping-slave-period", "maxclients", "dir",
-	"timeout", "protected-mode"}
-
-// parseArgs reads the command line: an optional config file first (as
-// redis-server takes it), then flags, which override the file.
-func parseArgs(args []string, log *slog.Logger) (options, error) {
+// parseArgs reads the command line (see parseCommandLine), then the
+// config file, stdin with "-", and the flags, which override both. The
+// caller handles -h and -v first.
+func parseArgs(args []string, stdin io.Reader, log *slog.Logger) (options, error) {
 	opts := defaultOptions()
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		opts.configFile, args = args[0], args[1:]
+	cl, err := parseCommandLine(args)
+	if err != nil {
+		return opts, err
 	}
-	fs := flag.NewFlagSet("replikv", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var flags []directive
-	for _, name := range flagNames {
-		fs.Func(name, "redis.conf directive "+name, func(v string) error {
-			args := []string{v}
-			if name == "replicaof" || name == "slaveof" || name == "bind" {
-				args = strings.Fields(v)
-			}
-			flags = append(flags, directive{name: name, args: args, where: "--" + name})
-			return nil
-		})
-	}
-	fs.StringVar(&opts.configFile, "config", opts.configFile, "redis.conf-style configuration file")
-	if err := fs.Parse(args); err != nil {
-		return opts, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return opts, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	if opts.configFile != "" {
-		f, err := os.Open(opts.configFile)
+	opts.configFile = cl.configFile
+	if cl.configFile != "" {
+		f, err := os.Open(cl.configFile)
 		if err != nil {
-			return opts, fmt.Errorf("%w: %v", errUsage, err)
+			return opts, fmt.Errorf("%w: cannot open the config file: %v", errUsage, err)
 		}
 		defer f.Close()
-		ds, err := parseConfig(f, opts.configFile)
-		if err != nil {
-			return opts, err
-		}
-		if err := opts.applyAll(ds, log); err != nil {
+		if err := opts.load(f, cl.configFile, log); err != nil {
 			return opts, err
 		}
 	}
-	if err := opts.applyAll(flags, log); err != nil {
+	if cl.stdin {
+		if stdin == nil {
+			stdin = strings.NewReader("")
+		}
+		if err := opts.load(stdin, "stdin", log); err != nil {
+			return opts, err
+		}
+	}
+	if err := opts.applyAll(cl.flags, log); err != nil {
 		return opts, err
 	}
 	for name := range opts.server.RenameCommands {
@@ -111,7 +97,44 @@ func parseArgs(args []string, log *slog.Logger) (options, error) {
 			delete(opts.server.RenameCommands, name)
 		}
 	}
+	if err := opts.check(); err != nil {
+		return opts, fmt.Errorf("%w: %v", errUsage, err)
+	}
 	return opts, nil
+}
+
+// load reads and applies a config file, named name in messages.
+func (o *options) load(r io.Reader, name string, log *slog.Logger) error {
+	ds, err := parseConfig(r, name)
+	if err != nil {
+		return err
+	}
+	return o.applyAll(ds, log)
+}
+
+// check checks the options together, once all are read: something to
+// listen on, and what the TLS asked needs, whose files it loads.
+func (o *options) check() (err error) {
+	switch {
+	case o.port == 0 && o.tls.port == 0:
+		return errors.New("port 0 and no tls-port: configured to listen nowhere")
+	case o.port != 0 && o.port == o.tls.port:
+		return fmt.Errorf("port and tls-port are both %d", o.port)
+	}
+	if err := o.tls.check(); err != nil {
+		return err
+	}
+	if o.tls.port != 0 {
+		if o.tlsServer, err = o.tls.serverConfig(); err != nil {
+			return err
+		}
+	}
+	if o.tls.replication {
+		if o.tlsClient, err = o.tls.clientConfig(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parseConfig reads a redis.conf-style file: one directive per line, its
@@ -172,18 +195,17 @@ func (o *options) applyAll(ds []directive, log *slog.Logger) error {
 
 // weakening returns what ignoring the unsupported directive d would do
 // against what the file asks, or "" when ignoring it is harmless: access
-// control, TLS, write safety and memory limits the binary does not
-// implement. A value that asks for what the binary does anyway (tls-port
-// 0, min-replicas-to-write 0, maxmemory 0) is harmless.
+// control, the cluster bus's TLS, write safety and memory limits the
+// binary does not implement. A value that asks for what the binary does
+// anyway (tls-cluster no, min-replicas-to-write 0, maxmemory 0) is
+// harmless.
 func weakening(d directive) string {
 	off := len(d.args) == 1 && (d.args[0] == "0" || strings.EqualFold(d.args[0], "no") || d.args[0] == "")
 	switch {
 	case d.name == "user" || d.name == "aclfile":
 		return "leave the default user open instead of the ACL users it defines"
-	case d.name == "tls-port" && !off, d.name == "tls-replication" && !off, d.name == "tls-cluster" && !off:
+	case d.name == "tls-cluster" && !off:
 		return "serve or replicate in clear text what is meant to be encrypted"
-	case d.name == "tls-auth-clients" && !off:
-		return "accept clients without the certificates it requires"
 	case (d.name == "min-replicas-to-write" || d.name == "min-slaves-to-write") && !off:
 		return "accept writes that it requires replicas to acknowledge"
 	case d.name == "maxmemory" && !off:
@@ -201,6 +223,9 @@ func (o *options) apply(d directive) error {
 			return "", fmt.Errorf("%s takes one argument, got %d", d.name, len(d.args))
 		}
 		return d.args[0], nil
+	}
+	if strings.HasPrefix(d.name, "tls-") && knownDirective(d.name) {
+		return o.tls.apply(d)
 	}
 	switch d.name {
 	case "port", "maxclients":

@@ -73,7 +73,7 @@ maxclients 50
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 
-	o, err := parseArgs([]string{conf, "--port", "7001", "--replica-read-only", "yes", "--repl-ping-replica-period", "4", "--dir", dir}, log)
+	o, err := parseArgs([]string{conf, "--port", "7001", "--replica-read-only", "yes", "--repl-ping-replica-period", "4", "--dir", dir}, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,15 +90,15 @@ maxclients 50
 	}
 
 	// --config, and defaults.
-	o, err = parseArgs([]string{"--config", conf, "--replicaof", "127.0.0.1 9000", "--bind", "127.0.0.1 ::1"}, log)
+	o, err = parseArgs([]string{"--config", conf, "--replicaof", "127.0.0.1 9000", "--bind", "127.0.0.1 ::1"}, nil, log)
 	if err != nil || o.port != 7000 || o.replicaOf != "127.0.0.1 9000" || !cmp.Equal(o.binds, []string{"127.0.0.1", "::1"}) {
 		t.Errorf("--config: %+v, %v", o, err)
 	}
-	o, err = parseArgs(nil, log)
+	o, err = parseArgs(nil, nil, log)
 	if err != nil || o.port != 6379 || !cmp.Equal(o.binds, []string{"127.0.0.1"}) || o.replicaOf != "" || o.store.RefuseStaleReads || o.store.ReplicaWritable {
 		t.Errorf("defaults: %+v, %v", o, err)
 	}
-	o, err = parseArgs([]string{"--replicaof", "no one"}, log)
+	o, err = parseArgs([]string{"--replicaof", "no one"}, nil, log)
 	if err != nil || o.replicaOf != "" {
 		t.Errorf("--replicaof no one: %+v, %v", o, err)
 	}
@@ -121,16 +121,18 @@ maxclients 50
 		{"dir /nonexistent/spool\n", nil, `bad.conf:1: dir: "/nonexistent/spool" is not a directory`},
 		{"", []string{"--repl-ping-replica-period", "x"}, "--repl-ping-replica-period: server: repl-ping-replica-period: argument couldn't be parsed into an integer"},
 		{"", []string{"--repl-timeout", "0"}, "--repl-timeout: server: repl-timeout: argument must be between 1 and 2147483647 inclusive"},
-		{"", []string{"--nope", "1"}, "flag provided but not defined: -nope"},
-		{"", []string{"--port", "1", "extra"}, `unexpected argument "extra"`},
+		{"", []string{"--nope", "1"}, "unknown flag --nope (replikv --help lists the flags)"},
+		{"", []string{"--port", "1", "extra"}, "--port: port takes one argument, got 2"},
+		{"", []string{"extra"}, `unexpected argument "extra": directives are given as --name value`},
+		{"", []string{"--port"}, "--port needs a value"},
 	} {
 		os.WriteFile(bad, []byte(tc.file), 0o600)
-		_, err := parseArgs(append([]string{bad}, tc.args...), log)
+		_, err := parseArgs(append([]string{bad}, tc.args...), nil, log)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, errUsage) {
 			t.Errorf("%q %q: error %v, want one containing %q", tc.file, tc.args, err, tc.want)
 		}
 	}
-	if _, err := parseArgs([]string{filepath.Join(dir, "missing.conf")}, log); err == nil || !strings.Contains(err.Error(), "missing.conf") {
+	if _, err := parseArgs([]string{filepath.Join(dir, "missing.conf")}, nil, log); err == nil || !strings.Contains(err.Error(), "missing.conf") {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -144,7 +146,7 @@ func TestHardeningDirectives(t *testing.T) {
 	os.WriteFile(conf, []byte("rename-command FLUSHALL \"\"\nrename-command config \"\"\nrename-command get fetch\nrename-command DEBUG \"\"\ntimeout 10\nprotected-mode yes\nenable-debug-command no\ntls-port 0\nmaxmemory 0\n"), 0o600)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	o, err := parseArgs([]string{conf}, log)
+	o, err := parseArgs([]string{conf}, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,10 +158,10 @@ func TestHardeningDirectives(t *testing.T) {
 		t.Errorf("server options: %+v", o.server)
 	}
 	log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if o, err := parseArgs([]string{"--protected-mode", "no", "--timeout", "0"}, log); err != nil || o.server.ProtectedMode || o.server.IdleTimeout != 0 {
+	if o, err := parseArgs([]string{"--protected-mode", "no", "--timeout", "0"}, nil, log); err != nil || o.server.ProtectedMode || o.server.IdleTimeout != 0 {
 		t.Errorf("--protected-mode no --timeout 0: %+v, %v", o.server, err)
 	}
-	if o, err := parseArgs(nil, log); err != nil || !o.server.ProtectedMode {
+	if o, err := parseArgs(nil, nil, log); err != nil || !o.server.ProtectedMode {
 		t.Errorf("protected-mode is not on by default: %+v, %v", o.server, err)
 	}
 	bad := filepath.Join(dir, "bad.conf")
@@ -167,8 +169,8 @@ func TestHardeningDirectives(t *testing.T) {
 		{"port 1\nmaxmemory 100mb\n", "bad.conf:2: maxmemory is not supported, and ignoring it would let memory grow"},
 		{"user alice on >pw ~* +@all\n", "bad.conf:1: user is not supported"},
 		{"aclfile /etc/redis/users.acl\n", "bad.conf:1: aclfile is not supported"},
-		{"tls-port 6380\n", "bad.conf:1: tls-port is not supported, and ignoring it would serve or replicate in clear text"},
-		{"tls-replication yes\n", "bad.conf:1: tls-replication is not supported"},
+		{"tls-cluster yes\n", "bad.conf:1: tls-cluster is not supported, and ignoring it would serve or replicate in clear text"},
+		{"tls-port 6380\n", "tls-cert-file and tls-key-file are needed with tls-port or tls-replication"},
 		{"min-replicas-to-write 1\n", "bad.conf:1: min-replicas-to-write is not supported"},
 		{"rename-command get\n", "bad.conf:1: rename-command takes a command and its new name"},
 		{"rename-command get a\nrename-command GET b\n", "bad.conf:2: rename-command: GET renamed twice"},
@@ -176,7 +178,7 @@ func TestHardeningDirectives(t *testing.T) {
 		{"protected-mode maybe\n", "bad.conf:1: server: protected-mode: argument must be 'yes' or 'no'"},
 	} {
 		os.WriteFile(bad, []byte(tc.file), 0o600)
-		_, err := parseArgs([]string{bad}, log)
+		_, err := parseArgs([]string{bad}, nil, log)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, errUsage) {
 			t.Errorf("%q: error %v, want one containing %q", tc.file, err, tc.want)
 		}

@@ -7,12 +7,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/replikv/replikv/internal/redistest"
 )
 
 // node is a running replikv process.
@@ -22,15 +24,20 @@ type node struct {
 	logs chan string // stderr lines after the listening one
 }
 
-// startBinary runs the binary with args (and --port 0) and waits for the
-// address it listens on.
+// startBinary runs the binary with args (and --port on a free port) and
+// waits for the address it listens on.
 func startBinary(t *testing.T, bin string, args ...string) *node {
 	t.Helper()
-	return startCmd(t, exec.Command(bin, append([]string{"--port", "0"}, args...)...))
+	return startCmd(t, exec.Command(bin, append([]string{"--port", freePort(t)}, args...)...))
 }
 
-// startCmd runs cmd, a command line that runs the binary with --port 0,
-// and waits for the address it listens on.
+// freePort returns a free loopback port, as a flag's value.
+func freePort(t *testing.T) string {
+	return strconv.Itoa(redistest.FreePort(t))
+}
+
+// startCmd runs cmd, a command line that runs the binary, and waits for
+// the first address it listens on.
 func startCmd(t *testing.T, cmd *exec.Cmd) *node {
 	t.Helper()
 	stderr, err := cmd.StderrPipe()

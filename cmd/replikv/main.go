@@ -1,27 +1,30 @@
 // Command replikv is a small Redis-compatible server: a replikv.Store
 // served over RESP, which redis-cli, Redis clients and real Redis
 // replicas can use, and which can itself follow a Redis (or replikv)
-// primary.
+// primary, in clear text or over TLS.
 //
 // Usage:
 //
-//	replikv [/path/to/replikv.conf] [--port 6379] [--bind 127.0.0.1]
-//	        [--replicaof "host port"] [--requirepass pw] [--masterauth pw]
-//	        [--masteruser user] [--repl-backlog-size 1mb]
-//	        [--replica-read-only yes|no] [--replica-serve-stale-data yes|no]
-//	        [--repl-timeout 60] [--maxclients 10000] [--timeout 0]
-//	        [--protected-mode yes|no] [--config file]
+//	replikv [/path/to/replikv.conf] [--directive value ...] [-]
+//	replikv -v | --version
+//	replikv -h | --help
 //
-// The configuration file uses redis.conf's syntax and directive names
-// (the old spellings slaveof, slave-read-only and slave-serve-stale-data
-// too), rename-command included; unknown directives are logged and
-// ignored, except those that would leave the server less protected than
-// the file asks if ignored (user, aclfile, tls-port, min-replicas-to-write,
-// maxmemory …): the binary refuses to start on them, naming them. As in
-// Redis, protected-mode is on by default: without a password only
-// loopback clients are served. maxclients is lowered to fit the limit on
-// open files. Flags override the file. --port 0 picks a free port, which the "listening" log line shows.
-// SIGINT or SIGTERM shut the server down cleanly.
+// The command line is redis-server's: an optional config file, "-" to
+// read the configuration from stdin, then directives as --flags, which
+// override the file (replikv --help lists them all). The configuration
+// file uses redis.conf's syntax and directive names (the old spellings
+// slaveof, slave-read-only and slave-serve-stale-data too),
+// rename-command and the tls-* directives included; unknown directives
+// in a file are logged and ignored, except those that would leave the
+// server less protected than the file asks if ignored (user, aclfile,
+// min-replicas-to-write, maxmemory …): the binary refuses to start on
+// them, naming them. An unknown --flag is an error. As in Redis,
+// protected-mode is on by default: without a password only loopback
+// clients are served, port 0 turns the plain port off, and tls-port
+// serves TLS beside it. maxclients is lowered to fit the limit on open
+// files. SIGINT or SIGTERM shut the server down cleanly. The exit status
+// is 0 after a clean shutdown (or -h, -v) and 1 when the server cannot
+// start or serve, as redis-server's.
 package main
 
 import (
@@ -42,60 +45,79 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run is the program; it returns the exit code: 0 after a clean shutdown,
-// 1 when it could not start or serve, 2 for a bad configuration.
-func run(args []string, stderr io.Writer) int {
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	opts, err := parseArgs(args, log)
-	if err != nil {
-		log.Error("cannot start", "err", err)
-		return 2
+// run is the program; it returns the exit status: 0 after a clean
+// shutdown or after printing the usage or the version, 1 when it could
+// not start or serve.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if cl, err := parseCommandLine(args); err == nil && cl.help {
+		writeUsage(stdout)
+		return 0
+	} else if err == nil && cl.version {
+		fmt.Fprintln(stdout, versionLine())
+		return 0
 	}
-	var ls []net.Listener
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	opts, err := parseArgs(args, stdin, log)
+	if err != nil {
+		// Not a log line: a message for whoever typed the command.
+		fmt.Fprintf(stderr, "%v\n", err)
+		return 1
+	}
+	ls, err := listen(opts, log)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
 	defer func() {
 		for _, l := range ls {
 			l.Close()
 		}
 	}()
-	port := opts.port
-	for _, b := range opts.binds {
-		l, err := net.Listen("tcp", net.JoinHostPort(b, strconv.Itoa(port)))
-		if err != nil {
-			log.Error("cannot listen", "err", err)
-			return 1
-		}
-		port = l.Addr().(*net.TCPAddr).Port // with --port 0, every address gets the first one's port
-		ls = append(ls, l)
-		log.Info("listening", "addr", l.Addr().String())
+	// As redis-server: INFO's tcp_port is the plain port, else the TLS
+	// one; a replica announces its TLS port when it replicates over TLS.
+	port, announce := opts.port, opts.port
+	if port == 0 || opts.tls.replication && opts.tls.port != 0 {
+		announce = opts.tls.port
 	}
-	opts.store.ListeningPort = port
+	if port == 0 {
+		port = opts.tls.port
+	}
+	opts.store.ListeningPort = announce
 	opts.store.Logger = log
 	store, err := replikv.New(opts.store)
 	if err != nil {
 		log.Error("cannot create the store", "err", err)
-		return 2
+		return 1
 	}
 	defer store.Close()
+	dial := func(host string, port int) transport.Dialer {
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		if opts.tlsClient != nil {
+			return transport.TLS(addr, opts.tlsClient)
+		}
+		return transport.TCP(addr)
+	}
 	maxClients := fitMaxClients(opts.maxClients, log)
 	sc := opts.server
-	sc.Store, sc.Logger, sc.MaxClients = store, log, maxClients
+	sc.Store, sc.Logger, sc.MaxClients, sc.Dial = store, log, maxClients, dial
 	sc.Port, sc.Bind, sc.ConfigFile = port, strings.Join(opts.binds, " "), opts.configFile
 	srv, err := server.New(sc)
 	if err != nil {
 		log.Error("cannot create the server", "err", err)
-		return 2
+		return 1
 	}
 	defer srv.Close()
 	if opts.replicaOf != "" {
 		host, p, _ := strings.Cut(opts.replicaOf, " ")
-		if err := store.ReplicaOf(transport.TCP(net.JoinHostPort(host, p))); err != nil {
+		pn, _ := strconv.Atoi(p) // checked by options.apply
+		if err := store.ReplicaOf(dial(host, pn)); err != nil {
 			log.Error("cannot follow the primary", "err", err)
 			return 1
 		}
-		log.Info("following a primary", "addr", net.JoinHostPort(host, p))
+		log.Info("following a primary", "addr", net.JoinHostPort(host, p), "tls", opts.tlsClient != nil)
 	}
 	return serve(srv, ls, log)
 }

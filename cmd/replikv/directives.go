@@ -1,0 +1,57 @@
+package main
+
+// directiveDoc describes one directive the binary applies, for the usage
+// text and for the command line, which accepts exactly these (a config
+// file may hold others: see applyAll).
+type directiveDoc struct {
+	name  string
+	alias string // an old spelling Redis also accepts, or ""
+	args  string // the arguments, as the usage shows them
+	help  string // what it does, with its default
+}
+
+// directives are the directives the binary applies, in the order the
+// usage lists them. Every one is a --flag too.
+var directives = []directiveDoc{
+	{"port", "", "<port>", "TCP port for plain-text clients; 0 turns it off (default 6379)"},
+	{"bind", "", "<addr> ...", `addresses to listen on; * is every IPv4 one, ::* every IPv6 one, "-" before one makes it optional (default 127.0.0.1)`},
+	{"protected-mode", "", "yes|no", "without a password, serve loopback clients only (default yes)"},
+	{"requirepass", "", "<password>", "password clients must AUTH with (default none)"},
+	{"maxclients", "", "<n>", "most clients at once, lowered to fit ulimit -n (default 10000)"},
+	{"timeout", "", "<seconds>", "close a client idle this long; 0 never (default 0)"},
+	{"rename-command", "", "<command> <name>", "rename a command; an empty name disables it"},
+	{"replicaof", "slaveof", "<host> <port>", `follow this primary; "no one" to be a primary (default)`},
+	{"masterauth", "", "<password>", "password to AUTH with at the primary"},
+	{"masteruser", "", "<user>", "user to AUTH as at the primary"},
+	{"replica-read-only", "slave-read-only", "yes|no", "refuse writes from clients on a replica (default yes)"},
+	{"replica-serve-stale-data", "slave-serve-stale-data", "yes|no", "serve reads while the link to the primary is down (default yes)"},
+	{"repl-backlog-size", "", "<bytes>", "replication backlog, such as 1mb (default 1mb)"},
+	{"repl-timeout", "", "<seconds>", "a replication link silent this long is dead (default 60)"},
+	{"repl-ping-replica-period", "repl-ping-slave-period", "<seconds>", "PING replicas this often (default 10)"},
+	{"dir", "", "<directory>", "where a full resync spools its snapshot (default: the system's temporary directory)"},
+	{"tls-port", "", "<port>", "TCP port for TLS clients and replicas; 0 turns it off (default 0)"},
+	{"tls-cert-file", "", "<file>", "PEM certificate the server presents, and the replication client too"},
+	{"tls-key-file", "", "<file>", "PEM private key of tls-cert-file"},
+	{"tls-key-file-pass", "", "<passphrase>", "passphrase of an encrypted tls-key-file"},
+	{"tls-client-cert-file", "", "<file>", "PEM certificate presented to the primary instead of tls-cert-file"},
+	{"tls-client-key-file", "", "<file>", "PEM private key of tls-client-cert-file"},
+	{"tls-client-key-file-pass", "", "<passphrase>", "passphrase of an encrypted tls-client-key-file"},
+	{"tls-ca-cert-file", "", "<file>", "PEM CA certificates that clients' and the primary's certificates must chain to"},
+	{"tls-ca-cert-dir", "", "<directory>", "a directory of PEM CA certificates, as tls-ca-cert-file"},
+	{"tls-auth-clients", "", "yes|no|optional", "require client certificates; optional checks those given (default yes)"},
+	{"tls-replication", "", "yes|no", "connect to the primary over TLS (default no)"},
+	{"tls-protocols", "", `"<protocol> ..."`, `TLS versions accepted, of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3 (default "TLSv1.2 TLSv1.3")`},
+	{"tls-ciphers", "", "<cipher>:...", "TLS 1.2 (and older) cipher suites by name, such as ECDHE-RSA-AES128-GCM-SHA256"},
+	{"tls-ciphersuites", "", "<suite>:...", "TLS 1.3 suites: only all of Go's, TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"},
+}
+
+// knownDirective reports whether name (lower case) is in directives, under
+// its name or its alias.
+func knownDirective(name string) bool {
+	for _, d := range directives {
+		if d.name == name || d.alias == name {
+			return true
+		}
+	}
+	return false
+}
