@@ -586,7 +586,7 @@ func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Sub
 	for err == nil {
 		// The bytes go from the shared stream buffer to the socket with no
 		// copy: one vectored write per burst.
-		parts, _, err = sub.nextParts(ctx, parts, feedBurst)
+		parts, _, err = sub.nextParts(ctx, parts, feedBurst, true)
 		if err != nil {
 			break
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -121,7 +122,7 @@ func TestSubscribersReadExactStreamWithReuse(t *testing.T) {
 					buf, _, err = sub.Next(ctx, buf[:0])
 					got = append(got, buf...)
 				} else {
-					parts, _, err = sub.nextParts(ctx, parts, 1000*r)
+					parts, _, err = sub.nextParts(ctx, parts, 1000*r, true)
 					for _, p := range parts {
 						got = append(got, p...)
 					}
@@ -148,5 +149,52 @@ func TestSubscribersReadExactStreamWithReuse(t *testing.T) {
 		if got := <-results; !bytes.Equal(got, want) {
 			t.Fatalf("a reader read %d bytes that differ from the stream's %d", len(got), len(want))
 		}
+	}
+}
+
+// TestDroppedSubscriberIsForgotten: a subscription dropped for lagging
+// whose owner never calls Close (it never read) is forgotten by the
+// stream at the next write, so it pins neither memory nor block reuse;
+// one whose bytes are being written out (the feeders' zero-copy reads) is
+// kept until its owner's Close.
+func TestDroppedSubscriberIsForgotten(t *testing.T) {
+	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	lim := SubscribeLimits{Hard: 256 << 10, Soft: 256 << 10}
+	idle, err := s.Subscribe(0, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeder, err := s.Subscribe(0, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.Set("k", []byte("v")))
+	parts, _, err := feeder.nextParts(context.Background(), nil, 0, true)
+	if err != nil || len(parts) == 0 {
+		t.Fatalf("nextParts: %v", err)
+	}
+	val := bytes.Repeat([]byte("x"), 1000)
+	for i := 0; i < 400; i++ {
+		must(t, s.Set("k", val))
+	}
+	if !errors.Is(idle.Err(), ErrSubscriberLagging) || !errors.Is(feeder.Err(), ErrSubscriberLagging) {
+		t.Fatalf("Err = %v, %v; want both dropped", idle.Err(), feeder.Err())
+	}
+	subs := func() []*Subscription {
+		s.st.mu.Lock()
+		defer s.st.mu.Unlock()
+		return slices.Clone(s.st.subs)
+	}
+	if got := subs(); len(got) != 1 || got[0] != feeder {
+		t.Fatalf("stream holds %d subscriptions, want only the feeder still writing its slices", len(got))
+	}
+	feeder.Close()
+	must(t, s.Set("k", val))
+	if got := subs(); len(got) != 0 {
+		t.Fatalf("stream holds %d subscriptions after the feeder's Close", len(got))
 	}
 }

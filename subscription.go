@@ -57,11 +57,13 @@ type Subscription struct {
 	pos atomic.Int64 // offset of the next byte Next returns: the writer reads it for the limits
 	// held is the lowest offset whose bytes this subscription may still
 	// touch: the start of the slices it last handed out (see
-	// backlog.Buffer.SetLowest). lent is set once nextParts handed out
-	// slices: then, after a close, the shared bytes stay untouched until
-	// the owner calls Close (it may still be writing them).
+	// backlog.Buffer.SetLowest). lent is set once the zero-copy reader
+	// (a replica's feeder) took slices: after a close, the stream keeps
+	// counting held until the owner calls Close, as it may still be
+	// writing them. copying is set while Next copies slices out.
 	held     atomic.Int64
 	lent     atomic.Bool
+	copying  atomic.Bool
 	released atomic.Bool
 
 	// softSince is when the lag first went over Soft (unix ns; 0 when
@@ -120,7 +122,7 @@ func (sub *Subscription) checkLimitsLocked(end int64) bool {
 // take moves up to limit bytes (0: all there are) from the shared buffer
 // into parts, as slices of it that must not be modified. It returns the
 // offset of the first, or the error that closed the subscription.
-func (sub *Subscription) take(parts [][]byte, limit int) ([][]byte, int64, error) {
+func (sub *Subscription) take(parts [][]byte, limit int, zeroCopy bool) ([][]byte, int64, error) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	off := sub.cur.Offset()
@@ -129,30 +131,35 @@ func (sub *Subscription) take(parts [][]byte, limit int) ([][]byte, int64, error
 	}
 	sub.held.Store(off) // what was handed out before is no longer used
 	parts = sub.cur.Next(parts, limit)
+	if len(parts) > 0 {
+		// Set before a close can be (both under mu), so the stream keeps
+		// counting held while the slices are used.
+		if zeroCopy {
+			sub.lent.Store(true)
+		} else {
+			sub.copying.Store(true)
+		}
+	}
 	sub.pos.Store(sub.cur.Offset())
 	return parts, off, nil
 }
 
 // nextParts waits until stream bytes are pending and returns them as
 // slices of the shared buffer (at most limit bytes; 0: no bound), which
-// the caller must not modify, with the offset of the first byte.
-func (sub *Subscription) nextParts(ctx context.Context, parts [][]byte, limit int) ([][]byte, int64, error) {
+// the caller must not modify, with the offset of the first byte. The
+// slices may be used until the next call, or, with zeroCopy, until Close.
+// Without zeroCopy the caller clears sub.copying once done with them.
+func (sub *Subscription) nextParts(ctx context.Context, parts [][]byte, limit int, zeroCopy bool) ([][]byte, int64, error) {
 	parts = parts[:0]
 	for {
-		parts, off, err := sub.take(parts, limit)
+		parts, off, err := sub.take(parts, limit, zeroCopy)
 		if len(parts) > 0 || err != nil {
-			if len(parts) > 0 {
-				sub.lent.Store(true)
-			}
 			return parts, off, err
 		}
 		// Nothing yet: ask to be woken, then look again before waiting, so
 		// no append slips between.
 		changed := sub.buf.Changed()
-		if parts, off, err = sub.take(parts, limit); len(parts) > 0 || err != nil {
-			if len(parts) > 0 {
-				sub.lent.Store(true)
-			}
+		if parts, off, err = sub.take(parts, limit, zeroCopy); len(parts) > 0 || err != nil {
 			return parts, off, err
 		}
 		select {
@@ -175,12 +182,13 @@ func (sub *Subscription) Next(ctx context.Context, dst []byte) ([]byte, int64, e
 	parts := sub.parts[:0]
 	sub.parts = nil // this goroutine's while it reads
 	sub.mu.Unlock()
-	parts, off, err := sub.nextParts(ctx, parts, 0)
+	parts, off, err := sub.nextParts(ctx, parts, 0, false)
 	dst = dst[:0]
 	for _, p := range parts {
 		dst = append(dst, p...)
 	}
 	clear(parts)
+	sub.copying.Store(false)
 	sub.mu.Lock()
 	sub.parts = parts[:0]
 	sub.mu.Unlock()
@@ -232,7 +240,7 @@ func (sub *Subscription) Close() {
 // finished reports whether the stream may forget the subscription: it is
 // closed, and the shared bytes it handed out are no longer in use.
 func (sub *Subscription) finished() bool {
-	return sub.closed.Load() && (sub.released.Load() || !sub.lent.Load())
+	return sub.closed.Load() && !sub.copying.Load() && (sub.released.Load() || !sub.lent.Load())
 }
 
 func (sub *Subscription) close(err error) {
