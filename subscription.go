@@ -101,13 +101,13 @@ func (sub *Subscription) checkLimitsLocked(end int64) bool {
 		return false
 	}
 	lag := end - sub.pos.Load()
-	if lag <= int64(sub.lim.Soft) {
-		sub.softSince = 0
-		return true
-	}
 	if lag > int64(sub.lim.Hard) {
 		sub.close(fmt.Errorf("%w: %d bytes pending, hard limit %d", ErrSubscriberLagging, lag, sub.lim.Hard))
 		return false
+	}
+	if lag <= int64(sub.lim.Soft) {
+		sub.softSince = 0
+		return true
 	}
 	now := sub.now().UnixNano()
 	if sub.softSince == 0 {
