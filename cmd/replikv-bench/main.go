@@ -1,0 +1,208 @@
+// Command replikv-bench measures replikv beside redis-server on the same
+// machine in the same run: it starts both itself (redis-server and
+// redis-benchmark from PATH, replikv built from this repository), runs
+// every scenario of issue 13 on both, alternating which goes first, and
+// prints a table of replikv's figure, Redis's and their ratio, with the
+// issue's target, also written as Markdown and JSON.
+//
+// Usage (from the repository):
+//
+//	go run ./cmd/replikv-bench [-quick] [-scenarios S1,S4] [-runs 3] [-out dir] [-replikv path]
+//
+// -quick uses small sizes so that every scenario runs in seconds (CI runs
+// it to keep the harness working); the full run takes tens of minutes.
+// With -runs N each figure is the median of N runs. Every process the
+// harness starts is ended on every exit path, SIGINT and SIGTERM included.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// env is what the scenarios share: the programs, a scratch directory,
+// the sizes, and the children to end.
+type env struct {
+	sizes
+	quick          bool
+	tmp            string
+	replikvBin     string
+	redisServer    string
+	redisBenchmark string
+	procs          procs
+	log            io.Writer
+}
+
+// logf writes a progress line to the log (standard error).
+func (e *env) logf(format string, args ...any) {
+	fmt.Fprintf(e.log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
+}
+
+// run is the program; it returns the exit code: 0 when every scenario
+// ran, 1 when one failed, 2 for a bad command line.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("replikv-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	quick := fs.Bool("quick", false, "small sizes: every scenario in seconds (CI)")
+	only := fs.String("scenarios", "", "comma-separated scenarios to run (default all), e.g. S1,S4")
+	runs := fs.Int("runs", 1, "runs of each scenario; figures are their medians")
+	out := fs.String("out", ".", "directory for bench.md and bench.json")
+	bin := fs.String("replikv", "", "replikv binary to use (default: built from this repository)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *runs < 1 || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "replikv-bench: -runs must be ≥ 1 and no arguments are taken")
+		return 2
+	}
+	redis.SetLogger(quietLogger{})
+	e := &env{sizes: fullSizes, quick: *quick, log: stderr}
+	if *quick {
+		e.sizes = quickSizes
+	}
+	chosen, err := pick(*only, e.sizes)
+	if err != nil {
+		fmt.Fprintln(stderr, "replikv-bench:", err)
+		return 2
+	}
+	if err := e.setup(*bin); err != nil {
+		fmt.Fprintln(stderr, "replikv-bench:", err)
+		e.cleanup()
+		return 1
+	}
+	defer e.cleanup()
+
+	// A signal ends the children before the harness goes.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	go func() {
+		s, ok := <-sig
+		if !ok {
+			return
+		}
+		fmt.Fprintf(stderr, "replikv-bench: %v: ending the servers\n", s)
+		e.cleanup()
+		os.Exit(130)
+	}()
+
+	rep := &report{Mode: map[bool]string{true: "quick", false: "full"}[*quick], Runs: *runs,
+		Started: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Redis: redisVersion(e.redisServer)}
+	failed := false
+	for _, sc := range chosen {
+		r := e.runScenario(sc, *runs)
+		if r.err != nil {
+			failed = true
+			e.logf("FAILED: %v", r.err)
+		}
+		rep.add(r)
+	}
+	rep.Seconds = time.Since(mustParse(rep.Started)).Seconds()
+	rep.writeTable(stdout)
+	if err := rep.save(*out); err != nil {
+		fmt.Fprintln(stderr, "replikv-bench:", err)
+		return 1
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// setup finds the programs, makes the scratch directory and builds
+// replikv.
+func (e *env) setup(bin string) error {
+	var err error
+	if e.redisServer, err = exec.LookPath("redis-server"); err != nil {
+		return fmt.Errorf("redis-server not found (apt-get install redis-server): %v", err)
+	}
+	if e.redisBenchmark, err = exec.LookPath("redis-benchmark"); err != nil {
+		return fmt.Errorf("redis-benchmark not found (apt-get install redis-tools): %v", err)
+	}
+	if e.tmp, err = os.MkdirTemp("", "replikv-bench-"); err != nil {
+		return err
+	}
+	if bin != "" {
+		e.replikvBin, err = filepath.Abs(bin)
+		return err
+	}
+	e.logf("building replikv")
+	e.replikvBin, err = buildReplikv(e.tmp)
+	return err
+}
+
+// cleanup ends every child and removes the scratch directory.
+func (e *env) cleanup() {
+	e.procs.killAll()
+	if e.tmp != "" {
+		os.RemoveAll(e.tmp)
+	}
+}
+
+// pick returns the scenarios named in a comma-separated list, or all.
+func pick(list string, sz sizes) ([]*scenario, error) {
+	all := scenarios(sz)
+	if list == "" {
+		return all, nil
+	}
+	var out []*scenario
+	for _, id := range strings.Split(list, ",") {
+		id = strings.ToUpper(strings.TrimSpace(id))
+		found := false
+		for _, sc := range all {
+			if sc.id == id {
+				out, found = append(out, sc), true
+			}
+		}
+		if !found {
+			return nil, errors.New("unknown scenario " + id)
+		}
+	}
+	return out, nil
+}
+
+// redisVersion is redis-server --version's first line.
+func redisVersion(path string) string {
+	out, _ := exec.Command(path, "--version").Output()
+	return strings.TrimSpace(string(out))
+}
+
+// machine describes the CPU and memory.
+func machine() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	model, cpus := "", 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			model, cpus = strings.TrimSpace(v), cpus+1
+		}
+	}
+	mem, _ := kbField("/proc/meminfo", "MemTotal")
+	return fmt.Sprintf("%d × %s, %.0f GiB", cpus, model, float64(mem)/(1<<30))
+}
+
+func mustParse(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}
+
+// quietLogger drops go-redis's own log lines (a dial refused while a
+// server starts).
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
