@@ -91,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// A signal ends the children before the harness goes.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sig)
+	defer func() { signal.Stop(sig); close(sig) }()
 	go func() {
 		s, ok := <-sig
 		if !ok {

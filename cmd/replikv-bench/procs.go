@@ -130,8 +130,31 @@ func (e *env) stopAll(ns ...*node) {
 	}
 }
 
-// descendants returns the processes whose parent is pid, and theirs.
+// descendants returns the processes whose parent is pid, and theirs,
+// from /proc/pid/task/*/children where the kernel has it.
 func descendants(pid int) []int {
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/children")
+		if err != nil {
+			return scanDescendants(pid)
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+				out = append(out, descendants(c)...)
+			}
+		}
+	}
+	return out
+}
+
+// scanDescendants is descendants by reading every process's parent.
+func scanDescendants(pid int) []int {
 	entries, _ := os.ReadDir("/proc")
 	parent := map[int]int{}
 	for _, en := range entries {
