@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -103,7 +104,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}()
 
 	rep := &report{Mode: map[bool]string{true: "quick", false: "full"}[*quick], Runs: *runs,
-		Started: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Redis: redisVersion(e.redisServer)}
+		Started: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Redis: redisVersion(e.redisServer),
+		LoadBefore: loadAverage()}
+	start := time.Now()
 	failed := false
 	for _, sc := range chosen {
 		r := e.runScenario(sc, *runs)
@@ -113,7 +116,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		rep.add(r)
 	}
-	rep.Seconds = time.Since(mustParse(rep.Started)).Seconds()
+	rep.Seconds = time.Since(start).Seconds()
+	rep.LoadAfter = loadAverage()
 	rep.writeTable(stdout)
 	if err := rep.save(*out); err != nil {
 		fmt.Fprintln(stderr, "replikv-bench:", err)
@@ -196,9 +200,16 @@ func machine() string {
 	return fmt.Sprintf("%d × %s, %.0f GiB", cpus, model, float64(mem)/(1<<30))
 }
 
-func mustParse(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339, s)
-	return t
+// loadAverage is the 1-minute load average (the first field of
+// /proc/loadavg), or 0 when unknown.
+func loadAverage() float64 {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // quietLogger drops go-redis's own log lines (a dial refused while a

@@ -343,9 +343,9 @@ func (n *node) childPrivate() int64 {
 	return sum
 }
 
-// freeze stops a node's process (SIGSTOP); thaw resumes it.
+// freeze stops a node's process (SIGSTOP); stopping the node resumes it
+// before killing it.
 func (n *node) freeze() error { return syscall.Kill(n.pid(), syscall.SIGSTOP) }
-func (n *node) thaw() error   { return syscall.Kill(n.pid(), syscall.SIGCONT) }
 
 // buildReplikv builds ./cmd/replikv of the module the harness is run in.
 func buildReplikv(dir string) (string, error) {

@@ -157,3 +157,25 @@ func ignoreNil(err error) error {
 	}
 	return err
 }
+
+// group starts a primary of sys and n replicas of it, all with the extra
+// directives, and waits until the replicas have caught up. stop ends them
+// all (frozen ones too); call it whether or not err is set.
+func (e *env) group(sys system, n int, extra ...string) (p *node, rs []*node, stop func(), err error) {
+	stop = func() { e.stopAll(append(rs, p)...) }
+	if p, err = e.start(sys, extra...); err != nil {
+		return nil, nil, stop, err
+	}
+	for range n {
+		r, err := e.start(sys, extra...)
+		if err != nil {
+			return p, rs, stop, err
+		}
+		rs = append(rs, r)
+		if err := r.replicaOf(p); err != nil {
+			return p, rs, stop, err
+		}
+	}
+	_, err = waitCaughtUp(60*time.Second, p, rs...)
+	return p, rs, stop, err
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,13 +15,18 @@ import (
 
 // report is the run's outcome, as written to bench.json.
 type report struct {
-	Mode      string        `json:"mode"`
-	Runs      int           `json:"runs"`
-	Started   string        `json:"started"`
-	Seconds   float64       `json:"seconds"`
-	Machine   string        `json:"machine"`
-	Redis     string        `json:"redis"`
-	Scenarios []scenarioOut `json:"scenarios"`
+	Mode    string  `json:"mode"`
+	Runs    int     `json:"runs"`
+	Started string  `json:"started"`
+	Seconds float64 `json:"seconds"`
+	Machine string  `json:"machine"`
+	Redis   string  `json:"redis"`
+	// LoadBefore and LoadAfter are the machine's 1-minute load average
+	// at the start and the end: figures taken on a machine busy with
+	// other work are not worth comparing.
+	LoadBefore float64       `json:"load_before"`
+	LoadAfter  float64       `json:"load_after"`
+	Scenarios  []scenarioOut `json:"scenarios"`
 }
 
 // scenarioOut is one scenario's figures.
@@ -139,7 +145,12 @@ func (rep *report) rows() [][]string {
 
 // header describes the run.
 func (rep *report) header() string {
-	return fmt.Sprintf("replikv-bench, %s mode, median of %d run(s), %.0f s; %s; %s", rep.Mode, rep.Runs, rep.Seconds, rep.Machine, rep.Redis)
+	h := fmt.Sprintf("replikv-bench, %s mode, median of %d run(s), %.0f s; %s; %s; load average %.1f before, %.1f after",
+		rep.Mode, rep.Runs, rep.Seconds, rep.Machine, rep.Redis, rep.LoadBefore, rep.LoadAfter)
+	if max(rep.LoadBefore, rep.LoadAfter) > float64(runtime.NumCPU()) {
+		h += " (WARNING: the machine was busy with other work; these figures are not worth comparing)"
+	}
+	return h
 }
 
 // writeTable prints the table as aligned text.

@@ -41,25 +41,9 @@ func runS1(e *env, sys system) (values, error) {
 // benchmark on it and waits until the replicas have all of it; it returns
 // the benchmark's rate and the wait.
 func (e *env) setThroughput(sys system, replicas int) (float64, time.Duration, error) {
-	backlog := []string{"repl-backlog-size", "64mb"}
-	p, err := e.start(sys, backlog...)
+	p, rs, stop, err := e.group(sys, replicas, "repl-backlog-size", "64mb")
+	defer stop()
 	if err != nil {
-		return 0, 0, err
-	}
-	defer e.stop(p)
-	var rs []*node
-	defer func() { e.stopAll(rs...) }()
-	for range replicas {
-		r, err := e.start(sys, backlog...)
-		if err != nil {
-			return 0, 0, err
-		}
-		rs = append(rs, r)
-		if err := r.replicaOf(p); err != nil {
-			return 0, 0, err
-		}
-	}
-	if _, err := waitCaughtUp(60*time.Second, p, rs...); err != nil {
 		return 0, 0, err
 	}
 	rps, err := e.benchmarkSet(p, e.s1Requests)

@@ -26,23 +26,12 @@ func s7() *scenario {
 }
 
 func runS7(e *env, sys system) (values, error) {
-	backlog := []string{"repl-backlog-size", "64mb"}
-	p, err := e.start(sys, backlog...)
+	p, rs, stopAll, err := e.group(sys, 1, "repl-backlog-size", "64mb")
+	defer stopAll()
 	if err != nil {
 		return nil, err
 	}
-	defer e.stop(p)
-	r, err := e.start(sys, backlog...)
-	if err != nil {
-		return nil, err
-	}
-	defer e.stop(r)
-	if err := r.replicaOf(p); err != nil {
-		return nil, err
-	}
-	if _, err := waitCaughtUp(60*time.Second, p, r); err != nil {
-		return nil, err
-	}
+	r := rs[0]
 	full0, partial0, err := p.syncCounts()
 	if err != nil {
 		return nil, err

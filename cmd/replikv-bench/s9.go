@@ -59,29 +59,9 @@ const settledAt = 64 << 20
 // returns the peak and settled RSS growth and the time to settle (the
 // whole wait when it did not).
 func (e *env) frozen(sys system, k int) (peak, settled int64, settle time.Duration, err error) {
-	p, err := e.start(sys)
+	p, rs, stop, err := e.group(sys, k) // stop thaws the frozen replicas as it kills them
+	defer stop()
 	if err != nil {
-		return 0, 0, 0, err
-	}
-	defer e.stop(p)
-	var rs []*node
-	defer func() {
-		for _, r := range rs {
-			r.thaw()
-		}
-		e.stopAll(rs...)
-	}()
-	for range k {
-		r, err := e.start(sys)
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		rs = append(rs, r)
-		if err := r.replicaOf(p); err != nil {
-			return 0, 0, 0, err
-		}
-	}
-	if _, err := waitCaughtUp(60*time.Second, p, rs...); err != nil {
 		return 0, 0, 0, err
 	}
 	for _, r := range rs {
