@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -119,9 +120,12 @@ func (e *env) load(n *node) (stop func(), err error) {
 		return nil, err
 	}
 	done := e.procs.track(cmd)
+	var once sync.Once
 	return func() {
-		kill(cmd.Process.Pid)
-		<-done
+		once.Do(func() {
+			kill(cmd.Process.Pid)
+			<-done
+		})
 	}, nil
 }
 

@@ -12,7 +12,25 @@
 // -quick uses small sizes so that every scenario runs in seconds (CI runs
 // it to keep the harness working); the full run takes tens of minutes.
 // With -runs N each figure is the median of N runs. Every process the
-// harness starts is ended on every exit path, SIGINT and SIGTERM included.
+// harness starts is ended on every exit path, SIGINT and SIGTERM included
+// (and, on Linux, by the kernel if the harness is killed).
+//
+// How it measures, in short (each scenario's title in the table says what
+// its figures are):
+//   - Both servers run as separate processes on loopback ports with their
+//     defaults, except: Redis saves nothing and its diskless full sync
+//     starts at once (repl-diskless-sync-delay 0; S4 sets its own for four
+//     replicas), and S1, S7 and S8 give both a 64 MB backlog.
+//   - Replicas are pointed at their primary with REPLICAOF; a replica has
+//     caught up when its slave_repl_offset equals the primary's
+//     master_repl_offset, both read from INFO replication.
+//   - RSS is VmRSS of /proc/pid/status (VmHWM for peaks); Redis's snapshot
+//     child adds what it no longer shares with its parent (smaps_rollup).
+//   - S2 and S3 use the library in this process (in-memory transport);
+//     Redis has no in-process form, and S3 compares with a GET through
+//     go-redis.
+//   - The report carries the machine's load average: figures from a
+//     machine busy with other work are flagged and not worth comparing.
 package main
 
 import (

@@ -116,6 +116,11 @@ func (e *env) stop(n *node) {
 		return
 	}
 	n.client.Close()
+	select {
+	case <-n.exited:
+		return // gone already: its pid may be another process's now
+	default:
+	}
 	kill(n.pid())
 	select {
 	case <-n.exited:
