@@ -10,7 +10,7 @@
 //	go run ./cmd/replikv-bench [-quick] [-scenarios S1,S4] [-runs 3] [-out dir] [-replikv path]
 //
 // -quick uses small sizes so that every scenario runs in seconds (CI runs
-// it to keep the harness working); the full run takes tens of minutes.
+// it to keep the harness working); the full run takes ten minutes or more.
 // With -runs N each figure is the median of N runs. Every process the
 // harness starts is ended on every exit path, SIGINT and SIGTERM included
 // (and, on Linux, by the kernel if the harness is killed).
