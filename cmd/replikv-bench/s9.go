@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 )
 
 // s9: replicas frozen (SIGSTOP) while the primary takes a burst of writes
-// (1 KB values over 10,000 keys, so that the dataset stays small and the
-// stream is what grows): the primary's peak RSS growth during the burst,
+// (1 KB values over 10,000 keys written once before, so that the dataset
+// does not grow and the stream is what does): the primary's peak RSS growth during the burst,
 // and after it, with the replicas still frozen, the growth it settles at
 // and when it comes within 64 MB of where it started. Default settings
 // otherwise (1 MB backlogs; Redis's replica output buffer limit, replikv's
@@ -64,6 +63,13 @@ func (e *env) frozen(sys system, k int) (peak, settled int64, settle time.Durati
 	if err != nil {
 		return 0, 0, 0, err
 	}
+	// The burst's keys exist before it, so that it grows no dataset.
+	if err := burst(p, burstKeys*burstValue); err != nil {
+		return 0, 0, 0, err
+	}
+	if _, err := waitCaughtUp(60*time.Second, p, rs...); err != nil {
+		return 0, 0, 0, err
+	}
 	for _, r := range rs {
 		if err := r.freeze(); err != nil {
 			return 0, 0, 0, err
@@ -77,8 +83,7 @@ func (e *env) frozen(sys system, k int) (peak, settled int64, settle time.Durati
 		e.logf("S9: cannot reset VmHWM (%v); sampling only", err)
 	}
 	// Sample the RSS through the burst as well as reading VmHWM after it.
-	var mu sync.Mutex
-	sampled := base
+	sampled := base // read once sampling is closed
 	stopSampling := make(chan struct{})
 	sampling := make(chan struct{})
 	go func() {
@@ -91,9 +96,7 @@ func (e *env) frozen(sys system, k int) (peak, settled int64, settle time.Durati
 				return
 			case <-t.C:
 				if r, err := p.rss(); err == nil {
-					mu.Lock()
 					sampled = max(sampled, r)
-					mu.Unlock()
 				}
 			}
 		}
@@ -123,12 +126,15 @@ func (e *env) frozen(sys system, k int) (peak, settled int64, settle time.Durati
 	return peak, cur - base, settle, err
 }
 
-// burst writes about bytes of SETs (1,000-byte values over 10,000 keys)
-// to p through pipelines on 2 connections.
+// The burst's keys and the size of their values.
+const burstKeys, burstValue = 10_000, 1000
+
+// burst writes about bytes of SETs (1,000-byte values over 10,000 keys,
+// in order from the first) to p through pipelines on 2 connections.
 func burst(p *node, bytes int64) error {
-	const size, keys, batch, conns = 1000, 10_000, 500, 2
-	n := int(bytes / size)
-	val := benchValue(3, size)
+	const keys, batch, conns = burstKeys, 500, 2
+	n := int(bytes / burstValue)
+	val := benchValue(3, burstValue)
 	g, ctx := errgroup.WithContext(context.Background())
 	for c := range conns {
 		g.Go(func() error {
