@@ -107,23 +107,28 @@ func (e *env) frozen(sys system, k int) (peak, settled int64, settle time.Durati
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	hwm, err := p.peakRSS()
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	peak = max(hwm, sampled) - base
 	end := time.Now()
 	cur := base
 	err = poll(e.s9SettleWait, 100*time.Millisecond, "settle", func() (bool, error) {
 		var err error
 		cur, err = p.rss()
+		sampled = max(sampled, cur)
 		return cur-base <= settledAt, err
 	})
 	settle = time.Since(end)
 	if errors.Is(err, errTimeout) {
 		err = nil // not settled: the figures say so
 	}
-	return peak, cur - base, settle, err
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	// The peak is the highest RSS from the burst's start to the end of
+	// the wait: the primary may still be growing once the writes stop.
+	hwm, err := p.peakRSS()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return max(hwm, sampled) - base, cur - base, settle, nil
 }
 
 // The burst's keys and the size of their values.
