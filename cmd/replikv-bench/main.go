@@ -59,7 +59,6 @@ func main() {
 // the sizes, and the children to end.
 type env struct {
 	sizes
-	quick          bool
 	tmp            string
 	replikvBin     string
 	redisServer    string
@@ -91,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	redis.SetLogger(quietLogger{})
-	e := &env{sizes: fullSizes, quick: *quick, log: stderr}
+	e := &env{sizes: fullSizes, log: stderr}
 	if *quick {
 		e.sizes = quickSizes
 	}
@@ -100,13 +99,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "replikv-bench:", err)
 		return 2
 	}
-	if err := e.setup(*bin); err != nil {
-		fmt.Fprintln(stderr, "replikv-bench:", err)
-		e.cleanup()
-		return 1
-	}
-	defer e.cleanup()
-
 	// A signal ends the children before the harness goes.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
@@ -120,6 +112,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		e.cleanup()
 		os.Exit(130)
 	}()
+	defer e.cleanup()
+	if err := e.setup(*bin); err != nil {
+		fmt.Fprintln(stderr, "replikv-bench:", err)
+		return 1
+	}
 
 	rep := &report{Mode: map[bool]string{true: "quick", false: "full"}[*quick], Runs: *runs,
 		Started: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Redis: redisVersion(e.redisServer),
