@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"time"
+)
+
+// s5: memory per key once the reference dataset is loaded: the process's
+// RSS growth and its own heap figure (INFO memory used_memory: the Go heap
+// in use for replikv, the allocator's for Redis), each over the keys.
+func s5() *scenario {
+	return &scenario{
+		id:    "S5",
+		title: "memory per key with the dataset loaded (16-byte keys, 64-byte values): RSS growth and INFO used_memory growth over the keys",
+		run:   runS5,
+		metrics: []metric{
+			{key: "rss", name: "RSS per key", unit: "B", target: "≤0.8× Redis", pass: atMostRedis(0.8)},
+			{key: "heap", name: "heap (used_memory) per key", unit: "B"},
+		},
+	}
+}
+
+func runS5(e *env, sys system) (values, error) {
+	n, err := e.start(sys)
+	if err != nil {
+		return nil, err
+	}
+	defer e.stop(n)
+	rss0, err := n.rss()
+	if err != nil {
+		return nil, err
+	}
+	heap0, err := n.infoInt("memory", "used_memory")
+	if err != nil {
+		return nil, err
+	}
+	if err := fill(n, e.bigKeys); err != nil {
+		return nil, err
+	}
+	// The connections of the load are closed: what stays is the data.
+	n.client.Close()
+	n.client = newClient(n.addr())
+	if err := n.client.Ping(context.Background()).Err(); err != nil {
+		return nil, err
+	}
+	// A Go process returns the load's garbage within a GC cycle or two:
+	// take the lowest of a few readings a little apart.
+	rss1, err := n.rss()
+	if err != nil {
+		return nil, err
+	}
+	for range 10 {
+		time.Sleep(100 * time.Millisecond)
+		r, err := n.rss()
+		if err != nil {
+			return nil, err
+		}
+		rss1 = min(rss1, r)
+	}
+	heap1, err := n.infoInt("memory", "used_memory")
+	if err != nil {
+		return nil, err
+	}
+	k := float64(e.bigKeys)
+	return values{"rss": float64(rss1-rss0) / k, "heap": float64(heap1-heap0) / k}, nil
+}
