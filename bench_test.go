@@ -302,3 +302,54 @@ func BenchmarkApply(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSetTwoReplicas measures parallel Sets on a primary with two
+// in-memory replicas, counted until both have applied every write (issue
+// 13's S2).
+func BenchmarkSetTwoReplicas(b *testing.B) {
+	network := transport.NewMemNetwork()
+	cfg := Config{ActiveExpiryInterval: -1}
+	p, _ := New(cfg)
+	defer p.Close()
+	l, _ := network.Listen("p")
+	go p.Serve(l)
+	var replicas []*Store
+	for range 2 {
+		r, _ := New(cfg)
+		defer r.Close()
+		r.ReplicaOf(network.Dialer("p"))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := r.WaitSynced(ctx); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+		replicas = append(replicas, r)
+	}
+	const n = 100_000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = benchKey(i)
+	}
+	val := benchValue(rand.New(rand.NewPCG(3, 4)))
+	b.ReportAllocs()
+	b.SetBytes(16 + 64)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := rand.IntN(n)
+		for pb.Next() {
+			if err := p.Set(keys[i], val); err != nil {
+				b.Fatal(err)
+			}
+			i = (i + 1) % n
+		}
+	})
+	_, end := p.Position()
+	for _, r := range replicas {
+		for {
+			if _, off := r.Position(); off >= end {
+				break
+			}
+			runtime.Gosched()
+		}
+	}
+}

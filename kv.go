@@ -426,7 +426,7 @@ func (s *Store) findLocked(key string) (*shard, int) {
 // so the caller sees it as absent.
 func (s *Store) lookupLocked(key string) (*shard, int) {
 	sh, i := s.findLocked(key)
-	if i >= 0 && ownsExpiry(s.st.loadRole()) && s.expired(&sh.t.slots[i], s.nowMs()) {
+	if i >= 0 && sh.t.slots[i].hasTTL() && ownsExpiry(s.st.loadRole()) && s.expired(&sh.t.slots[i], s.nowMs()) {
 		s.deleteLocked(sh, i)
 		s.expiredKeys.Add(1)
 		i = -1
