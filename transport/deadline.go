@@ -10,22 +10,30 @@ import (
 // and can be moved (or cleared) at any time, waking nothing that should keep
 // waiting and everything that should stop.
 type deadline struct {
-	mu    sync.Mutex
-	timer *time.Timer
-	ch    chan struct{} // closed once the current deadline has passed
+	mu      sync.Mutex
+	timer   *time.Timer
+	timerCh chan struct{} // the channel timer's callback closes
+	ch      chan struct{} // closed once the current deadline has passed
 }
 
 func newDeadline() *deadline { return &deadline{ch: make(chan struct{})} }
 
-// set moves the deadline to t; the zero time means no deadline.
+// set moves the deadline to t; the zero time means no deadline. Moving a
+// deadline that has not passed yet re-arms its timer: a connection that
+// pushes its deadline forward at every read allocates nothing.
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.timer != nil && !d.timer.Stop() {
-		// The callback has run or is running and owns the old channel.
-		d.ch = make(chan struct{})
+	var stopped *time.Timer // stopped before it fired: reusable for the same channel
+	if d.timer != nil {
+		if d.timer.Stop() {
+			stopped = d.timer
+		} else {
+			// The callback has run or is running and owns the old channel.
+			d.ch = make(chan struct{})
+		}
+		d.timer = nil
 	}
-	d.timer = nil
 	expired := isClosed(d.ch)
 	if t.IsZero() {
 		if expired {
@@ -43,8 +51,13 @@ func (d *deadline) set(t time.Time) {
 	if expired {
 		d.ch = make(chan struct{})
 	}
+	if stopped != nil && d.timerCh == d.ch {
+		stopped.Reset(wait)
+		d.timer = stopped
+		return
+	}
 	ch := d.ch
-	d.timer = time.AfterFunc(wait, func() { close(ch) })
+	d.timer, d.timerCh = time.AfterFunc(wait, func() { close(ch) }), ch
 }
 
 // done returns a channel closed when the current deadline passes. A later
