@@ -156,14 +156,31 @@ func FieldWriteEnd(ops []FieldOp) int64 {
 // condition under which Redis propagates the command. Without writes out
 // is nil. results has one entry per op.
 func BitField(old []byte, ops []FieldOp) (out []byte, results []FieldResult, changed bool) {
+	if n := FieldValueLen(len(old), ops); n > 0 {
+		out = make([]byte, n)
+	}
+	results, changed = BitFieldInto(out, old, ops)
+	return out, results, changed
+}
+
+// FieldValueLen is the length of the value BITFIELD leaves when its ops
+// write, 0 when they only read.
+func FieldValueLen(oldLen int, ops []FieldOp) int64 {
+	if end := FieldWriteEnd(ops); end > 0 {
+		return max(int64(oldLen), end)
+	}
+	return 0
+}
+
+// BitFieldInto is BitField building the new value in dst, zeroed and of
+// length FieldValueLen (nil when the ops only read).
+func BitFieldInto(dst, old []byte, ops []FieldOp) (results []FieldResult, changed bool) {
 	results = make([]FieldResult, len(ops))
-	end := FieldWriteEnd(ops)
 	v := old
-	if end > 0 {
-		out = make([]byte, max(int64(len(old)), end))
-		copy(out, old)
-		changed = len(out) != len(old)
-		v = out
+	if dst != nil {
+		copy(dst, old)
+		changed = len(dst) != len(old)
+		v = dst
 	}
 	for i, op := range ops {
 		if op.Kind == FieldGet {
@@ -234,7 +251,7 @@ func BitField(old []byte, ops []FieldOp) (out []byte, results []FieldResult, cha
 			changed = true
 		}
 	}
-	return out, results, changed
+	return results, changed
 }
 
 // getMask keeps the low n bits of u: what setField stores of it.

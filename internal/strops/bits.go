@@ -20,20 +20,36 @@ func GetBit(v []byte, offset int64) int {
 // offset/8+1) bytes, zero-padded. When nothing changes, changed is false
 // and out is nil. The caller has checked offset against its size limit.
 func SetBit(old []byte, offset int64, bit int) (out []byte, prev int, changed bool) {
-	byteIdx := offset >> 3
-	prev = GetBit(old, offset)
-	if byteIdx < int64(len(old)) && prev == bit {
+	prev, n := SetBitPlan(old, offset, bit)
+	if n == 0 {
 		return nil, prev, false
 	}
-	out = make([]byte, max(int64(len(old)), byteIdx+1))
-	copy(out, old)
+	out = make([]byte, n)
+	SetBitInto(out, old, offset, bit)
+	return out, prev, true
+}
+
+// SetBitPlan returns the previous value of bit offset of old and the
+// length of the value SETBIT builds: max(len(old), offset/8+1), or 0 when
+// nothing changes (the bit has that value already, within the value).
+func SetBitPlan(old []byte, offset int64, bit int) (prev int, n int64) {
+	prev = GetBit(old, offset)
+	if offset>>3 < int64(len(old)) && prev == bit {
+		return prev, 0
+	}
+	return prev, max(int64(len(old)), offset>>3+1)
+}
+
+// SetBitInto builds in dst (zeroed, of the length SetBitPlan returned)
+// old with bit offset set to bit.
+func SetBitInto(dst, old []byte, offset int64, bit int) {
+	copy(dst, old)
 	mask := byte(1) << (7 - offset&7)
 	if bit != 0 {
-		out[byteIdx] |= mask
+		dst[offset>>3] |= mask
 	} else {
-		out[byteIdx] &^= mask
+		dst[offset>>3] &^= mask
 	}
-	return out, prev, true
 }
 
 // Span is the range argument of BITCOUNT and BITPOS: Start and End
@@ -221,25 +237,39 @@ func ParseBitOp(b []byte) (BitOpKind, bool) {
 	return 0, false
 }
 
+// BitOpLen is the length of BITOP's result: that of the longest source.
+// Zero means that BITOP deletes the destination.
+func BitOpLen(srcs [][]byte) int {
+	n := 0
+	for _, s := range srcs {
+		n = max(n, len(s))
+	}
+	return n
+}
+
 // BitOp computes BITOP op over srcs (a missing key is an empty value;
 // NOT takes exactly one). The result is as long as the longest source,
 // shorter ones counting as zero-padded; it is nil when every source is
 // empty (BITOP then deletes the destination).
 func BitOp(op BitOpKind, srcs [][]byte) []byte {
-	n := 0
-	for _, s := range srcs {
-		n = max(n, len(s))
-	}
-	if n == 0 || len(srcs) == 0 {
+	n := BitOpLen(srcs)
+	if n == 0 {
 		return nil
 	}
 	out := make([]byte, n)
+	BitOpInto(out, op, srcs)
+	return out
+}
+
+// BitOpInto computes BITOP into dst, zeroed and of length BitOpLen(srcs)
+// (at least one source).
+func BitOpInto(out []byte, op BitOpKind, srcs [][]byte) {
 	copy(out, srcs[0])
 	if op == BitNot {
 		for i := range out {
 			out[i] = ^out[i]
 		}
-		return out
+		return
 	}
 	for _, s := range srcs[1:] {
 		switch op {
@@ -261,7 +291,6 @@ func BitOp(op BitOpKind, srcs [][]byte) []byte {
 			}
 		}
 	}
-	return out
 }
 
 // ParseBitOffset parses a bit offset argument as Redis does for SETBIT,

@@ -39,9 +39,14 @@ func SetRangeLen(oldLen int, offset int64, n int, maxBulk int64) (int64, bool) {
 // with zero bytes when offset is past its end. The caller has checked the
 // size with SetRangeLen; the result is a fresh slice of that size.
 func SetRange(old []byte, offset int64, value []byte) []byte {
-	n := max(int64(len(old)), offset+int64(len(value)))
-	out := make([]byte, n)
-	copy(out, old)
-	copy(out[offset:], value)
+	out := make([]byte, max(int64(len(old)), offset+int64(len(value))))
+	SetRangeInto(out, old, offset, value)
 	return out
+}
+
+// SetRangeInto is SetRange building the value in dst, zeroed and of the
+// length SetRangeLen returned.
+func SetRangeInto(dst, old []byte, offset int64, value []byte) {
+	copy(dst, old)
+	copy(dst[offset:], value)
 }
