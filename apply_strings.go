@@ -116,7 +116,7 @@ func applyBitField(s *Store, args [][]byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: BITFIELD: %v", ErrSyntax, err)
 	}
-	if strops.FieldWriteEnd(ops) > maxValueLen {
+	if strops.FieldWriteEnd(ops) > maxStoredLen(s.cfg.MaxBulkLen) {
 		return ErrTooLarge
 	}
 	key := unsafeString(args[1])

@@ -109,6 +109,12 @@ type LCSMatch struct {
 	Len  int
 }
 
+// maxStoredLen is the longest value a store holds with MaxBulkLen
+// maxBulk: BITFIELD may write a 64-bit field at the last offset
+// maxBulk allows, 8 bytes past it, as in Redis (whose snapshots load such
+// values back), within what an item can hold.
+func maxStoredLen(maxBulk int64) int64 { return min(maxBulk+8, maxValueLen) }
+
 // keyBytes views an item's key as bytes for the stream encoder, which
 // only reads them; the key of a stored item never changes.
 func keyBytes(k string) []byte { return unsafe.Slice(unsafe.StringData(k), len(k)) }
@@ -386,8 +392,8 @@ func (s *Store) fieldOps(ops []BitFieldOp) (out []strops.FieldOp, writes bool, e
 	}
 	// An offset just below the limit with a wide field reaches a few
 	// bytes past it, as in Redis; the item format bounds that.
-	if strops.FieldWriteEnd(out) > maxValueLen {
-		return nil, false, fmt.Errorf("%w: BitField beyond %d bytes", ErrTooLarge, maxValueLen)
+	if end := strops.FieldWriteEnd(out); end > maxStoredLen(s.cfg.MaxBulkLen) {
+		return nil, false, fmt.Errorf("%w: BitField up to byte %d", ErrTooLarge, end)
 	}
 	return out, writes, nil
 }
