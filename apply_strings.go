@@ -143,6 +143,9 @@ func applyIncrByFloat(s *Store, args [][]byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: INCRBYFLOAT: %v", ErrSyntax, err)
 	}
+	if int64(len(v)) > s.cfg.MaxBulkLen {
+		return ErrTooLarge
+	}
 	s.putLocked(sh, i, newItem(key, v, deadline))
 	return nil
 }

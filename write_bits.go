@@ -617,7 +617,9 @@ func (s *Store) readPair(keyA, keyB string) ([]byte, []byte, error) {
 // (the float64 is converted exactly: 0.1 adds 0.1000000000000000055…; use
 // IncrByFloatText for a decimal increment). A value that is not a number
 // gives ErrNotFloat; a result that is not finite, ErrNaNOrInfinity. The
-// stream receives SET key result KEEPTTL, as Redis propagates it.
+// stream receives SET key result KEEPTTL, as Redis propagates it. A
+// result longer than Config.MaxBulkLen (numbers near the long double's
+// limits print thousands of digits) gives ErrTooLarge.
 func (s *Store) IncrByFloat(key string, incr float64) (string, error) {
 	x, ok := strops.Float64LD(incr)
 	if !ok {
@@ -662,6 +664,9 @@ func (s *Store) incrByFloatLocked(key string, x *big.Float) (string, error) {
 		return "", ErrNotFloat
 	case strops.ErrNaNOrInfinity:
 		return "", ErrNaNOrInfinity
+	}
+	if int64(len(v)) > s.cfg.MaxBulkLen { // up to 4,951 bytes: only a tiny MaxBulkLen refuses it
+		return "", fmt.Errorf("%w: a result of %d bytes", ErrTooLarge, len(v))
 	}
 	it := newItem(key, v, deadline)
 	s.putLocked(sh, i, it)
