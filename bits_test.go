@@ -1,6 +1,7 @@
 package replikv
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strconv"
@@ -299,4 +300,37 @@ func toArgs(s []string) [][]byte {
 		out[i] = []byte(a)
 	}
 	return out
+}
+
+// TestWatchBits: Watch reports the partial string writes as the values
+// they leave, BITOP's destination included (its key is not args[1]).
+func TestWatchBits(t *testing.T) {
+	p := newStore(t, Config{ActiveExpiryInterval: -1})
+	w, err := p.Watch(context.Background(), WatchOptions{})
+	must(t, err)
+	defer w.Close()
+	_, err = p.SetBit("a", 1, 1)
+	must(t, err)
+	_, err = p.SetRange("a", 2, []byte("xy"))
+	must(t, err)
+	_, err = p.BitOp(BitNot, "d", "a")
+	must(t, err)
+	_, err = p.BitField("f", []BitFieldOp{{Op: BitFieldSet, Bits: 8, Value: 'z'}})
+	must(t, err)
+	_, err = p.IncrByFloat("n", 2.5)
+	must(t, err)
+	_, err = p.BitOp(BitAnd, "d", "missing")
+	must(t, err)
+	for _, want := range []Event{
+		{Op: OpSet, Key: "a", Value: []byte("\x40\x00xy")}, // the value now: the SETRANGE already happened
+		{Op: OpSet, Key: "a", Value: []byte("\x40\x00xy")},
+		{Op: OpDelete, Key: "d"}, // deleted by the last BITOP by now
+		{Op: OpSet, Key: "f", Value: []byte("z")},
+		{Op: OpSet, Key: "n", Value: []byte("2.5")},
+		{Op: OpDelete, Key: "d"},
+	} {
+		if d := cmp.Diff(want, watchNext(t, w)); d != "" {
+			t.Errorf("event (-want +got):\n%s", d)
+		}
+	}
 }
