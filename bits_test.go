@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -332,5 +333,70 @@ func TestWatchBits(t *testing.T) {
 		if d := cmp.Diff(want, watchNext(t, w)); d != "" {
 			t.Errorf("event (-want +got):\n%s", d)
 		}
+	}
+}
+
+// TestBitsLargeConcurrent checks the path that builds a large value
+// before locking the stream: SetBit, SetRange and BitField racing each
+// other on one 64 KiB value while its deadline changes in place lose no
+// write, and a replica applying the stream ends with the primary's value
+// and deadline.
+func TestBitsLargeConcurrent(t *testing.T) {
+	clk := newFakeClock()
+	p := newStore(t, Config{Now: clk.Now, ActiveExpiryInterval: -1})
+	_, start := p.Position()
+	rec := record(t, p, start)
+	must(t, p.Set("big", make([]byte, appendCopyFirst)))
+	const each = 40
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range each {
+				var err error
+				switch w {
+				case 0: // bits 0..each-1
+					_, err = p.SetBit("big", int64(j), 1)
+				case 1: // bytes 1000..1000+each-1
+					_, err = p.SetRange("big", int64(1000+j), []byte{'r'})
+				default: // a 16-bit counter at byte 2000
+					_, err = p.BitField("big", []BitFieldOp{{Op: BitFieldIncrBy, Bits: 16, Offset: 2000 * 8, Value: 1}})
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { // deadlines change in place meanwhile
+		defer wg.Done()
+		for i := range 50 {
+			if i%2 == 0 {
+				p.ExpireAt("big", time.UnixMilli(clk.ms.Load()+int64(60_000+i)))
+			} else {
+				p.Persist("big")
+			}
+		}
+	}()
+	wg.Wait()
+	v, err := p.Get("big")
+	must(t, err)
+	if n, _ := p.BitCount("big", &BitRange{Start: 0, End: each - 1, Bits: true}); n != each {
+		t.Errorf("%d of the %d bits set", n, each)
+	}
+	if got := string(v[1000 : 1000+each]); got != strings.Repeat("r", each) {
+		t.Errorf("bytes written by SetRange: %q", got)
+	}
+	if c := int(v[2000])<<8 | int(v[2001]); c != each {
+		t.Errorf("counter = %d, want %d", c, each)
+	}
+	_, end := p.Position()
+	r := newStore(t, Config{Now: clk.Now, ActiveExpiryInterval: -1})
+	setRole(r, RoleReplica)
+	applyStream(t, r, rec.bytesUntil(t, end))
+	if d := cmp.Diff(dump(p), dump(r)); d != "" {
+		t.Errorf("replica differs from primary (-primary +replica):\n%.2000s", d)
 	}
 }

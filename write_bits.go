@@ -20,7 +20,11 @@ import (
 // few bits it changes. A large offset costs memory even on a missing or
 // short key: the value grows, zero-padded, to reach it (SetBit of offset
 // 4294967295 makes a 512 MiB value). Offsets are bounded by
-// Config.MaxBulkLen.
+// Config.MaxBulkLen. When the new value has appendCopyFirst (64 KiB)
+// bytes or more, it is built before the stream is locked, as Append does,
+// so that the copy does not stall every other writer; it is stored if the
+// key still holds the value it was built from, and built again under the
+// locks otherwise.
 
 // BitRange selects part of a value for BitCount and BitPos, as the start
 // and end arguments of Redis's BITCOUNT and BITPOS do: from Start to End
@@ -109,6 +113,58 @@ type LCSMatch struct {
 	Len  int
 }
 
+// prepared is a new item built outside the locks from the item a key
+// held (see prepareLarge).
+type prepared struct {
+	it       slot
+	was      unsafe.Pointer // the item it was built from; nil: the key was absent
+	deadline int64
+	ok       bool
+}
+
+// prepareLarge looks at key holding only its shard's read lock, then calls
+// build without any lock with the value (nil when absent; the bytes of a
+// stored item never change) and deadline it found. build returns the new
+// item, or false when the result is small (below appendCopyFirst bytes),
+// unchanged or refused: the write then runs wholly under the locks.
+func (s *Store) prepareLarge(key string, build func(old []byte, deadline int64) (slot, bool)) prepared {
+	h := hashKey(key)
+	sh := s.shardOf(h)
+	sh.mu.RLock()
+	var sl slot
+	var deadline int64
+	if i := sh.t.find(key, h); i >= 0 {
+		sl = sh.t.slots[i]
+		deadline = sl.deadline()
+	}
+	sh.mu.RUnlock()
+	var old []byte
+	if sl.p != nil {
+		old = sl.value()
+	}
+	it, ok := build(old, deadline)
+	return prepared{it: it, was: sl.p, deadline: deadline, ok: ok}
+}
+
+// storePreparedLocked stores p's item if key still holds, with the same
+// deadline (EXPIRE rewrites it in place), the item p was built from (or
+// is still absent); it reports whether it did.
+func (s *Store) storePreparedLocked(key string, p prepared) bool {
+	if !p.ok {
+		return false
+	}
+	sh, i := s.lookupLocked(key)
+	if p.was == nil {
+		if i >= 0 {
+			return false
+		}
+	} else if i < 0 || sh.t.slots[i].p != p.was || sh.t.slots[i].deadline() != p.deadline {
+		return false
+	}
+	s.putLocked(sh, i, p.it)
+	return true
+}
+
 // maxStoredLen is the longest value a store holds with MaxBulkLen
 // maxBulk: BITFIELD may write a 64-bit field at the last offset
 // maxBulk allows, 8 bytes past it, as in Redis (whose snapshots load such
@@ -142,12 +198,30 @@ func (s *Store) SetRange(key string, offset int64, value []byte) (int, error) {
 	if err := s.checkSizes(key, nil); err != nil {
 		return 0, err
 	}
+	p := s.prepareLarge(key, func(old []byte, deadline int64) (slot, bool) {
+		n, ok := strops.SetRangeLen(len(old), offset, len(value), s.cfg.MaxBulkLen)
+		if !ok || len(value) == 0 || n < appendCopyFirst {
+			return slot{}, false
+		}
+		it, v := allocItem(key, int(n), deadline)
+		strops.SetRangeInto(v, old, offset, value)
+		return it, true
+	})
 	sh, err := s.lockWrite(key)
 	if err != nil {
 		return 0, err
 	}
 	defer s.unlockWrite(sh)
+	if s.storePreparedLocked(key, p) {
+		s.emitSetRangeLocked(p.it.key(), offset, value)
+		return len(p.it.value()), nil
+	}
 	return s.setRangeLocked(key, offset, value)
+}
+
+func (s *Store) emitSetRangeLocked(key string, offset int64, value []byte) {
+	var num [20]byte
+	s.st.emitArgsLocked(s.cfg.DB, nameSetRange, keyBytes(key), strconv.AppendInt(num[:0], offset, 10), value)
 }
 
 func (s *Store) setRangeLocked(key string, offset int64, value []byte) (int, error) {
@@ -170,8 +244,7 @@ func (s *Store) setRangeLocked(key string, offset int64, value []byte) (int, err
 	it, v := allocItem(key, int(n), deadline)
 	strops.SetRangeInto(v, old, offset, value)
 	s.putLocked(sh, i, it)
-	var num [20]byte
-	s.st.emitArgsLocked(s.cfg.DB, nameSetRange, keyBytes(it.key()), strconv.AppendInt(num[:0], offset, 10), value)
+	s.emitSetRangeLocked(it.key(), offset, value)
 	return int(n), nil
 }
 
@@ -226,12 +299,33 @@ func (s *Store) SetBit(key string, offset int64, bit int) (int, error) {
 	if err := s.checkSetBit(key, offset, bit); err != nil {
 		return 0, err
 	}
+	var prev int
+	p := s.prepareLarge(key, func(old []byte, deadline int64) (slot, bool) {
+		var n int64
+		prev, n = strops.SetBitPlan(old, offset, bit)
+		if n < appendCopyFirst { // unchanged (0) or small
+			return slot{}, false
+		}
+		it, v := allocItem(key, int(n), deadline)
+		strops.SetBitInto(v, old, offset, bit)
+		return it, true
+	})
 	sh, err := s.lockWrite(key)
 	if err != nil {
 		return 0, err
 	}
 	defer s.unlockWrite(sh)
+	if s.storePreparedLocked(key, p) {
+		s.emitSetBitLocked(p.it.key(), offset, bit)
+		return prev, nil
+	}
 	return s.setBitLocked(key, offset, bit), nil
+}
+
+func (s *Store) emitSetBitLocked(key string, offset int64, bit int) {
+	var num [20]byte
+	b := []byte{'0' + byte(bit)}
+	s.st.emitArgsLocked(s.cfg.DB, nameSetBit, keyBytes(key), strconv.AppendInt(num[:0], offset, 10), b)
 }
 
 func (s *Store) checkSetBit(key string, offset int64, bit int) error {
@@ -258,9 +352,7 @@ func (s *Store) setBitLocked(key string, offset int64, bit int) int {
 	it, v := allocItem(key, int(n), deadline)
 	strops.SetBitInto(v, old, offset, bit)
 	s.putLocked(sh, i, it)
-	var num [20]byte
-	b := []byte{'0' + byte(bit)}
-	s.st.emitArgsLocked(s.cfg.DB, nameSetBit, keyBytes(it.key()), strconv.AppendInt(num[:0], offset, 10), b)
+	s.emitSetBitLocked(it.key(), offset, bit)
 	return prev
 }
 
@@ -423,16 +515,32 @@ func (s *Store) BitField(key string, ops []BitFieldOp) ([]BitFieldResult, error)
 	if err != nil {
 		return nil, err
 	}
+	var p prepared
+	var res []strops.FieldResult
 	if writes {
 		if err := s.checkSizes(key, nil); err != nil {
 			return nil, err
 		}
+		p = s.prepareLarge(key, func(old []byte, deadline int64) (slot, bool) {
+			n := strops.FieldValueLen(len(old), fops)
+			if n < appendCopyFirst {
+				return slot{}, false
+			}
+			it, v := allocItem(key, int(n), deadline)
+			var changed bool
+			res, changed = strops.BitFieldInto(v, old, fops)
+			return it, changed
+		})
 	}
 	sh, err := s.lockWrite(key)
 	if err != nil {
 		return nil, err
 	}
 	defer s.unlockWrite(sh)
+	if s.storePreparedLocked(key, p) {
+		s.st.emitArgsLocked(s.cfg.DB, bitFieldArgs(p.it.key(), fops)...)
+		return fieldResults(res), nil
+	}
 	return s.bitFieldLocked(key, fops), nil
 }
 
