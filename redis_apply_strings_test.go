@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 	"github.com/replikv/replikv/transport"
 )
@@ -218,5 +219,97 @@ func TestReplikvApplyStrings(t *testing.T) {
 	waitConverged(t, p, r)
 	if v, _ := r.Get("s:edge"); len(v) != 4104 {
 		t.Errorf("s:edge has %d bytes on the replica, want 4104", len(v))
+	}
+}
+
+// TestRedisPropagatesLikeUs: the same partial string writes, sent to a
+// redis-server master and made through the Store API, give the same
+// stream commands — no-op writes included, which neither propagates —
+// as read by a replikv replica of the master, whose stream is the
+// master's bytes.
+func TestRedisPropagatesLikeUs(t *testing.T) {
+	m := startRedis(t)
+	r := newStore(t, interopConfig())
+	must(t, r.ReplicaOf(transport.TCP(m.addr())))
+	waitSyncedFor(t, r, 60*time.Second)
+	_, rstart := r.Position()
+	rrec := record(t, r, rstart)
+	p := newStore(t, Config{ActiveExpiryInterval: -1})
+	_, pstart := p.Position()
+	prec := record(t, p, pstart)
+
+	ctx := context.Background()
+	type step struct {
+		redis []any
+		api   func() error
+	}
+	bf := func(key string, ops ...BitFieldOp) func() error {
+		return func() error { _, err := p.BitField(key, ops); return err }
+	}
+	steps := []step{
+		{[]any{"SET", "a", "abc"}, func() error { return p.Set("a", []byte("abc")) }},
+		{[]any{"SETRANGE", "none", "5", ""}, func() error { _, err := p.SetRange("none", 5, nil); return err }},
+		{[]any{"SETRANGE", "a", "9", ""}, func() error { _, err := p.SetRange("a", 9, nil); return err }},
+		{[]any{"SETRANGE", "a", "0", "a"}, func() error { _, err := p.SetRange("a", 0, []byte("a")); return err }},
+		{[]any{"SETRANGE", "a", "5", "xy"}, func() error { _, err := p.SetRange("a", 5, []byte("xy")); return err }},
+		{[]any{"SETBIT", "b", "7", "0"}, func() error { _, err := p.SetBit("b", 7, 0); return err }},
+		{[]any{"SETBIT", "b", "7", "0"}, func() error { _, err := p.SetBit("b", 7, 0); return err }},
+		{[]any{"SETBIT", "b", "7", "1"}, func() error { _, err := p.SetBit("b", 7, 1); return err }},
+		{[]any{"SETBIT", "b", "7", "1"}, func() error { _, err := p.SetBit("b", 7, 1); return err }},
+		{[]any{"SETBIT", "b", "20", "0"}, func() error { _, err := p.SetBit("b", 20, 0); return err }},
+		{[]any{"BITOP", "AND", "d", "m1", "m2"}, func() error { _, err := p.BitOp(BitAnd, "d", "m1", "m2"); return err }},
+		{[]any{"BITOP", "OR", "d", "a", "b"}, func() error { _, err := p.BitOp(BitOr, "d", "a", "b"); return err }},
+		{[]any{"BITOP", "XOR", "d", "m1"}, func() error { _, err := p.BitOp(BitXor, "d", "m1"); return err }},
+		{[]any{"BITOP", "NOT", "d", "m1"}, func() error { _, err := p.BitOp(BitNot, "d", "m1"); return err }},
+		{[]any{"BITOP", "NOT", "d", "a"}, func() error { _, err := p.BitOp(BitNot, "d", "a"); return err }},
+		{[]any{"BITFIELD", "f", "GET", "u8", "0"}, bf("f", BitFieldOp{Op: BitFieldGet, Bits: 8})},
+		{[]any{"BITFIELD", "f", "SET", "u8", "0", "200", "GET", "i4", "4"},
+			bf("f", BitFieldOp{Op: BitFieldSet, Bits: 8, Value: 200}, BitFieldOp{Op: BitFieldGet, Signed: true, Bits: 4, Offset: 4})},
+		{[]any{"BITFIELD", "f", "SET", "u8", "0", "200"}, bf("f", BitFieldOp{Op: BitFieldSet, Bits: 8, Value: 200})},
+		{[]any{"BITFIELD", "f", "INCRBY", "u8", "0", "0"}, bf("f", BitFieldOp{Op: BitFieldIncrBy, Bits: 8})},
+		{[]any{"BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "100"},
+			bf("f", BitFieldOp{Op: BitFieldIncrBy, Bits: 8, Value: 100, Overflow: OverflowFail})},
+		{[]any{"BITFIELD", "f", "OVERFLOW", "SAT", "INCRBY", "u8", "0", "100", "INCRBY", "i5", "30", "-100"},
+			bf("f", BitFieldOp{Op: BitFieldIncrBy, Bits: 8, Value: 100, Overflow: OverflowSat},
+				BitFieldOp{Op: BitFieldIncrBy, Signed: true, Bits: 5, Offset: 30, Value: -100, Overflow: OverflowSat})},
+		{[]any{"INCRBYFLOAT", "n", "1.5"}, func() error { _, err := p.IncrByFloatText("n", "1.5"); return err }},
+		{[]any{"INCRBYFLOAT", "n", "0.1"}, func() error { _, err := p.IncrByFloatText("n", "0.1"); return err }},
+		{[]any{"INCRBYFLOAT", "n", "inf"}, func() error { p.IncrByFloatText("n", "inf"); return nil }},
+		{[]any{"SET", "done", "1"}, func() error { return p.Set("done", []byte("1")) }},
+	}
+	for _, s := range steps {
+		if err := m.client.Do(ctx, s.redis...).Err(); err != nil && !errors.Is(err, redis.Nil) && s.redis[1] != "n" {
+			t.Fatalf("%v: %v", s.redis, err)
+		}
+		must(t, s.api())
+	}
+	poll(t, 30*time.Second, "the replica to reach the master's offset", func() bool {
+		_, off := r.Position()
+		return off == m.infoInt(t, "replication", "master_repl_offset")
+	})
+	strip := func(cmds [][]string) [][]string {
+		var out [][]string
+		for _, c := range cmds {
+			if c[0] != "PING" && c[0] != "SELECT" {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	_, rend := r.Position()
+	_, pend := p.Position()
+	want := strip(commands(t, rrec.bytesUntil(t, rend)))
+	got := strip(commands(t, prec.bytesUntil(t, pend)))
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("stream commands (-redis +replikv):\n%s", d)
+	}
+	if len(want) != 14 {
+		t.Errorf("Redis propagated %d commands, want 14: %q", len(want), want)
+	}
+	if d := cmp.Diff(m.dump(t), liveDump(r, time.Now().UnixMilli())); d != "" {
+		t.Errorf("replica (-redis +replica):\n%s", d)
+	}
+	if d := cmp.Diff(dump(r), dump(p)); d != "" {
+		t.Errorf("keyspaces (-redis +replikv):\n%s", d)
 	}
 }
