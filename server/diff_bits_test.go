@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/replikv/replikv"
 )
 
 // lines sends each line (arguments separated by spaces) to both servers
@@ -346,4 +347,28 @@ func TestDiffBitsInMulti(t *testing.T) {
 		"GETRANGE m 0 -1", "GETBIT m 0", "BITCOUNT m", "BITPOS m 1 1", "BITOP NOT n m", "LCS m n IDX", "INCRBYFLOAT f 1.5",
 		"SETBIT m -1 1", "EXEC", "GET m", "GET n")
 	d.sameKeyspace()
+}
+
+// TestBitsCommandInfo: arity, flags and key positions as Redis 7.0 lists
+// them (COMMAND INFO; Redis's ACL categories and key specs aside).
+func TestBitsCommandInfo(t *testing.T) {
+	c := startNode(t, replikv.Config{}, Config{}).raw(t)
+	for name, want := range map[string]string{
+		"setrange":    `[["setrange", :4, [+write], :1, :1, :1, [], [], [], []]]`,
+		"getrange":    `[["getrange", :4, [+readonly], :1, :1, :1, [], [], [], []]]`,
+		"substr":      `[["substr", :4, [+readonly], :1, :1, :1, [], [], [], []]]`,
+		"setbit":      `[["setbit", :4, [+write], :1, :1, :1, [], [], [], []]]`,
+		"getbit":      `[["getbit", :3, [+readonly, +fast], :1, :1, :1, [], [], [], []]]`,
+		"bitcount":    `[["bitcount", :-2, [+readonly], :1, :1, :1, [], [], [], []]]`,
+		"bitpos":      `[["bitpos", :-3, [+readonly], :1, :1, :1, [], [], [], []]]`,
+		"bitop":       `[["bitop", :-4, [+write], :2, :-1, :1, [], [], [], []]]`,
+		"bitfield":    `[["bitfield", :-2, [+write], :1, :1, :1, [], [], [], []]]`,
+		"bitfield_ro": `[["bitfield_ro", :-2, [+readonly, +fast], :1, :1, :1, [], [], [], []]]`,
+		"lcs":         `[["lcs", :-3, [+readonly], :1, :2, :1, [], [], [], []]]`,
+		"incrbyfloat": `[["incrbyfloat", :3, [+write, +fast], :1, :1, :1, [], [], [], []]]`,
+	} {
+		if got := c.do("COMMAND", "INFO", name); got != want {
+			t.Errorf("COMMAND INFO %s = %s, want %s", name, got, want)
+		}
+	}
 }
