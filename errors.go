@@ -46,4 +46,16 @@ var (
 	ErrSnapshotClosed = errors.New("replikv: snapshot closed")
 	// ErrSyntax is returned when applying a malformed stream command.
 	ErrSyntax = errors.New("replikv: syntax error")
+	// ErrBitOffset is returned by the bit operations (SetBit, GetBit,
+	// BitField) for a negative offset or one whose byte would lie at or
+	// beyond Config.MaxBulkLen (Redis: "bit offset is not an integer or out
+	// of range").
+	ErrBitOffset = errors.New("replikv: bit offset is not an integer or out of range")
+	// ErrNotFloat is returned by IncrByFloat when the value or the
+	// increment is not a number Redis reads as a long double (Redis: "value
+	// is not a valid float").
+	ErrNotFloat = errors.New("replikv: value is not a valid float")
+	// ErrNaNOrInfinity is returned by IncrByFloat when the result would not
+	// be finite (Redis: "increment would produce NaN or Infinity").
+	ErrNaNOrInfinity = errors.New("replikv: increment would produce NaN or Infinity")
 )

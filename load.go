@@ -65,7 +65,7 @@ func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, 
 	var hint uint64
 	nextReserve := 1024
 	rd, err := rdb.NewReader(r, rdb.ReaderOptions{
-		MaxStringLen:  s.cfg.MaxBulkLen,
+		MaxStringLen:  maxStoredLen(s.cfg.MaxBulkLen),
 		SkipNonString: opt.SkipNonString,
 		OnResizeDB: func(db int, keys, _ uint64) {
 			if db == s.cfg.DB {

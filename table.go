@@ -78,23 +78,33 @@ func (s *slot) clearDeadline() { s.vlen &^= vlenTTL }
 // newItem allocates an item holding key, value and, when deadline != 0,
 // the deadline. It is the only allocation of a write.
 func newItem(key string, value []byte, deadline int64) slot {
-	n := len(key) + len(value)
-	vlen := uint32(len(value))
+	s, v := allocItem(key, len(value), deadline)
+	copy(v, value)
+	return s
+}
+
+// allocItem allocates an item holding key, a zeroed value of n bytes and,
+// when deadline != 0, the deadline; it returns the item and its value,
+// for the caller to fill in place before the item goes into a table
+// (after which it never changes): the writes that build a value from the
+// old one (SETBIT, SETRANGE, BITFIELD) do not copy it twice.
+func allocItem(key string, n int, deadline int64) (slot, []byte) {
+	size := len(key) + n
+	vlen := uint32(n)
 	if deadline != 0 {
-		n += 8
+		size += 8
 		vlen |= vlenTTL | vlenSpace
 	}
-	if n == 0 {
-		return slot{p: unsafe.Pointer(&emptyItem), vlen: vlen}
+	if size == 0 {
+		return slot{p: unsafe.Pointer(&emptyItem), vlen: vlen}, nil
 	}
-	b := make([]byte, n)
+	b := make([]byte, size)
 	copy(b, key)
-	copy(b[len(key):], value)
 	s := slot{p: unsafe.Pointer(&b[0]), klen: uint32(len(key)), vlen: vlen}
 	if deadline != 0 {
 		s.setDeadline(deadline)
 	}
-	return s
+	return s, b[len(key) : len(key)+n : len(key)+n]
 }
 
 // emptyItem backs items whose key and value are both empty.

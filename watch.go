@@ -277,6 +277,10 @@ func (w *Watcher) events(args [][]byte, off int64) {
 			return
 		}
 		w.pend = append(w.pend, w.current(string(args[1]), OpSet, off))
+	case "bitop": // BITOP op dest src…: the destination changed
+		if len(args) > 2 {
+			w.pend = append(w.pend, w.current(string(args[2]), OpSet, off))
+		}
 	default: // a command that computes the value: read it
 		w.pend = append(w.pend, w.current(string(args[1]), OpSet, off))
 	}

@@ -22,6 +22,19 @@ type keyspace interface {
 	Append(key string, suffix []byte) (int, error)
 	Len() int
 	FlushAll() error
+	SetRange(key string, offset int64, value []byte) (int, error)
+	GetRange(key string, start, end int64) ([]byte, error)
+	SetBit(key string, offset int64, bit int) (int, error)
+	GetBit(key string, offset int64) (int, error)
+	BitCount(key string, r *replikv.BitRange) (int64, error)
+	BitPos(key string, bit int, r *replikv.BitRange) (int64, error)
+	BitOp(op replikv.BitOp, dest string, srcs ...string) (int, error)
+	BitField(key string, ops []replikv.BitFieldOp) ([]replikv.BitFieldResult, error)
+	BitFieldRO(key string, ops []replikv.BitFieldOp) ([]replikv.BitFieldResult, error)
+	LCS(keyA, keyB string) ([]byte, error)
+	LCSLen(keyA, keyB string) (int, error)
+	LCSIdx(keyA, keyB string, minMatchLen int) ([]replikv.LCSMatch, int, error)
+	IncrByFloatText(key string, incr string) (string, error)
 }
 
 var (
