@@ -96,6 +96,20 @@ func (tx *Tx) Get(key string) ([]byte, error) {
 	return append(make([]byte, 0, len(v)), v...), nil
 }
 
+// View is Store.View inside the transaction: fn sees the value in place
+// and runs with the transaction's locks held, so it must not call the
+// store (it may use tx).
+func (tx *Tx) View(key string, fn func(value []byte) error) error {
+	if err := tx.checkKey(key, false); err != nil {
+		return err
+	}
+	sh, i := tx.s.lookupLocked(key)
+	if i < 0 || tx.s.expired(&sh.t.slots[i], tx.s.nowMs()) {
+		return ErrNotFound
+	}
+	return fn(sh.t.slots[i].value())
+}
+
 // Exists is Store.Exists inside the transaction.
 func (tx *Tx) Exists(key string) bool {
 	_, err := tx.Get(key)

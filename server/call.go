@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"time"
+	"unsafe"
 
 	"github.com/replikv/replikv"
 )
@@ -12,6 +13,7 @@ import (
 // semantics.
 type keyspace interface {
 	Get(key string) ([]byte, error)
+	View(key string, fn func(value []byte) error) error
 	Exists(key string) bool
 	ExpireTime(key string) (deadline time.Time, ok bool)
 	SetWithOptions(key string, value []byte, opt replikv.SetOptions) (replikv.SetResult, error)
@@ -110,6 +112,25 @@ func (x *call) get(db keyspace, key string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	return nil, false, err
+}
+
+// bulkValue replies key's value as a bulk string, copied from the store
+// straight into the reply, or null when there is none; it counts the hit
+// or miss and returns the store's error without replying.
+func (x *call) bulkValue(db keyspace, key []byte) error {
+	err := db.View(unsafe.String(unsafe.SliceData(key), len(key)), func(v []byte) error {
+		x.r.bulk(v)
+		return nil
+	})
+	switch {
+	case err == nil:
+		x.s.stats.hits.Add(1)
+	case errors.Is(err, replikv.ErrNotFound):
+		x.s.stats.misses.Add(1)
+		x.r.null()
+		err = nil
+	}
+	return err
 }
 
 // fail writes the Redis error reply for an error from the store.
