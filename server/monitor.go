@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net"
 	"strconv"
 	"sync"
@@ -16,6 +17,7 @@ type monitorSet struct {
 	n    atomic.Int32 // len(list), read without the lock by feed
 	mu   sync.Mutex
 	list []*monitor
+	stop context.CancelFunc // stops the replica feed (monitor_replica.go); nil without monitors
 }
 
 // monitor is one MONITOR client's feed: lines wait in buf for the
@@ -51,7 +53,7 @@ func monitorCmd(x *call) {
 		m.write()
 	}()
 	x.c.cs.mon = m
-	x.s.monitors.add(m)
+	x.s.monitors.add(x.s, m)
 	x.r.ok()
 }
 
@@ -74,11 +76,17 @@ func (c *client) stopMonitor() {
 	close(m.done)
 }
 
-func (ms *monitorSet) add(m *monitor) {
+// add registers a monitor; the first one starts the replica feed.
+func (ms *monitorSet) add(s *Server, m *monitor) {
 	ms.mu.Lock()
+	defer ms.mu.Unlock()
 	ms.list = append(ms.list, m)
 	ms.n.Store(int32(len(ms.list)))
-	ms.mu.Unlock()
+	if ms.stop == nil {
+		var ctx context.Context
+		ctx, ms.stop = context.WithCancel(s.ctx)
+		s.startReplicaFeed(ctx)
+	}
 }
 
 func (ms *monitorSet) remove(m *monitor) {
@@ -91,6 +99,10 @@ func (ms *monitorSet) remove(m *monitor) {
 		}
 	}
 	ms.n.Store(int32(len(ms.list)))
+	if len(ms.list) == 0 && ms.stop != nil {
+		ms.stop()
+		ms.stop = nil
+	}
 	ms.mu.Unlock()
 }
 
