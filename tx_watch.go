@@ -9,6 +9,7 @@ package replikv
 type KeyVersion struct {
 	s        slot
 	deadline int64
+	expired  bool // the deadline had passed when the version was taken
 }
 
 // KeyVersion returns key's current version. It does not expire the key
@@ -19,7 +20,9 @@ func (s *Store) KeyVersion(key string) KeyVersion {
 	sh := s.shardOf(h)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	return versionAt(sh, sh.t.find(key, h))
+	v := versionAt(sh, sh.t.find(key, h))
+	v.expired = v.s.p != nil && s.expired(&v.s, s.nowMs())
+	return v
 }
 
 // versionAt is the version of bucket i of sh (-1: absent); sh is locked.
@@ -31,29 +34,31 @@ func versionAt(sh *shard, i int) KeyVersion {
 	return KeyVersion{s: sl, deadline: sl.deadline()}
 }
 
-// Changed reports whether key was written since its version v was taken,
-// with the transaction's locks held so that nothing changes it before the
-// transaction's own commands run. As in Redis 7.0, a key that expired and
-// was deleted by expiry (lazily or actively, on a store that owns expiry)
-// did not change; on a replica every deletion comes from the primary's
-// stream and counts as a change. Changed returns true for a key outside
-// the keys of AtomicKeys.
+// Changed reports whether key changed since its version v was taken, with
+// the transaction's locks held so that nothing changes it before the
+// transaction's own commands run. It follows Redis 7.0's WATCH: a write
+// or deletion is a change, and so is the passing of the deadline of a key
+// that had not expired when v was taken (deleted or not yet); but a key
+// that had expired already then and has been deleted since (by expiry or
+// by the primary's stream) has not logically changed. Changed returns
+// true for a key outside the keys of AtomicKeys.
 //
-// Limits of the comparison: EXPIRE setting the deadline a key already
-// has, and writing an empty value under an empty key over an empty value
-// (such items share their memory), are not seen as changes.
+// Limits of the comparison, which sees the key's state and not its
+// history: EXPIRE setting the deadline a key already has, an empty value
+// written over an empty value under the empty key (such items share their
+// memory), and a key expired when v was taken, then written and deleted,
+// are not seen as changes.
 func (tx *Tx) Changed(key string, v KeyVersion) bool {
 	if tx.done || !tx.covers(key) {
 		return true
 	}
 	sh, i := tx.s.findLocked(key)
 	cur := versionAt(sh, i)
-	if cur == v {
-		return false
+	switch {
+	case i < 0:
+		return v.s.p != nil && !v.expired
+	case cur.s != v.s || cur.deadline != v.deadline:
+		return true
 	}
-	// Deleted by expiry: absent now, and the item watched had a
-	// deadline, still the one it had then (EXPIRE rewrites it in place),
-	// which has passed.
-	return !(i < 0 && v.s.p != nil && v.s.hasTTL() && ownsExpiry(tx.s.st.loadRole()) &&
-		v.s.deadline() == v.deadline && v.deadline < tx.s.nowMs())
+	return !v.expired && tx.s.expired(&cur.s, tx.s.nowMs())
 }
