@@ -36,7 +36,7 @@ func (c *client) dispatch(args [][]byte) {
 	c.cs.mark = len(c.r.b)
 	c.process(args)
 	if c.cs.quiet {
-		c.r.b = c.r.b[:c.cs.mark]
+		c.r.b = c.r.b[:min(c.cs.mark, len(c.r.b))]
 	}
 	c.cs.quiet = false
 }

@@ -279,3 +279,19 @@ func TestSentinelTransaction(t *testing.T) {
 		t.Error("the other client was not killed")
 	}
 }
+
+// TestMonitorNotIdle checks that a monitor is not closed for idleness,
+// and that MONITOR with replies off sends no +OK but the lines.
+func TestMonitorNotIdle(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{IdleTimeout: 50 * time.Millisecond})
+	mon := n.raw(t)
+	mon.send("CLIENT", "REPLY", "OFF")
+	mon.send("MONITOR")
+	eventually(t, "the monitor", func() bool { return n.srv.monitors.n.Load() == 1 })
+	setShortWait(200) // four idle timeouts
+	w := n.raw(t)
+	w.do("SET", "k", "v")
+	if got := mon.read(); !monitorPrefix.MatchString(got) || !strings.HasSuffix(got, `"SET" "k" "v"`) {
+		t.Errorf("monitor line = %q", got)
+	}
+}

@@ -36,7 +36,8 @@ type monitor struct {
 }
 
 // monitorCmd is MONITOR: from now on the client receives a line for every
-// command the server runs. Inside EXEC it is refused, as in Redis.
+// command the server runs, and is not closed for idleness (Config's
+// IdleTimeout). Inside EXEC it is refused, as in Redis.
 func monitorCmd(x *call) {
 	if x.c.cs.inExec {
 		x.r.err("ERR MONITOR isn't allowed for DENY BLOCKING client")
@@ -46,6 +47,14 @@ func monitorCmd(x *call) {
 		x.r.ok()
 		return
 	}
+	// +OK goes out before the first line, which another goroutine writes.
+	if !x.c.cs.quiet {
+		x.r.ok()
+	}
+	if err := x.c.flush(); err != nil {
+		return
+	}
+	x.c.cs.mark = 0 // the replies before are sent
 	m := &monitor{c: x.c, limit: x.s.monitorLimit(), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	x.s.wg.Add(1)
 	go func() {
@@ -53,8 +62,9 @@ func monitorCmd(x *call) {
 		m.write()
 	}()
 	x.c.cs.mon = m
+	x.c.in.idle = nil // like a replica, a monitor is never idle
+	x.c.in.disarm()
 	x.s.monitors.add(x.s, m)
-	x.r.ok()
 }
 
 // monitorLimit returns Config.MonitorBufferLimit or its default.
@@ -72,6 +82,7 @@ func (c *client) stopMonitor() {
 		return
 	}
 	c.cs.mon = nil
+	c.in.idle = &c.s.idleTimeout
 	c.s.monitors.remove(m)
 	close(m.done)
 }
