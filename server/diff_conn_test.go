@@ -79,6 +79,17 @@ func (p *rawPair) script(steps []exchange) {
 	}
 }
 
+// Replies of execPing.
+const aborted, ran = "(nil)", "[+PONG]"
+
+// execPing runs MULTI / PING / EXEC and checks EXEC's reply.
+func (p *rawPair) execPing(want string) {
+	p.t.Helper()
+	p.expect("+OK", "MULTI")
+	p.expect("+QUEUED", "PING")
+	p.expect(want, "EXEC")
+}
+
 // TestDiffWatch compares WATCH, UNWATCH and EXEC's abort with Redis:
 // writes of this client and of another, EXPIRE and PERSIST, FLUSHALL and
 // FLUSHDB, and what does not abort (a DEL of nothing, a FLUSHALL of keys
@@ -86,13 +97,7 @@ func (p *rawPair) script(steps []exchange) {
 func TestDiffWatch(t *testing.T) {
 	d := newConnDiffer(t, Config{})
 	a, b := d.pair(), d.pair()
-	exec := func(want string) {
-		t.Helper()
-		a.expect("+OK", "MULTI")
-		a.expect("+QUEUED", "PING")
-		a.expect(want, "EXEC")
-	}
-	const aborted, ran = "(nil)", "[+PONG]"
+	exec := a.execPing
 	a.expect("+OK", "WATCH", "x", "y", "z")
 	a.expect("+OK", "WATCH", "k")
 	exec(ran)
@@ -203,13 +208,7 @@ func TestDiffWatch(t *testing.T) {
 func TestDiffWatchExpiry(t *testing.T) {
 	d := newConnDiffer(t, Config{})
 	a, b := d.pair(), d.pair()
-	exec := func(want string) {
-		t.Helper()
-		a.expect("+OK", "MULTI")
-		a.expect("+QUEUED", "PING")
-		a.expect(want, "EXEC")
-	}
-	const aborted, ran = "(nil)", "[+PONG]"
+	exec := a.execPing
 	// setShort sets k to expire in 30 ms and returns when it has.
 	setShort := func(k string) {
 		t.Helper()

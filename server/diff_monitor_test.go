@@ -19,10 +19,12 @@ import (
 // database and the client's address.
 var monitorPrefix = regexp.MustCompile(`^\+\d+\.\d{6} \[(\d+) ([^\]]+)\] `)
 
-// readMonitor reads MONITOR lines from r until one shows ECHO END, and
-// returns them with the time left out and, unless keepAddr, the address.
-func readMonitor(t *testing.T, r *rawConn, keepAddr bool) []string {
+// readMonitor reads MONITOR lines from r until one ends with last, and
+// returns them without the time, with deadlines of PXAT as T and, unless
+// keepAddr, the address as ADDR.
+func readMonitor(t *testing.T, r *rawConn, last string, keepAddr bool) []string {
 	t.Helper()
+	pxat := regexp.MustCompile(`"PXAT" "\d+"`)
 	var lines []string
 	for {
 		l := r.read()
@@ -34,8 +36,9 @@ func readMonitor(t *testing.T, r *rawConn, keepAddr bool) []string {
 		if keepAddr {
 			addr = m[2]
 		}
-		lines = append(lines, "["+m[1]+" "+addr+"] "+l[len(m[0]):])
-		if strings.HasSuffix(l, `"ECHO" "END"`) {
+		rest := pxat.ReplaceAllString(l[len(m[0]):], `"PXAT" "T"`)
+		lines = append(lines, "["+m[1]+" "+addr+"] "+rest)
+		if rest == last {
 			return lines
 		}
 	}
@@ -80,8 +83,8 @@ func TestDiffMonitor(t *testing.T) {
 	}
 	a.do("RESET")
 	a.do("ECHO", "END")
-	want := readMonitor(t, mon.redis, false)
-	got := readMonitor(t, mon.kv, false)
+	want := readMonitor(t, mon.redis, `"ECHO" "END"`, false)
+	got := readMonitor(t, mon.kv, `"ECHO" "END"`, false)
 	checkEq(t, "MONITOR lines (-redis +replikv)", got, want)
 	// RESET ends monitoring.
 	mon.expect("+RESET", "RESET")
@@ -177,24 +180,8 @@ func TestDiffMonitorReplica(t *testing.T) {
 	})
 	c.Do(cx, "SET", "t", "x", "EX", "100")
 	c.Do(cx, "SET", "end", "1")
-	readUntil := func(r *rawConn) []string {
-		var lines []string
-		for {
-			l := r.read()
-			pm := monitorPrefix.FindStringSubmatch(l)
-			if pm == nil {
-				t.Fatalf("not a MONITOR line: %q", l)
-			}
-			rest := l[len(pm[0]):]
-			rest = regexp.MustCompile(`"PXAT" "\d+"`).ReplaceAllString(rest, `"PXAT" "T"`)
-			lines = append(lines, "["+pm[1]+" "+pm[2]+"] "+rest)
-			if rest == `"SET" "end" "1"` {
-				return lines
-			}
-		}
-	}
-	want := readUntil(mon.redis)
-	got := readUntil(mon.kv)
+	want := readMonitor(t, mon.redis, `"SET" "end" "1"`, true)
+	got := readMonitor(t, mon.kv, `"SET" "end" "1"`, true)
 	checkEq(t, "replica MONITOR lines (-redis +replikv)", got, want)
 	if len(want) < 5 || !strings.Contains(want[0], "[0 127.0.0.1:"+m.Port+"]") {
 		t.Errorf("Redis's lines: %q", want)
