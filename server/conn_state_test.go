@@ -2,6 +2,8 @@ package server
 
 import (
 	"io"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -294,4 +296,62 @@ func TestMonitorNotIdle(t *testing.T) {
 	if got := mon.read(); !monitorPrefix.MatchString(got) || !strings.HasSuffix(got, `"SET" "k" "v"`) {
 		t.Errorf("monitor line = %q", got)
 	}
+}
+
+// TestMonitorsComeAndGo has monitors start and stop (MONITOR, RESET,
+// disconnect) while other clients write, under the race detector, and
+// checks that nothing leaks.
+func TestMonitorsComeAndGo(t *testing.T) {
+	checkNoLeak(t)
+	n := startNode(t, replikv.Config{}, Config{})
+	done := make(chan struct{})
+	errs := make(chan error, 8)
+	for w := range 3 {
+		go func() {
+			c, err := net.Dial("tcp", n.addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			r := &rawConn{t: t, c: c, rd: resp.NewReader(c, resp.Limits{})}
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				if _, err := c.Write(resp.AppendCommandString(nil, "SET", "k", strconv.Itoa(w*1000+i))); err != nil {
+					errs <- err
+					return
+				}
+				r.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := r.rd.ReadReply(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range 30 {
+		m := n.raw(t)
+		m.expect([]exchange{{[]string{"MONITOR"}, "+OK"}})
+		if i%2 == 0 {
+			m.send("RESET")
+			for {
+				if l := m.read(); l == "+RESET" {
+					break
+				}
+			}
+		}
+		m.c.Close()
+	}
+	close(done)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the monitors to go", func() bool { return n.srv.monitors.n.Load() == 0 })
 }

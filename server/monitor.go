@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -102,13 +103,8 @@ func (ms *monitorSet) add(s *Server, m *monitor) {
 
 func (ms *monitorSet) remove(m *monitor) {
 	ms.mu.Lock()
-	for i, o := range ms.list {
-		if o == m {
-			ms.list = append(ms.list[:i], ms.list[i+1:]...)
-			ms.list = ms.list[:len(ms.list):len(ms.list)] // no alias with a feed's copy
-			break
-		}
-	}
+	// A new slice: feedLine ranges over the old one without the lock.
+	ms.list = slices.DeleteFunc(slices.Clone(ms.list), func(o *monitor) bool { return o == m })
 	ms.n.Store(int32(len(ms.list)))
 	if len(ms.list) == 0 && ms.stop != nil {
 		ms.stop()
