@@ -24,10 +24,10 @@ type queued struct {
 
 func transactionCommands() []*command {
 	return []*command{
-		cmd("multi", 1, fNoMulti|fFast|fImmediate, 0, 0, 0, multiCmd),
-		cmd("exec", 1, fNoMulti|fImmediate, 0, 0, 0, execCmd),
-		cmd("discard", 1, fNoMulti|fFast|fImmediate, 0, 0, 0, discardCmd),
-		cmd("watch", -2, fNoMulti|fFast|fImmediate, 1, -1, 1, watchCmd),
+		cmd("multi", 1, fFast|fImmediate, 0, 0, 0, multiCmd),
+		cmd("exec", 1, fImmediate, 0, 0, 0, execCmd),
+		cmd("discard", 1, fFast|fImmediate, 0, 0, 0, discardCmd),
+		cmd("watch", -2, fFast|fImmediate, 1, -1, 1, watchCmd),
 		cmd("unwatch", 1, fFast, 0, 0, 0, unwatchCmd),
 	}
 }
