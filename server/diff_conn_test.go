@@ -242,6 +242,12 @@ func TestDiffWatchExpiry(t *testing.T) {
 	b.expect("+OK", "SET", "k", "again")
 	exec(aborted)
 
+	// Expired before WATCH, then flushed.
+	setShort("k")
+	a.expect("+OK", "WATCH", "k")
+	b.expect("+OK", "FLUSHALL")
+	exec(ran)
+
 	// Deleted by active expiry.
 	a.expect("+OK", "DEBUG", "SET-ACTIVE-EXPIRE", "1")
 	a.expect("+OK", "SET", "k", "v", "PX", "30")
