@@ -23,12 +23,21 @@ const (
 )
 
 // dispatch processes one command with CLIENT REPLY applied: the replies
-// of a command run while replies are off, or skipped, are dropped.
+// of a command run while replies are off, or skipped, are dropped. A
+// client that turns into a replica stops monitoring.
 func (c *client) dispatch(args [][]byte) {
 	if c.cs.reply == replyOn {
 		c.process(args)
-		return
+	} else {
+		c.processQuietly(args)
 	}
+	if c.handoff != nil {
+		c.stopMonitor() // the connection is a replica's now
+	}
+}
+
+// processQuietly is process for a command whose replies are dropped.
+func (c *client) processQuietly(args [][]byte) {
 	c.cs.quiet = true
 	if c.cs.reply == replySkip {
 		c.cs.reply = replyOn
