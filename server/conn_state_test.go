@@ -355,3 +355,17 @@ func TestMonitorsComeAndGo(t *testing.T) {
 	}
 	eventually(t, "the monitors to go", func() bool { return n.srv.monitors.n.Load() == 0 })
 }
+
+// TestWatchLimit checks that the keys a client watches are bounded by
+// MaxQueuedBytes, and that a key watched twice counts once.
+func TestWatchLimit(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{MaxQueuedBytes: 300})
+	r := n.raw(t)
+	r.expect([]exchange{
+		{[]string{"WATCH", "a", "b"}, "+OK"},
+		{[]string{"WATCH", "a", "b", "a"}, "+OK"},
+		{[]string{"WATCH", "c", "d", "e"}, "-ERR too many watched keys: they exceed the server's limit for a transaction"},
+		{[]string{"UNWATCH"}, "+OK"},
+		{[]string{"WATCH", "c", "d"}, "+OK"},
+	})
+}
