@@ -37,8 +37,8 @@ func TestAtomicPropagatesMultiExec(t *testing.T) {
 	}
 	_, end := s.Position()
 	got := commands(t, rec.bytesUntil(t, end))
-	// SELECT is emitted inside the first transaction, before its first command.
-	want := [][]string{{"MULTI"}, {"SELECT", "0"}, {"SET", "a", "1"}, {"SET", "a", "3"}, {"EXEC"}, {"DEL", "a"}, {"SET", "b", "kept"}}
+	// SELECT goes before the first transaction's MULTI, as in Redis.
+	want := [][]string{{"SELECT", "0"}, {"MULTI"}, {"SET", "a", "1"}, {"SET", "a", "3"}, {"EXEC"}, {"DEL", "a"}, {"SET", "b", "kept"}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("stream (-want +got):\n%s", d)
 	}

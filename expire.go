@@ -21,7 +21,7 @@ func (s *Store) expiryLoop() {
 			return
 		case <-t.C:
 		}
-		if !ownsExpiry(s.Role()) {
+		if !ownsExpiry(s.Role()) || s.activeExpiryOff.Load() {
 			continue // a replica waits for its primary's DEL
 		}
 		next = s.expireCycle(next, time.Now().Add(expiryBudget))

@@ -76,8 +76,12 @@ type Store struct {
 	snapMu chan struct{} // one snapshot at a time
 
 	expiredKeys atomic.Int64 // keys deleted by expiry (Info)
-	applied     applyStats
-	multi       multiState // a transaction being received from the primary
+
+	// activeExpiryOff pauses the expiry loop (SetActiveExpiry).
+	activeExpiryOff atomic.Bool
+
+	applied applyStats
+	multi   multiState // a transaction being received from the primary
 
 	dyn      atomic.Pointer[Config] // the configuration in effect (Reconfigure)
 	reconfMu sync.Mutex

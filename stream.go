@@ -1,6 +1,7 @@
 package replikv
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
@@ -227,6 +228,13 @@ func (st *stream) txEndLocked() {
 		return
 	}
 	if n > 1 {
+		// Like Redis, the SELECT the first command needed goes before
+		// MULTI (only the first can need one: the database is the same).
+		sel := resp.AppendBulkInt(resp.AppendBulkString(resp.AppendArrayLen(nil, 2), "SELECT"), int64(st.db))
+		if bytes.HasPrefix(b, sel) {
+			st.appendLocked(sel)
+			b = b[len(sel):]
+		}
 		st.appendLocked(resp.AppendCommandString(nil, "MULTI"))
 	}
 	st.appendLocked(b)

@@ -37,6 +37,8 @@ type client struct {
 	quit    bool        // set by QUIT
 	gone    bool        // the connection ended while the client was blocked
 
+	cs connState // WATCH, EXEC, CLIENT REPLY, MONITOR … (see conn_state.go)
+
 	killed  atomic.Bool // closed by CLIENT KILL
 	blocked atomic.Bool // in a blocking command (CLIENT LIST flag b)
 
@@ -74,6 +76,7 @@ func (c *client) log() *slog.Logger {
 func (c *client) serve() {
 	handed := false
 	defer func() {
+		c.stopMonitor()
 		if !handed {
 			c.conn.Close()
 		}
@@ -93,7 +96,7 @@ func (c *client) serve() {
 			c.takeReplies()
 		}
 		if !cmd.Empty {
-			c.process(cmd.Args)
+			c.dispatch(cmd.Args)
 		}
 		if c.gone {
 			return
@@ -231,14 +234,15 @@ func (c *client) run(cmd *command, args [][]byte, db keyspace, tx bool) {
 	x := call{s: c.s, c: c, cmd: cmd, args: args, db: db, tx: tx, r: &c.r}
 	cmd.run(&x)
 	c.s.stats.commands.Add(1)
+	c.s.monitors.feed(c, cmd, args)
 }
 
 // precheck returns the error Redis gives before running cmd on this
 // store: READONLY for a write on a read-only replica, MASTERDOWN for a
-// keyspace command on a replica whose link is down when it may not serve
-// stale data.
+// keyspace command (or PING) on a replica whose link is down when it may
+// not serve stale data.
 func (s *Server) precheck(cmd *command) string {
-	if cmd.flags&(fWrite|fData) == 0 {
+	if cmd.flags&(fWrite|fData|fDenyStale) == 0 {
 		return ""
 	}
 	link := s.store.LinkStatus()
@@ -372,10 +376,17 @@ var errBlockedInput = errors.New("server: too much input while blocked")
 //     set and the client stops (Redis frees a blocked client that
 //     disconnects, with what it had pipelined).
 func (c *client) block(wait func(ctx context.Context)) {
+	if c.cs.inExec { // Redis's CLIENT_DENY_BLOCKING: answer at once
+		ctx, cancel := context.WithCancel(c.s.ctx)
+		cancel()
+		wait(ctx)
+		return
+	}
 	if err := c.flush(); err != nil {
 		c.gone = true
 		return
 	}
+	c.cs.mark = 0 // the replies before are sent
 	ctx, cancel := context.WithCancel(c.s.ctx)
 	defer cancel()
 	c.in.disarm() // Redis does not time out a blocked client for idleness

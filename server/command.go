@@ -16,6 +16,8 @@ const (
 	fImmediate                   // run at once even inside MULTI (EXEC, DISCARD, QUIT …)
 	fFast                        // O(1) (shown by COMMAND)
 	fAdmin                       // administrative (shown by COMMAND)
+	fDenyStale                   // no keyspace, but refused with MASTERDOWN while a replica is stale (PING)
+	fOutside                     // inside EXEC, run outside the store's locks (see execCmd)
 )
 
 // command is an entry of the command table.
@@ -35,13 +37,13 @@ var commands map[string]*command
 func init() {
 	commands = make(map[string]*command)
 	for _, group := range [][]*command{connectionCommands(), stringCommands(), bitCommands(), keyCommands(),
-		serverCommands(), replicationCommands(), transactionCommands()} {
+		serverCommands(), replicationCommands(), transactionCommands(), debugCommands()} {
 		for _, c := range group {
 			commands[c.name] = c
 			for _, sub := range c.subs {
 				sub.name = c.name + "|" + sub.name
-				sub.flags |= c.flags & fNoMulti // inside EXEC only the keyspace may be used
 			}
+			setMultiFlags(c)
 		}
 	}
 }

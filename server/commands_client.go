@@ -21,6 +21,8 @@ func clientCommand() *command {
 		cmd("list", -2, fAdmin, 0, 0, 0, clientList),
 		cmd("info", 2, 0, 0, 0, 0, func(x *call) { x.r.bulkString(x.c.describe()) }),
 		cmd("kill", -3, fAdmin, 0, 0, 0, clientKill),
+		cmd("reply", 3, 0, 0, 0, 0, clientReply),
+		cmd("no-evict", 3, fAdmin, 0, 0, 0, clientNoEvict),
 	)
 }
 

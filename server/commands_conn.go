@@ -7,12 +7,14 @@ import (
 
 func connectionCommands() []*command {
 	return []*command{
-		cmd("ping", -1, fFast, 0, 0, 0, pingCmd),
+		cmd("ping", -1, fFast|fDenyStale, 0, 0, 0, pingCmd),
 		cmd("echo", 2, fFast, 0, 0, 0, echoCmd),
 		cmd("auth", -2, fNoAuth|fFast, 0, 0, 0, authCmd),
 		cmd("hello", -1, fNoAuth|fFast, 0, 0, 0, helloCmd),
 		cmd("select", 2, fFast, 0, 0, 0, selectCmd),
 		cmd("quit", -1, fNoAuth|fFast|fImmediate, 0, 0, 0, quitCmd),
+		cmd("reset", 1, fNoAuth|fFast|fImmediate, 0, 0, 0, resetCmd),
+		cmd("monitor", 1, fAdmin, 0, 0, 0, monitorCmd),
 		clientCommand(),
 	}
 }

@@ -76,7 +76,7 @@ func describeCommand(r *reply, c *command) {
 	if c.flags&fAdmin != 0 {
 		fl = append(fl, "admin")
 	}
-	if c.flags&fData == 0 {
+	if c.flags&(fData|fDenyStale) == 0 {
 		fl = append(fl, "loading", "stale")
 	}
 	if c.flags&fFast != 0 {

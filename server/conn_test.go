@@ -57,7 +57,7 @@ func TestConnectionCommands(t *testing.T) {
 		{[]string{"COMMAND", "DOCS"}, "[]"},
 		{[]string{"COMMAND", "INFO", "nope"}, "[(nil)]"},
 		{[]string{"COMMAND", "INFO", "get"}, `[["get", :2, [+readonly, +fast], :1, :1, :1, [], [], [], []]]`},
-		{[]string{"COMMAND", "INFO", "client|id"}, `[["client|id", :2, [+loading, +stale, +fast, +no_multi], :0, :0, :0, [], [], [], []]]`},
+		{[]string{"COMMAND", "INFO", "client|id"}, `[["client|id", :2, [+loading, +stale, +fast], :0, :0, :0, [], [], [], []]]`},
 	})
 	// HELLO 2 replies Redis's map as a flat array.
 	got := r.do("HELLO", "2")

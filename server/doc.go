@@ -16,7 +16,8 @@
 // commands after it and a disconnect or CLIENT KILL ends the wait and
 // frees the client at once. Every write goes through the Store's API, so it reaches
 // the replication stream exactly once; MULTI/EXEC runs inside Store.Atomic
-// and replicates as MULTI … EXEC.
+// and replicates as MULTI … EXEC. WATCH remembers each key's
+// replikv.KeyVersion and EXEC compares them under the transaction's locks.
 //
 // A connection that turns out to be a replica (it sends REPLCONF, PSYNC or
 // SYNC, after AUTH when a password is set) is handed over to
@@ -26,8 +27,9 @@
 //
 // # Commands
 //
-// Connection: PING, ECHO, AUTH, HELLO, SELECT, QUIT, CLIENT (ID, SETNAME,
-// GETNAME, SETINFO, LIST, INFO, KILL, HELP).
+// Connection: PING, ECHO, AUTH, HELLO, SELECT, QUIT, RESET, MONITOR,
+// CLIENT (ID, SETNAME, GETNAME, SETINFO, LIST, INFO, KILL, REPLY,
+// NO-EVICT, HELP).
 //
 // Strings: GET, SET (NX, XX, GET, EX, PX, EXAT, PXAT, KEEPTTL), SETNX,
 // SETEX, PSETEX, GETSET, GETDEL, GETEX (EX, PX, EXAT, PXAT, PERSIST), MGET,
@@ -37,7 +39,10 @@
 // (NX, XX, GT, LT), TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST, DBSIZE,
 // KEYS, SCAN (MATCH, COUNT, TYPE), FLUSHALL, FLUSHDB.
 //
-// Transactions: MULTI, EXEC, DISCARD.
+// Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//
+// Debugging, where Config.EnableDebugCommand allows it: DEBUG (SLEEP,
+// SET-ACTIVE-EXPIRE, DIGEST, DIGEST-VALUE, HELP).
 //
 // Server and replication: INFO, ROLE, REPLICAOF and SLAVEOF, WAIT, CONFIG
 // (GET, SET, RESETSTAT, HELP), COMMAND (COUNT, INFO, DOCS, LIST, HELP),
@@ -52,9 +57,20 @@
 //   - Values are strings only: TYPE answers string or none, and SCAN TYPE
 //     with another type matches nothing.
 //   - Inside MULTI, the commands that need more than the keyspace (KEYS,
-//     SCAN, INFO, ROLE, CONFIG, CLIENT, WAIT, REPLICAOF) are
-//     refused with "Command not allowed inside a transaction", which aborts
-//     the transaction. WATCH is not supported.
+//     SCAN, INFO, ROLE, CONFIG, CLIENT, WAIT, REPLICAOF, DEBUG) are queued
+//     as in Redis, but EXEC runs them outside the store's lock: a
+//     transaction that has them between keyspace commands is atomic only
+//     between them (see execCmd). Inside EXEC, WAIT and DEBUG SLEEP do
+//     not wait.
+//   - WATCH compares a key's stored item and deadline: EXPIRE to the
+//     deadline a key already has is not seen as a change (see
+//     replikv.Tx.Changed), nor, for a key expired when WATCHed, a write
+//     followed by a deletion. Watched keys count against MaxQueuedBytes.
+//   - DEBUG SLEEP blocks its client only, not the server.
+//   - A MONITOR client whose pending lines pass Config.MonitorBufferLimit
+//     is disconnected (Redis sets no limit for normal clients). A
+//     replica's monitors see its primary's commands as they come in the
+//     stream; lines around a role change may be shown or not.
 //   - Queued commands are bounded by Config.MaxQueuedBytes, which counts
 //     what each costs in memory.
 //   - SCAN cursors encode a shard and a position in it; COUNT bounds the

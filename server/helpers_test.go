@@ -59,6 +59,9 @@ func startNode(t testing.TB, sc replikv.Config, cfg Config) *testNode {
 			t.Errorf("Serve returned %v, want ErrServerClosed", err)
 		}
 	})
+	// Serve announces the port to the store when it registers the
+	// listener: a ReplicaOf right after must not race it.
+	eventually(t, "Serve to register its listener", func() bool { p, _ := srv.addr(); return p != 0 })
 	return &testNode{store: store, srv: srv, addr: l.Addr().String()}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"unsafe"
 
 	"github.com/replikv/replikv"
@@ -23,9 +24,36 @@ type queued struct {
 
 func transactionCommands() []*command {
 	return []*command{
-		cmd("multi", 1, fNoMulti|fFast|fImmediate, 0, 0, 0, multiCmd),
-		cmd("exec", 1, fNoMulti|fImmediate, 0, 0, 0, execCmd),
-		cmd("discard", 1, fNoMulti|fFast|fImmediate, 0, 0, 0, discardCmd),
+		cmd("multi", 1, fFast|fImmediate, 0, 0, 0, multiCmd),
+		cmd("exec", 1, fImmediate, 0, 0, 0, execCmd),
+		cmd("discard", 1, fFast|fImmediate, 0, 0, 0, discardCmd),
+		cmd("watch", -2, fFast|fImmediate, 1, -1, 1, watchCmd),
+		cmd("unwatch", 1, fFast, 0, 0, 0, unwatchCmd),
+	}
+}
+
+// outsideExec names the commands Redis queues inside MULTI that do not
+// work on a transaction's Tx: they take the store's locks themselves
+// (KEYS, SCAN, INFO, ROLE, CONFIG, REPLICAOF), act on other connections
+// (CLIENT) or wait (WAIT, DEBUG SLEEP). EXEC runs them outside the
+// store's Atomic (see execCmd). Their table entries may carry fNoMulti
+// for the sake of code that ran EXEC wholly inside the Atomic; it is
+// cleared here, for them and their subcommands.
+var outsideExec = []string{"config", "keys", "scan", "info", "client", "role", "replicaof", "slaveof", "wait", "debug", "monitor"}
+
+// setMultiFlags sets how c and its subcommands behave inside MULTI:
+// those of outsideExec are queued and run outside the store's locks; the
+// subcommands of another container refused inside MULTI are refused too.
+func setMultiFlags(c *command) {
+	if slices.Contains(outsideExec, c.name) {
+		c.flags = c.flags&^fNoMulti | fOutside
+		for _, sub := range c.subs {
+			sub.flags = sub.flags&^fNoMulti | fOutside
+		}
+		return
+	}
+	for _, sub := range c.subs {
+		sub.flags |= c.flags & fNoMulti
 	}
 }
 
@@ -40,6 +68,12 @@ func (c *client) queue(cmd *command, args [][]byte) {
 	if e := c.s.precheck(cmd); e != "" {
 		c.reject(e)
 		return
+	}
+	if cmd.name == "debug" {
+		if e := c.s.debugRefused(c); e != "" {
+			c.reject(e)
+			return
+		}
 	}
 	size, cost := queuedCost(args)
 	if m.bytes+cost > c.s.cfg.MaxQueuedBytes {
@@ -96,21 +130,48 @@ func discardCmd(x *call) {
 		x.r.err("ERR DISCARD without MULTI")
 		return
 	}
-	x.c.multi = nil
-	x.c.setQueued(-1)
+	x.c.discard()
 	x.r.ok()
 }
 
-// execCmd runs the queued commands inside one Store.Atomic, so that no
-// other command interleaves and their writes replicate as MULTI … EXEC.
+// discard leaves MULTI, dropping the queue, and unwatches every key.
+func (c *client) discard() {
+	if c.multi != nil {
+		c.multi = nil
+		c.setQueued(-1)
+	}
+	c.cs.watched = watchSet{}
+}
+
+// execCmd runs the queued commands in order, unless a key watched since
+// WATCH changed (a null array, as Redis answers).
+//
+// The commands that work on the keyspace run on the Tx of a Store.Atomic,
+// so that no other command interleaves and their writes replicate as
+// MULTI … EXEC. A command of outsideExec cannot run there: it takes the
+// store's locks itself (a deadlock under the Atomic) or waits. So the
+// queue runs as segments, in order: each run of consecutive keyspace
+// commands in one Atomic, the outsideExec commands between them with no
+// store lock held. The watched keys are checked under the locks of the
+// first segment (under AtomicKeys of those keys when it is one of
+// outsideExec, which never change the keyspace). A transaction without
+// outsideExec commands, such as every transaction of a Redis client
+// library, is thus atomic as a whole; one that mixes them between
+// keyspace commands (MULTI / SET / CONFIG SET / SET / EXEC) is atomic
+// per segment only, where Redis, single-threaded, runs it all at once.
+// Sentinel's MULTI / REPLICAOF / CONFIG REWRITE / CLIENT KILL … / EXEC
+// has no keyspace command and needs no lock at all.
+//
+// Inside EXEC a blocking command does not block (Redis's
+// CLIENT_DENY_BLOCKING): WAIT answers at once, DEBUG SLEEP returns.
 func execCmd(x *call) {
 	m := x.c.multi
 	if m == nil {
 		x.r.err("ERR EXEC without MULTI")
 		return
 	}
-	x.c.multi = nil
-	x.c.setQueued(-1)
+	watched := x.c.cs.watched
+	x.c.discard()
 	if m.dirty {
 		x.r.err(errExecAbort)
 		return
@@ -119,13 +180,46 @@ func execCmd(x *call) {
 		x.r.err("EXECABORT Transaction discarded because of: " + e)
 		return
 	}
-	x.s.store.Atomic(func(tx *replikv.Tx) error {
-		x.r.array(len(m.cmds))
-		for _, q := range m.cmds {
-			x.c.run(q.cmd, q.args, tx, true)
+	x.c.cs.inExec = true
+	defer func() { x.c.cs.inExec = false }()
+	if len(m.cmds) == 0 || m.cmds[0].cmd.flags&fOutside != 0 {
+		if watched.changedNow(x.s.store) {
+			x.r.nullArray()
+			return
 		}
-		return nil
-	})
+		x.r.array(len(m.cmds))
+	}
+	for i := 0; i < len(m.cmds); {
+		if m.cmds[i].cmd.flags&fOutside != 0 {
+			q := m.cmds[i]
+			x.c.run(q.cmd, q.args, x.s.store, false)
+			i++
+			continue
+		}
+		j := i
+		for j < len(m.cmds) && m.cmds[j].cmd.flags&fOutside == 0 {
+			j++
+		}
+		aborted := false
+		x.s.store.Atomic(func(tx *replikv.Tx) error {
+			if i == 0 {
+				if watched.changed(tx) {
+					aborted = true
+					return nil
+				}
+				x.r.array(len(m.cmds))
+			}
+			for _, q := range m.cmds[i:j] {
+				x.c.run(q.cmd, q.args, tx, true)
+			}
+			return nil
+		})
+		if aborted {
+			x.r.nullArray()
+			return
+		}
+		i = j
+	}
 	if m.flags&fWrite != 0 {
 		_, x.c.woff = x.s.store.Position()
 	}

@@ -269,7 +269,7 @@ func TestStaleReplica(t *testing.T) {
 	}
 	r := n.raw(t)
 	want := "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
-	for _, args := range [][]string{{"GET", "k"}, {"EXISTS", "k"}, {"DBSIZE"}, {"SCAN", "0"}} {
+	for _, args := range [][]string{{"GET", "k"}, {"EXISTS", "k"}, {"DBSIZE"}, {"SCAN", "0"}, {"PING"}} {
 		if got := r.do(args...); got != want {
 			t.Errorf("%q = %s, want %s", args, got, want)
 		}
@@ -277,7 +277,7 @@ func TestStaleReplica(t *testing.T) {
 	if got := r.do("SET", "k", "v"); got != "-READONLY You can't write against a read only replica." {
 		t.Errorf("SET = %s", got)
 	}
-	for _, args := range [][]string{{"PING"}, {"INFO", "replication"}, {"ROLE"}} {
+	for _, args := range [][]string{{"ECHO", "x"}, {"INFO", "replication"}, {"ROLE"}} {
 		if got := r.do(args...); strings.HasPrefix(got, "-") {
 			t.Errorf("%q = %s", args, got)
 		}

@@ -106,6 +106,18 @@ type Config struct {
 	// Redis: rename-command. New fails on a key that is not a command or
 	// a new name already taken. Default: none.
 	RenameCommands map[string]string
+
+	// MonitorBufferLimit bounds the bytes of MONITOR lines waiting to be
+	// sent to one monitoring client; a monitor over it is disconnected,
+	// so that a stalled monitor cannot grow the server's memory without
+	// bound (Redis's output buffer limit for normal clients is none).
+	// Default 32 MiB (DefaultMonitorBufferLimit).
+	MonitorBufferLimit int
+
+	// EnableDebugCommand allows the DEBUG command: "no" (the default, as
+	// the empty string), "yes", or "local" for connections from this host
+	// only. Redis: enable-debug-command.
+	EnableDebugCommand string
 }
 
 // Server serves a replikv.Store over RESP2. Create it with New, serve
@@ -140,6 +152,7 @@ type Server struct {
 	protected         atomic.Bool         // ProtectedMode, changed by CONFIG SET
 	idleTimeout       atomic.Int64        // IdleTimeout in nanoseconds, changed by CONFIG SET; 0: none
 	blockedInputLimit int                 // bytes buffered for a blocked client before it is closed
+	monitors          monitorSet          // MONITOR clients
 }
 
 // stats are the counters INFO stats shows.
@@ -157,8 +170,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, fmt.Errorf("%w: Store is nil", ErrConfig)
 	}
-	if cfg.MaxClients < 0 || cfg.MaxQueuedBytes < 0 || cfg.Port < 0 || cfg.Port > 65535 || cfg.IdleTimeout < 0 {
-		return nil, fmt.Errorf("%w: negative MaxClients, MaxQueuedBytes or IdleTimeout, or Port out of range", ErrConfig)
+	if cfg.MaxClients < 0 || cfg.MaxQueuedBytes < 0 || cfg.Port < 0 || cfg.Port > 65535 || cfg.IdleTimeout < 0 || cfg.MonitorBufferLimit < 0 {
+		return nil, fmt.Errorf("%w: negative MaxClients, MaxQueuedBytes, IdleTimeout or MonitorBufferLimit, or Port out of range", ErrConfig)
+	}
+	if err := checkDebugMode(cfg.EnableDebugCommand); err != nil {
+		return nil, err
 	}
 	table, err := renameCommands(cfg.RenameCommands)
 	if err != nil {
