@@ -210,7 +210,7 @@ func weakening(d directive) string {
 		return "accept writes that it requires replicas to acknowledge"
 	case d.name == "maxmemory" && !off:
 		return "let memory grow past the limit it sets"
-	case d.name == "enable-protected-configs" || d.name == "enable-debug-command" || d.name == "enable-module-command":
+	case d.name == "enable-protected-configs" || d.name == "enable-module-command":
 		return "" // the binary has none of these: as strict as "no"
 	}
 	return ""
@@ -253,6 +253,17 @@ func (o *options) apply(d directive) error {
 			return fmt.Errorf("dir: %q is not a directory", v)
 		}
 		o.store.SpoolDir = v
+	case "enable-debug-command":
+		v, err := oneArg()
+		if err != nil {
+			return err
+		}
+		switch v = strings.ToLower(v); v {
+		case "yes", "no", "local":
+			o.server.EnableDebugCommand = v
+		default:
+			return fmt.Errorf("enable-debug-command: argument must be 'yes', 'no' or 'local', not %q", v)
+		}
 	case "bind":
 		if len(d.args) == 0 {
 			return errors.New("bind needs at least one address")

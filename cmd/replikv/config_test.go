@@ -143,15 +143,15 @@ maxclients 50
 func TestHardeningDirectives(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "hard.conf")
-	os.WriteFile(conf, []byte("rename-command FLUSHALL \"\"\nrename-command config \"\"\nrename-command get fetch\nrename-command DEBUG \"\"\ntimeout 10\nprotected-mode yes\nenable-debug-command no\ntls-port 0\nmaxmemory 0\n"), 0o600)
+	os.WriteFile(conf, []byte("rename-command FLUSHALL \"\"\nrename-command config \"\"\nrename-command get fetch\nrename-command EVAL \"\"\ntimeout 10\nprotected-mode yes\nenable-debug-command no\ntls-port 0\nmaxmemory 0\n"), 0o600)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	o, err := parseArgs([]string{conf}, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(logs.String(), "rename-command: replikv has no such command") || !strings.Contains(logs.String(), "command=debug") {
-		t.Errorf("no warning for renaming DEBUG, which replikv lacks:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "rename-command: replikv has no such command") || !strings.Contains(logs.String(), "command=eval") {
+		t.Errorf("no warning for renaming EVAL, which replikv lacks:\n%s", logs.String())
 	}
 	want := map[string]string{"flushall": "", "config": "", "get": "fetch"}
 	if !cmp.Equal(o.server.RenameCommands, want) || o.server.IdleTimeout != 10*time.Second || !o.server.ProtectedMode {

@@ -18,6 +18,7 @@ var directives = []directiveDoc{
 	{"protected-mode", "", "yes|no", "without a password, serve loopback clients only (default yes)"},
 	{"requirepass", "", "<password>", "password clients must AUTH with (default none)"},
 	{"maxclients", "", "<n>", "most clients at once, lowered to fit ulimit -n (default 10000)"},
+	{"enable-debug-command", "", "yes|no|local", "allow DEBUG (SLEEP, SET-ACTIVE-EXPIRE, DIGEST …); local: from this host only (default no)"},
 	{"timeout", "", "<seconds>", "close a client idle this long; 0 never (default 0)"},
 	{"rename-command", "", "<command> <name>", "rename a command; an empty name disables it"},
 	{"replicaof", "slaveof", "<host> <port>", `follow this primary; "no one" to be a primary (default)`},

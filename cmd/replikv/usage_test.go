@@ -43,7 +43,7 @@ func TestUsageListsEveryDirective(t *testing.T) {
 		"repl-ping-slave-period": {"5"}, "dir": {t.TempDir()}, "tls-port": {"0"}, "tls-auth-clients": {"optional"},
 		"tls-replication": {"no"}, "tls-protocols": {"TLSv1.2"}, "tls-ciphers": {"ECDHE-RSA-AES128-GCM-SHA256"},
 		"tls-ciphersuites": {""}, "protected-mode": {"yes"}, "replica-read-only": {"yes"}, "slave-read-only": {"yes"},
-		"replica-serve-stale-data": {"yes"}, "slave-serve-stale-data": {"yes"}}
+		"replica-serve-stale-data": {"yes"}, "slave-serve-stale-data": {"yes"}, "enable-debug-command": {"local"}}
 	for name := range listed {
 		args, ok := values[name]
 		if !ok {
