@@ -22,6 +22,14 @@ type keyspace interface {
 	Append(key string, suffix []byte) (int, error)
 	Len() int
 	FlushAll() error
+	Rename(src, dst string) error
+	RenameNX(src, dst string) (bool, error)
+	Copy(src, dst string, replace bool) (bool, error)
+	RandomKey() (string, error)
+	Touch(keys ...string) int
+	Dump(key string) ([]byte, error)
+	Restore(key string, payload []byte, opt replikv.RestoreOptions) error
+	ObjectEncoding(key string) (string, error)
 }
 
 var (
