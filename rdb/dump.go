@@ -42,7 +42,9 @@ func AppendDump(dst, value []byte) []byte {
 // value of another type gives an error wrapping ErrUnsupportedType that
 // names the type, and a string that does not decode one wrapping
 // ErrCorrupt (Redis: "Bad data format"), or ErrTooLarge when it is longer
-// than maxLen. Bytes after the value are ignored, as Redis does.
+// than maxLen. Bytes after the value are ignored and, as in Redis, the
+// value is read from the whole payload: a length that runs into the
+// footer takes footer bytes as data.
 func ParseDump(payload []byte, maxVersion int, maxLen int64) ([]byte, error) {
 	n := len(payload)
 	if n < 10 {
@@ -67,7 +69,9 @@ func ParseDump(payload []byte, maxVersion int, maxLen int64) ([]byte, error) {
 	if maxLen <= 0 {
 		maxLen = DefaultMaxStringLen
 	}
-	rest := body[1:]
+	// Redis decodes from the whole payload, footer included: a string
+	// whose length runs into the footer reads it as data. So do we.
+	rest := payload[1:]
 	r := &Reader{
 		src: source{br: bufio.NewReaderSize(bytes.NewReader(rest), min(max(len(rest), 16), readBufferSize))},
 		opt: ReaderOptions{MaxStringLen: maxLen},

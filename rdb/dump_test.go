@@ -56,7 +56,7 @@ func TestParseDumpErrors(t *testing.T) {
 		{"version", withCRC([]byte("\x00\x01a"), 11), ErrDumpFooter},
 		{"hash", withCRC([]byte("\x04\x01\x01f\x01v"), 10), ErrUnsupportedType},
 		{"unknown type", withCRC([]byte("\x08\x01a"), 10), ErrCorrupt},
-		{"truncated", withCRC([]byte("\x00\x05ab"), 10), ErrCorrupt},
+		{"truncated", withCRC([]byte("\x00\x0fab"), 10), ErrCorrupt},
 		{"bad lzf", withCRC([]byte("\x00\xc3\x02\x10ab"), 10), ErrCorrupt},
 		{"too large", withCRC([]byte("\x00\x80\x7f\xff\xff\xff"), 10), ErrTooLarge},
 		{"empty", withCRC(nil, 10), ErrCorrupt},
