@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/replikv/replikv/rdb"
 )
@@ -115,7 +116,7 @@ func applyRestore(s *Store, args [][]byte) error {
 	case errors.Is(err, rdb.ErrUnsupportedType):
 		s.removeLocked(key)
 		s.applied.unsupported.Add(1)
-		s.applied.drop(string(args[0]))
+		s.applied.drop(strings.ToLower(string(args[0])))
 		return nil
 	case err != nil:
 		s.removeLocked(key)
