@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 	"github.com/replikv/replikv/transport"
 )
@@ -28,6 +29,12 @@ func TestRedisMasterKeyCommands(t *testing.T) {
 	must(t, r.ReplicaOf(transport.TCP(m.addr())))
 	waitSyncedFor(t, r, 60*time.Second)
 	compareWithRedis(t, m, r, "master_repl_offset")
+	// A chained replica: it receives the same bytes, and must never
+	// continue a history from data that differs from the master's.
+	port := servePrimary(t, r, "127.0.0.1:0")
+	r2 := newStore(t, interopConfig())
+	must(t, r2.ReplicaOf(transport.TCP(fmt.Sprintf("127.0.0.1:%d", port))))
+	waitSyncedFor(t, r2, 60*time.Second)
 	db3 := redis.NewClient(&redis.Options{Addr: m.addr(), DB: 3, Protocol: 2, DisableIdentity: true})
 	defer db3.Close()
 
@@ -90,6 +97,10 @@ func TestRedisMasterKeyCommands(t *testing.T) {
 		t.Fatal("HSET over a string key succeeded in the transaction")
 	}
 	compareWithRedis(t, m, r, "master_repl_offset")
+	eventuallySame(t, m, r2)
+	if mi := r2.Info().Master; mi.FullSyncs != 1 || mi.ResyncCommands != 0 {
+		t.Fatalf("phase 1, chained: %d full syncs, %d resync commands", mi.FullSyncs, mi.ResyncCommands)
+	}
 	mi := r.Info().Master
 	if mi.FullSyncs != 1 || mi.ResyncCommands != 0 {
 		t.Fatalf("phase 1: %d full syncs, %d resync commands", mi.FullSyncs, mi.ResyncCommands)
@@ -133,6 +144,7 @@ func TestRedisMasterKeyCommands(t *testing.T) {
 			return r.Info().Master.FullSyncs == int64(2+i) && r.LinkStatus() == LinkUp
 		})
 		compareWithRedis(t, m, r, "master_repl_offset")
+		eventuallySame(t, m, r2)
 		if got := full(); got != before+1 {
 			t.Fatalf("step %d: the master served %d full syncs, want 1", i, got-before)
 		}
@@ -153,4 +165,23 @@ func run(t *testing.T, c *redis.Client, cmds ...[]any) {
 			t.Fatalf("%v: %v", args, err)
 		}
 	}
+}
+
+// eventuallySame waits until s holds the master's string keys and is at
+// its offset, on its primary's current history (a chained replica may
+// pass through a stale copy while the replica above it resyncs).
+func eventuallySame(t *testing.T, m *redisServer, s *Store) {
+	t.Helper()
+	var diff string
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		off := m.infoInt(t, "replication", "master_repl_offset")
+		if _, mine := s.Position(); mine == off && s.LinkStatus() == LinkUp {
+			if diff = cmp.Diff(m.dump(t), liveDump(s, time.Now().UnixMilli())); diff == "" {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("never the same as the master (-redis +replikv):\n%s", diff)
 }

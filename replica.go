@@ -194,6 +194,18 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 	return "", 0, false, fmt.Errorf("PSYNC: primary replied %q", line)
 }
 
+// forgetHistory makes the next handshake ask "PSYNC ? -1", and moves
+// this store's own stream to a new, throwaway history at the same offset:
+// its replicas (which received the command too) and anything served
+// before the full resync cannot continue the primary's history from data
+// that may differ from it. The full resync then replaces the history.
+func (s *Store) forgetHistory() {
+	s.rep.forceFull.Store(true)
+	s.st.mu.Lock()
+	s.st.resetLocked(newReplID(), s.st.end, s.st.db)
+	s.st.mu.Unlock()
+}
+
 // receiveSnapshot reads the "$<len>" or "$EOF:<mark>" framed snapshot and
 // loads it beside the live data. It reports whether EOF framing was used.
 func (s *Store) receiveSnapshot(ctx context.Context, lc *linkConn, replid string, offset int64) (bool, error) {
@@ -322,7 +334,7 @@ func (s *Store) streamFrom(ctx context.Context, lc *linkConn) error {
 			if errors.Is(err, errNeedFullResync) {
 				// Our data may differ from the primary's from here on:
 				// drop the link and start again from a snapshot.
-				s.rep.forceFull.Store(true)
+				s.forgetHistory()
 				s.cfg.Logger.Warn("full resync needed: the primary sent a command whose effect is unknowable here", "err", err)
 				return err
 			}
