@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 	"github.com/replikv/replikv/rdb"
 )
@@ -170,4 +171,51 @@ func withFooter(body string, version uint16) string {
 		b = append(b, byte(c>>(8*i)))
 	}
 	return string(b)
+}
+
+// TestDiffKeysInMulti runs the key commands inside MULTI/EXEC on both
+// servers and compares every queued command's result.
+func TestDiffKeysInMulti(t *testing.T) {
+	d := newDiffer(t)
+	d.do("SET", "a", "1")
+	d.do("SET", "big", strings.Repeat("z", 100))
+	p := d.do("DUMP", "a").Value
+	results := func(c *redis.Client) []answer {
+		cmds, _ := c.TxPipelined(ctx(t), func(pp redis.Pipeliner) error {
+			for _, args := range [][]any{
+				{"RENAME", "a", "b"},
+				{"RENAME", "a", "b"},
+				{"RENAMENX", "b", "big"},
+				{"COPY", "b", "c"},
+				{"COPY", "b", "b"},
+				{"RESTORE", "d", 0, p},
+				{"RESTORE", "d", 0, p},
+				{"RESTORE", "e", 0, "bad"},
+				{"DUMP", "d"},
+				{"OBJECT", "ENCODING", "big"},
+				{"OBJECT", "FREQ", "big"},
+				{"TOUCH", "b", "c", "x"},
+				{"EXISTS", "a", "b", "c", "d"},
+			} {
+				pp.Do(ctx(t), args...)
+			}
+			return nil
+		})
+		var out []answer
+		for _, c := range cmds {
+			v, err := c.(*redis.Cmd).Result()
+			a := answer{Value: v}
+			if err == redis.Nil {
+				a = answer{}
+			} else if err != nil {
+				a = answer{Err: err.Error()}
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	if diff := cmp.Diff(results(d.redis), results(d.kv)); diff != "" {
+		t.Fatalf("MULTI results differ (-redis +replikv):\n%s", diff)
+	}
+	d.sameKeyspace()
 }
