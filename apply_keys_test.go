@@ -92,7 +92,7 @@ func TestApplyKeyCommands(t *testing.T) {
 	s := newStore(t, Config{})
 	setRole(s, RoleReplica)
 	_, start := s.Position()
-	hash := withFooter("\x04\x01\x01f\x01v", 10) // the DUMP of a hash
+	hash := string(rdb.SealDump([]byte("\x04\x01\x01f\x01v"), 10)) // the DUMP of a hash
 	stream := [][]byte{
 		cmd("SELECT", "0"),
 		cmd("SET", "a", "1", "PXAT", "4102444800000"),
@@ -218,14 +218,4 @@ func TestApplyKeysOtherDB(t *testing.T) {
 	if err := applyAll(t, s, cmd("MOVE", "x", "3")); !errors.Is(err, errNeedFullResync) {
 		t.Fatalf("MOVE into ours: %v", err)
 	}
-}
-
-// withFooter appends an RDB version and the CRC-64 to a DUMP body.
-func withFooter(body string, version uint16) string {
-	b := append([]byte(body), byte(version), byte(version>>8))
-	c := rdb.CRC64(0, b)
-	for i := range 8 {
-		b = append(b, byte(c>>(8*i)))
-	}
-	return string(b)
 }

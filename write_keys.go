@@ -72,6 +72,12 @@ func (s *Store) RenameNX(src, dst string) (bool, error) {
 }
 
 func (s *Store) renameKeys(src, dst string, nx bool) (bool, error) {
+	return s.withPair(src, dst, func() (bool, error) { return s.renameLocked(src, dst, nx) })
+}
+
+// withPair runs fn with the shards of src and dst and the stream locked,
+// once dst's size is checked and the write admitted.
+func (s *Store) withPair(src, dst string, fn func() (bool, error)) (bool, error) {
 	if err := s.checkSizes(dst, nil); err != nil {
 		return false, err
 	}
@@ -80,25 +86,35 @@ func (s *Store) renameKeys(src, dst string, nx bool) (bool, error) {
 		return false, err
 	}
 	defer s.unlockKeys(idx)
-	return s.renameLocked(src, dst, nx)
+	return fn()
+}
+
+// lookupPairLocked looks src and dst up, deleting them first when they
+// have expired (which moves other keys of their shards: hence both
+// before either is used), and returns src's item (p nil when absent) and
+// whether dst exists.
+func (s *Store) lookupPairLocked(src, dst string) (slot, bool) {
+	s.lookupLocked(src)
+	s.lookupLocked(dst)
+	var it slot
+	if sh, i := s.findLocked(src); i >= 0 {
+		it = sh.t.slots[i]
+	}
+	_, iD := s.findLocked(dst)
+	return it, iD >= 0
 }
 
 // renameLocked renames with both keys' shards and the stream locked.
 func (s *Store) renameLocked(src, dst string, nx bool) (bool, error) {
-	// Both lookups first: deleting an expired key moves others in its shard.
-	s.lookupLocked(src)
-	s.lookupLocked(dst)
-	shS, iS := s.findLocked(src)
-	if iS < 0 {
+	it, dstExists := s.lookupPairLocked(src, dst)
+	switch {
+	case it.p == nil:
 		return false, ErrNotFound
-	}
-	if src == dst {
+	case src == dst:
 		return !nx, nil // nothing changes and nothing is propagated, as in Redis
-	}
-	if _, iD := s.findLocked(dst); iD >= 0 && nx {
+	case dstExists && nx:
 		return false, nil
 	}
-	it := shS.t.slots[iS]
 	s.storeLocked(dst, it.value(), it.deadline())
 	s.removeLocked(src)
 	name := "RENAME"
@@ -117,31 +133,17 @@ func (s *Store) Copy(src, dst string, replace bool) (bool, error) {
 	if src == dst {
 		return false, ErrSameKey
 	}
-	if err := s.checkSizes(dst, nil); err != nil {
-		return false, err
-	}
-	idx, err := s.lockWriteKeys(src, dst)
-	if err != nil {
-		return false, err
-	}
-	defer s.unlockKeys(idx)
-	return s.copyLocked(src, dst, replace)
+	return s.withPair(src, dst, func() (bool, error) { return s.copyLocked(src, dst, replace) })
 }
 
 func (s *Store) copyLocked(src, dst string, replace bool) (bool, error) {
 	if src == dst {
 		return false, ErrSameKey
 	}
-	s.lookupLocked(src)
-	s.lookupLocked(dst)
-	shS, iS := s.findLocked(src)
-	if iS < 0 {
+	it, dstExists := s.lookupPairLocked(src, dst)
+	if it.p == nil || (dstExists && !replace) {
 		return false, nil
 	}
-	if _, iD := s.findLocked(dst); iD >= 0 && !replace {
-		return false, nil
-	}
-	it := shS.t.slots[iS]
 	s.storeLocked(dst, it.value(), it.deadline())
 	args := [][]byte{[]byte("COPY"), []byte(src), []byte(dst)}
 	if replace {

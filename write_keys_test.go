@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/replikv/replikv/rdb"
 )
 
 // TestKeyCommandsStream: Rename, RenameNX, Copy and Restore change the
@@ -57,10 +58,10 @@ func TestKeyCommandsStream(t *testing.T) {
 	if err := s.Restore("g", p[:len(p)-1], RestoreOptions{}); !errors.Is(err, ErrDumpPayload) {
 		t.Fatalf("Restore of a cut payload: %v", err)
 	}
-	if err := s.Restore("g", []byte(withFooter("\x04\x01\x01f\x01v", 10)), RestoreOptions{}); !errors.Is(err, ErrNotString) {
+	if err := s.Restore("g", rdb.SealDump([]byte("\x04\x01\x01f\x01v"), 10), RestoreOptions{}); !errors.Is(err, ErrNotString) {
 		t.Fatalf("Restore of a hash: %v", err)
 	}
-	if err := s.Restore("g", []byte(withFooter("\x00\xc3\x05\x09abcde", 10)), RestoreOptions{}); !errors.Is(err, ErrBadDataFormat) {
+	if err := s.Restore("g", rdb.SealDump([]byte("\x00\xc3\x05\x09abcde"), 10), RestoreOptions{}); !errors.Is(err, ErrBadDataFormat) {
 		t.Fatalf("Restore of bad LZF: %v", err)
 	}
 	now := clk.Now().UnixMilli()

@@ -31,9 +31,21 @@ func AppendDump(dst, value []byte) []byte {
 	w.appendString(value)
 	w.flush()
 	start := len(dst)
-	dst = append(dst, out.Bytes()...)
-	dst = binary.LittleEndian.AppendUint16(dst, DumpVersion)
-	return binary.LittleEndian.AppendUint64(dst, CRC64(0, dst[start:]))
+	return appendFooter(append(dst, out.Bytes()...), start, DumpVersion)
+}
+
+// SealDump appends to body (a type byte and a value in RDB encoding) the
+// footer of a DUMP payload: the RDB version and the CRC-64 of body and
+// version, both little-endian. It makes payloads of any version or type,
+// for tests of RESTORE.
+func SealDump(body []byte, version uint16) []byte {
+	return appendFooter(body, 0, version)
+}
+
+// appendFooter appends the version and the CRC-64 of b[start:] with it.
+func appendFooter(b []byte, start int, version uint16) []byte {
+	b = binary.LittleEndian.AppendUint16(b, version)
+	return binary.LittleEndian.AppendUint64(b, CRC64(0, b[start:]))
 }
 
 // ParseDump decodes a DUMP payload holding a string value and returns the

@@ -36,14 +36,7 @@ func TestDumpRoundTrip(t *testing.T) {
 
 func TestParseDumpErrors(t *testing.T) {
 	good := AppendDump(nil, []byte("hello"))
-	withCRC := func(body []byte, ver uint16) []byte {
-		b := append(append([]byte{}, body...), byte(ver), byte(ver>>8))
-		c := CRC64(0, b)
-		for i := 0; i < 8; i++ {
-			b = append(b, byte(c>>(8*i)))
-		}
-		return b
-	}
+	withCRC := SealDump
 	flipped := append([]byte{}, good...)
 	flipped[2] ^= 1
 	for _, c := range []struct {

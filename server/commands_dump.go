@@ -10,13 +10,7 @@ import (
 
 // dumpCmd is DUMP key: Redis's serialisation of the value, or nil.
 func dumpCmd(x *call) {
-	p, err := x.db.Dump(x.key(1))
-	switch {
-	case errors.Is(err, replikv.ErrNotFound):
-		x.r.null()
-	case err != nil:
-		x.fail(err)
-	default:
+	if p, err := x.db.Dump(x.key(1)); !x.missOrFail(err) {
 		x.r.bulk(p)
 	}
 }
@@ -35,25 +29,13 @@ func restoreCmd(x *call) {
 		case is(a, "absttl"):
 			abs = true
 		case is(a, "idletime") && more && !freq:
-			n, ok := parseInt(x.args[i+1])
-			if !ok {
-				x.r.err(errNotInteger)
-				return
-			}
-			if n < 0 {
-				x.r.err("ERR Invalid IDLETIME value, must be >= 0")
+			if !restoreOptInt(x, x.args[i+1], math.MaxInt64, "ERR Invalid IDLETIME value, must be >= 0") {
 				return
 			}
 			idle = true
 			i++
 		case is(a, "freq") && more && !idle:
-			n, ok := parseInt(x.args[i+1])
-			if !ok {
-				x.r.err(errNotInteger)
-				return
-			}
-			if n < 0 || n > 255 {
-				x.r.err("ERR Invalid FREQ value, must be >= 0 and <= 255")
+			if !restoreOptInt(x, x.args[i+1], 255, "ERR Invalid FREQ value, must be >= 0 and <= 255") {
 				return
 			}
 			freq = true
@@ -100,4 +82,20 @@ func restoreCmd(x *call) {
 	default:
 		x.fail(err)
 	}
+}
+
+// restoreOptInt checks the number after IDLETIME or FREQ: an integer from
+// 0 to hi, or Redis's error (rangeErr when out of range). It reports
+// whether the number is good.
+func restoreOptInt(x *call, arg []byte, hi int64, rangeErr string) bool {
+	n, ok := parseInt(arg)
+	switch {
+	case !ok:
+		x.r.err(errNotInteger)
+	case n < 0 || n > hi:
+		x.r.err(rangeErr)
+	default:
+		return true
+	}
+	return false
 }

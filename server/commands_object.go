@@ -1,11 +1,6 @@
 package server
 
-import (
-	"errors"
-	"strconv"
-
-	"github.com/replikv/replikv"
-)
+import "strconv"
 
 // objectCommand is OBJECT ENCODING, FREQ, IDLETIME, REFCOUNT and HELP,
 // with Redis 7.0's replies under its default policy (noeviction): FREQ is
@@ -28,13 +23,7 @@ const errNoLFU = "ERR An LFU maxmemory policy is not selected, access frequency 
 // otherwise lets reply answer with the value's encoding.
 func objectCmd(reply func(x *call, enc string)) func(*call) {
 	return func(x *call) {
-		enc, err := x.db.ObjectEncoding(x.key(2))
-		switch {
-		case errors.Is(err, replikv.ErrNotFound):
-			x.r.null()
-		case err != nil:
-			x.fail(err)
-		default:
+		if enc, err := x.db.ObjectEncoding(x.key(2)); !x.missOrFail(err) {
 			reply(x, enc)
 		}
 	}

@@ -67,13 +67,21 @@ func copyCmd(x *call) {
 
 // randomKeyCmd is RANDOMKEY: a key, or nil when there is none.
 func randomKeyCmd(x *call) {
-	k, err := x.db.RandomKey()
-	switch {
-	case errors.Is(err, replikv.ErrNotFound):
-		x.r.null()
-	case err != nil:
-		x.fail(err)
-	default:
+	if k, err := x.db.RandomKey(); !x.missOrFail(err) {
 		x.r.bulkString(k)
 	}
+}
+
+// missOrFail answers a read's error, if any: nil for a missing key,
+// Redis's error text for the others. It reports whether it replied.
+func (x *call) missOrFail(err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, replikv.ErrNotFound):
+		x.r.null()
+	default:
+		x.fail(err)
+	}
+	return true
 }

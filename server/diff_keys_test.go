@@ -121,8 +121,8 @@ func TestDiffDumpRestore(t *testing.T) {
 	bad[1] ^= 0xff
 	d.do("RESTORE", "t6", 0, string(bad))
 	// A well-formed footer around a truncated string.
-	d.do("RESTORE", "t6", 0, withFooter("\x00\x05ab", 10))
-	d.do("RESTORE", "t7", 0, withFooter("\x00\x01a", 11)) // a newer RDB version
+	d.do("RESTORE", "t6", 0, rdb.SealDump([]byte("\x00\x05ab"), 10))
+	d.do("RESTORE", "t7", 0, rdb.SealDump([]byte("\x00\x01a"), 11)) // a newer RDB version
 	d.do("RESTORE", "t6")
 	for _, k := range []string{"t1", "t2", "t4", "t5"} {
 		d.do("PEXPIRETIME", k)
@@ -161,16 +161,6 @@ func TestDumpCrossServers(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not a string") {
 		t.Fatalf("RESTORE of a hash: %v", err)
 	}
-}
-
-// withFooter appends an RDB version and the CRC-64 to a DUMP body.
-func withFooter(body string, version uint16) string {
-	b := append([]byte(body), byte(version), byte(version>>8))
-	c := rdb.CRC64(0, b)
-	for i := range 8 {
-		b = append(b, byte(c>>(8*i)))
-	}
-	return string(b)
 }
 
 // TestDiffKeysInMulti runs the key commands inside MULTI/EXEC on both
