@@ -209,3 +209,26 @@ func TestDiffKeysInMulti(t *testing.T) {
 	}
 	d.sameKeyspace()
 }
+
+// TestKeyCommandsTable: arity and key positions of the new commands as
+// COMMAND INFO shows them on Redis.
+func TestKeyCommandsTable(t *testing.T) {
+	d := newDiffer(t)
+	names := []any{"INFO", "rename", "renamenx", "copy", "randomkey", "touch", "dump", "restore", "object", "time",
+		"object|encoding", "object|freq", "object|idletime", "object|refcount", "object|help"}
+	shape := func(c *redis.Client) [][]any {
+		v, err := c.Do(ctx(t), append([]any{"COMMAND"}, names...)...).Slice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]any
+		for _, e := range v {
+			f := e.([]any)
+			out = append(out, []any{f[0], f[1], f[3], f[4], f[5]})
+		}
+		return out
+	}
+	if diff := cmp.Diff(shape(d.redis), shape(d.kv)); diff != "" {
+		t.Fatalf("COMMAND INFO differs (-redis +replikv):\n%s", diff)
+	}
+}
