@@ -53,10 +53,11 @@ const (
 
 // otherDecision is what decideOther returns.
 type otherDecision struct {
-	act    otherAction
-	name   string   // the command's lower-case name (with "|sub" for a subcommand)
-	keys   []string // for otherDrop; they alias the arguments
-	reason string   // for otherResync
+	act     otherAction
+	name    string   // the command's lower-case name (with "|sub" for a subcommand)
+	keys    []string // for otherDrop; they alias the arguments
+	reason  string   // for otherResync
+	unknown bool     // a command Redis 7.0 does not have (a module's…)
 }
 
 // errNeedFullResync is returned by the apply of a command whose effect on
@@ -82,7 +83,7 @@ func decideOther(args [][]byte) otherDecision {
 	}
 	rc, ok := redisCommands[name]
 	if !ok {
-		return otherDecision{act: otherResync, name: name, reason: fmt.Sprintf("unknown command %q: what it did is unknowable", truncate(name, 64))}
+		return otherDecision{act: otherResync, name: name, unknown: true, reason: "what it did is unknowable"}
 	}
 	if len(args) > 1 {
 		if sub, ok := redisCommands[name+"|"+strings.ToLower(string(args[1]))]; ok {
@@ -174,7 +175,10 @@ func (s *Store) applyOtherLocked(d otherDecision) error {
 	switch d.act {
 	case otherResync:
 		s.applied.unsupported.Add(1)
-		return s.needResync(d.name, d.reason)
+		if d.unknown {
+			return s.needResync(d.name, fmt.Errorf("%w %q: %s", ErrUnknownCommand, truncate(d.name, 64), d.reason))
+		}
+		return s.needResync(d.name, errors.New(d.reason))
 	case otherDrop:
 		s.applied.unsupported.Add(1)
 		if !s.inOurDBLocked() {
@@ -190,8 +194,8 @@ func (s *Store) applyOtherLocked(d otherDecision) error {
 }
 
 // needResync counts and returns the error that makes the link ask for a
-// full resync.
-func (s *Store) needResync(name, reason string) error {
+// full resync, wrapping why.
+func (s *Store) needResync(name string, why error) error {
 	s.applied.resyncs.Add(1)
-	return fmt.Errorf("%w: %s: %s", errNeedFullResync, strings.ToUpper(name), reason)
+	return fmt.Errorf("%w: %s: %w", errNeedFullResync, strings.ToUpper(name), why)
 }

@@ -80,7 +80,7 @@ func applyCopy(s *Store, args [][]byte) error {
 			moveValueLocked(s, unsafeString(args[1]), unsafeString(args[2]))
 		}
 	case to == our:
-		return s.needResync("copy", fmt.Sprintf("COPY from db %d into db %d, ours: the source is not here", from, to))
+		return s.needResync("copy", fmt.Errorf("COPY from db %d into db %d, ours: the source is not here", from, to))
 	default:
 		s.applied.otherDB.Add(1)
 	}
@@ -143,7 +143,7 @@ func applyMove(s *Store, args [][]byte) error {
 	case from == our:
 		s.removeLocked(unsafeString(args[1]))
 	case to == our:
-		return s.needResync("move", fmt.Sprintf("MOVE from db %d into db %d, ours: the value is not here", from, to))
+		return s.needResync("move", fmt.Errorf("MOVE from db %d into db %d, ours: the value is not here", from, to))
 	default:
 		s.applied.otherDB.Add(1)
 	}
@@ -159,7 +159,7 @@ func applySwapdb(s *Store, args [][]byte) error {
 		return fmt.Errorf("%w: SWAPDB %q %q", ErrSyntax, args[1], args[2])
 	}
 	if a != b && (a == s.cfg.DB || b == s.cfg.DB) {
-		return s.needResync("swapdb", fmt.Sprintf("SWAPDB %d %d swaps this store's database with one it does not hold", a, b))
+		return s.needResync("swapdb", fmt.Errorf("SWAPDB %d %d swaps this store's database with one it does not hold", a, b))
 	}
 	s.applied.otherDB.Add(1)
 	return nil

@@ -182,6 +182,9 @@ func TestApplyUnknowable(t *testing.T) {
 			if !errors.Is(err, errNeedFullResync) {
 				t.Fatalf("no resync asked for: %v", err)
 			}
+			if c.name == "module" && !errors.Is(err, ErrUnknownCommand) {
+				t.Fatalf("an unknown command's resync does not say so: %v", err)
+			}
 			if n := s.Info().Master.ResyncCommands; n != 1 {
 				t.Fatalf("%d resyncs counted, want 1", n)
 			}
