@@ -124,7 +124,7 @@ func TestDiffDumpRestore(t *testing.T) {
 	d.do("RESTORE", "t6", 0, rdb.SealDump([]byte("\x00\x05ab"), 10))
 	d.do("RESTORE", "t7", 0, rdb.SealDump([]byte("\x00\x01a"), 11)) // a newer RDB version
 	d.do("RESTORE", "t6")
-	for _, k := range []string{"t1", "t2", "t4", "t5"} {
+	for _, k := range []string{"t2", "t4", "t5"} { // t1's relative deadline differs by the ms between the calls
 		d.do("PEXPIRETIME", k)
 	}
 	d.sameKeyspace()
