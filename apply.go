@@ -2,10 +2,12 @@ package replikv
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -14,6 +16,34 @@ type applyStats struct {
 	otherDB     atomic.Int64 // commands for databases this store does not hold
 	unsupported atomic.Int64 // commands it does not implement (other types)
 	failed      atomic.Int64 // commands that were malformed or failed
+	resyncs     atomic.Int64 // commands whose effect was unknowable: full resyncs asked for
+
+	mu      sync.Mutex
+	dropped map[string]int64 // by command: commands whose keys were deleted here
+}
+
+// drop counts a command whose keys were deleted locally.
+func (a *applyStats) drop(name string) {
+	a.mu.Lock()
+	if a.dropped == nil {
+		a.dropped = make(map[string]int64)
+	}
+	a.dropped[name]++
+	a.mu.Unlock()
+}
+
+// droppedByCommand returns a copy of the dropped counts (nil when none).
+func (a *applyStats) droppedByCommand() map[string]int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.dropped) == 0 {
+		return nil
+	}
+	m := make(map[string]int64, len(a.dropped))
+	for k, v := range a.dropped {
+		m[k] = v
+	}
+	return m
 }
 
 // applyCommand applies one command received from a primary, as a replica
@@ -68,6 +98,16 @@ func (s *Store) applyCommand(raw []byte, args [][]byte) error {
 	case cmdFlush:
 		s.lockAll()
 		defer s.unlockAll()
+	case cmdUnknown:
+		d := decideOther(args)
+		if d.act == otherDrop {
+			defer s.unlockKeys(s.lockKeys(d.keys))
+		} else {
+			s.st.mu.Lock()
+			defer s.st.mu.Unlock()
+		}
+		s.st.appendLocked(raw)
+		return s.applyOtherLocked(d)
 	default:
 		s.st.mu.Lock()
 		defer s.st.mu.Unlock()
@@ -83,7 +123,7 @@ func (s *Store) execQueued(discard bool) error {
 	s.lockAll()
 	defer s.unlockAll()
 	s.st.appendLocked(m.raw)
-	var first error
+	var first, resync error
 	if !discard {
 		for _, args := range m.cmds {
 			kind, h := classify(args)
@@ -91,7 +131,12 @@ func (s *Store) execQueued(discard bool) error {
 				first = cmp.Or(first, s.failed(h.name, ErrSyntax))
 				continue
 			}
-			first = cmp.Or(first, s.applyLocked(kind, h, args))
+			err := s.applyLocked(kind, h, args)
+			if errors.Is(err, errNeedFullResync) {
+				resync = cmp.Or(resync, err) // the rest is applied all the same
+				continue
+			}
+			first = cmp.Or(first, err)
 		}
 	}
 	clear(m.cmds)
@@ -99,7 +144,7 @@ func (s *Store) execQueued(discard bool) error {
 	if cap(m.raw) > 1<<20 {
 		m.raw = nil // do not pin the buffer of one huge transaction
 	}
-	return first
+	return cmp.Or(resync, first)
 }
 
 // applyLocked applies a command whose locks are held (its keys' shards and
@@ -117,13 +162,16 @@ func (s *Store) applyLocked(kind cmdKind, h applyHandler, args [][]byte) error {
 			s.clearLocked()
 		}
 	case cmdUnknown:
-		return s.unsupported(args[0])
+		return s.applyOtherLocked(decideOther(args))
 	case cmdKey:
-		if !s.inOurDBLocked() {
+		if !s.inOurDBLocked() && !h.anyDB {
 			s.applied.otherDB.Add(1)
 			return nil
 		}
 		if err := h.fn(s, args); err != nil {
+			if errors.Is(err, errNeedFullResync) {
+				return err
+			}
 			return s.failed(h.name, err)
 		}
 	}
@@ -222,11 +270,6 @@ func (s *Store) appendRaw(raw []byte) {
 	s.st.mu.Unlock()
 }
 
-func (s *Store) unsupported(name []byte) error {
-	s.applied.unsupported.Add(1)
-	return fmt.Errorf("%w %q", ErrUnknownCommand, name)
-}
-
 func (s *Store) failed(cmd string, err error) error {
 	s.applied.failed.Add(1)
 	return fmt.Errorf("replikv: apply %s: %w", strings.ToUpper(cmd), err)
@@ -244,7 +287,10 @@ type applyHandler struct {
 	// are not laid out by keyStep (BITOP op dest src…, COPY src dst …);
 	// it is called only on args that passed minArgs.
 	keysOf func(args [][]byte) []string
-	fn     func(s *Store, args [][]byte) error
+	// anyDB runs fn whatever database the stream is in (MOVE, SWAPDB,
+	// COPY … DB involve two); fn checks.
+	anyDB bool
+	fn    func(s *Store, args [][]byte) error
 }
 
 var applyHandlers map[string]applyHandler

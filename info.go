@@ -108,6 +108,14 @@ type MasterInfo struct {
 	// Stream commands not applied: for databases other than Config.DB,
 	// of types or commands this store does not implement, or that failed.
 	OtherDBCommands, UnsupportedCommands, FailedCommands int64
+	// DroppedCommands counts, by lower-case command name (with "|sub"
+	// for a subcommand, as Redis's cmdstat), the stream commands of other
+	// types whose keys this replica deleted instead of applying them.
+	DroppedCommands map[string]int64
+	// ResyncCommands counts the stream commands whose effect on this
+	// store was unknowable (SWAPDB or MOVE into its database, a script, a
+	// command it does not know…), each of which cost a full resync.
+	ResyncCommands int64
 }
 
 // Info reports the store's replication state.
@@ -190,6 +198,8 @@ func (s *Store) Info() Info {
 		m.OtherDBCommands = s.applied.otherDB.Load()
 		m.UnsupportedCommands = s.applied.unsupported.Load()
 		m.FailedCommands = s.applied.failed.Load()
+		m.DroppedCommands = s.applied.droppedByCommand()
+		m.ResyncCommands = s.applied.resyncs.Load()
 	}
 	return in
 }

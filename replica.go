@@ -87,6 +87,7 @@ func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 			return false, err
 		}
 		s.rep.syncFull.Add(1)
+		s.rep.forceFull.Store(false)
 		log.Info("full resync loaded", "replid", replid, "offset", offset)
 		if eof { // a Redis primary streams nothing until this ACK
 			if err := lc.sendACK(offset); err != nil {
@@ -158,7 +159,7 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 	myID, myOff := s.st.replid, s.st.end
 	s.st.mu.Unlock()
 	psyncID, psyncOff := "?", "-1"
-	if s.rep.hasHistory.Load() || myOff > 0 {
+	if (s.rep.hasHistory.Load() || myOff > 0) && !s.rep.forceFull.Load() {
 		psyncID, psyncOff = myID, strconv.FormatInt(myOff+1, 10)
 	}
 	if err := lc.send("PSYNC", psyncID, psyncOff); err != nil {
@@ -191,6 +192,18 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 		return s.st.replid, s.st.end, false, nil
 	}
 	return "", 0, false, fmt.Errorf("PSYNC: primary replied %q", line)
+}
+
+// forgetHistory makes the next handshake ask "PSYNC ? -1", and moves
+// this store's own stream to a new, throwaway history at the same offset:
+// its replicas (which received the command too) and anything served
+// before the full resync cannot continue the primary's history from data
+// that may differ from it. The full resync then replaces the history.
+func (s *Store) forgetHistory() {
+	s.rep.forceFull.Store(true)
+	s.st.mu.Lock()
+	s.st.resetLocked(newReplID(), s.st.end, s.st.db)
+	s.st.mu.Unlock()
 }
 
 // receiveSnapshot reads the "$<len>" or "$EOF:<mark>" framed snapshot and
@@ -318,6 +331,13 @@ func (s *Store) streamFrom(ctx context.Context, lc *linkConn) error {
 			}
 		}
 		if err := s.applyCommand(cmd.Raw, cmd.Args); err != nil {
+			if errors.Is(err, errNeedFullResync) {
+				// Our data may differ from the primary's from here on:
+				// drop the link and start again from a snapshot.
+				s.forgetHistory()
+				s.cfg.Logger.Warn("full resync needed: the primary sent a command whose effect is unknowable here", "err", err)
+				return err
+			}
 			s.cfg.Logger.Debug("stream command not applied", "err", err)
 		}
 	}

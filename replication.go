@@ -340,4 +340,8 @@ type replicaState struct {
 	loadTotal   atomic.Int64 // announced snapshot size, -1 when unknown (EOF framing)
 	load        loadProgress
 	lastLoad    atomic.Pointer[LoadStats] // the last snapshot loaded from the primary
+	// forceFull makes the next handshake ask "PSYNC ? -1": the stream
+	// held a command whose effect this store could not know
+	// (errNeedFullResync); cleared when a full resync has loaded.
+	forceFull atomic.Bool
 }

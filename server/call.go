@@ -37,6 +37,14 @@ type keyspace interface {
 	LCSLen(keyA, keyB string) (int, error)
 	LCSIdx(keyA, keyB string, minMatchLen int) ([]replikv.LCSMatch, int, error)
 	IncrByFloatText(key string, incr string) (string, error)
+	Rename(src, dst string) error
+	RenameNX(src, dst string) (bool, error)
+	Copy(src, dst string, replace bool) (bool, error)
+	RandomKey() (string, error)
+	Touch(keys ...string) int
+	Dump(key string) ([]byte, error)
+	Restore(key string, payload []byte, opt replikv.RestoreOptions) error
+	ObjectEncoding(key string) (string, error)
 }
 
 var (

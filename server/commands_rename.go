@@ -1,0 +1,87 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/replikv/replikv"
+)
+
+// renameCmd is RENAME and RENAMENX src dst.
+func renameCmd(nx bool) func(*call) {
+	return func(x *call) {
+		var done bool
+		var err error
+		if nx {
+			done, err = x.db.RenameNX(x.key(1), x.key(2))
+		} else {
+			err = x.db.Rename(x.key(1), x.key(2))
+		}
+		switch {
+		case errors.Is(err, replikv.ErrNotFound):
+			x.r.err("ERR no such key")
+		case err != nil:
+			x.fail(err)
+		case nx:
+			x.r.bool(done)
+		default:
+			x.r.ok()
+		}
+	}
+}
+
+// copyCmd is COPY src dst [DB n] [REPLACE]. The server holds one
+// database: DB naming another is refused as Redis refuses a database
+// that does not exist.
+func copyCmd(x *call) {
+	replace := false
+	for i := 3; i < len(x.args); i++ {
+		switch {
+		case is(x.args[i], "replace"):
+			replace = true
+		case is(x.args[i], "db") && i+1 < len(x.args):
+			db, ok := parseInt(x.args[i+1])
+			if !ok || db < -1<<31 || db > 1<<31-1 {
+				x.r.err(errNotInteger)
+				return
+			}
+			if db != int64(x.s.store.Config().DB) {
+				x.r.err("ERR DB index is out of range")
+				return
+			}
+			i++
+		default:
+			x.r.err(errSyntax)
+			return
+		}
+	}
+	done, err := x.db.Copy(x.key(1), x.key(2), replace)
+	switch {
+	case errors.Is(err, replikv.ErrSameKey):
+		x.r.err("ERR source and destination objects are the same")
+	case err != nil:
+		x.fail(err)
+	default:
+		x.r.bool(done)
+	}
+}
+
+// randomKeyCmd is RANDOMKEY: a key, or nil when there is none.
+func randomKeyCmd(x *call) {
+	if k, err := x.db.RandomKey(); !x.missOrFail(err) {
+		x.r.bulkString(k)
+	}
+}
+
+// missOrFail answers a read's error, if any: nil for a missing key,
+// Redis's error text for the others. It reports whether it replied.
+func (x *call) missOrFail(err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, replikv.ErrNotFound):
+		x.r.null()
+	default:
+		x.fail(err)
+	}
+	return true
+}
