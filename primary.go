@@ -602,8 +602,11 @@ func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Sub
 	return err
 }
 
-// feedBurst bounds the bytes of one write to a replica.
-const feedBurst = 4 << 20
+// feedBurst bounds the bytes of one write to a replica. Each write has
+// ReplTimeout to complete: a replica is dropped when a write of this size
+// makes no progress for that long (not when a large backlog takes longer
+// than that in all).
+const feedBurst = 256 << 10
 
 // readAcks reads what a streaming replica sends: REPLCONF ACK <offset>
 // (recorded, never answered) and newlines. A replica silent for longer
