@@ -74,11 +74,11 @@ func (r *Reader) readArray() (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
+	if r.unauth && n > UnauthMaxArrayLen && n <= max(r.lim.MaxArrayLen, math.MaxInt32) {
+		return Command{}, r.badCommand(0, ErrTooLarge, replyUnauthArray, "multibulk length %d exceeds the limit of %d before authentication", n, UnauthMaxArrayLen)
+	}
 	if n > r.lim.MaxArrayLen {
 		return Command{}, r.badCommand(0, ErrTooLarge, replyBadArray, "multibulk length %d exceeds the limit of %d", n, r.lim.MaxArrayLen)
-	}
-	if r.unauth && n > UnauthMaxArrayLen {
-		return Command{}, r.badCommand(0, ErrTooLarge, replyUnauthArray, "multibulk length %d exceeds the limit of %d before authentication", n, UnauthMaxArrayLen)
 	}
 	r.spans = r.spans[:0]
 	for range n { // n <= 0 runs no iteration
@@ -132,11 +132,11 @@ func (r *Reader) readHeader(pos int, what, reply, tooLong string, negative bool)
 // position pos and whose data starts at start, waits until its data and the
 // CRLF after it are buffered, and returns the position where the data ends.
 func (r *Reader) readBulkData(pos, start int, size int64) (end int, err error) {
+	if r.unauth && size > UnauthMaxBulkLen && size <= max(r.lim.MaxBulkLen, DefaultMaxBulkLen) {
+		return 0, r.badCommand(pos, ErrTooLarge, replyUnauthBulk, "bulk length %d exceeds the limit of %d before authentication", size, UnauthMaxBulkLen)
+	}
 	if size > r.lim.MaxBulkLen || size > int64(math.MaxInt-4-start) {
 		return 0, r.badCommand(pos, ErrTooLarge, replyBadBulk, "bulk length %d exceeds the limit of %d", size, r.lim.MaxBulkLen)
-	}
-	if r.unauth && size > UnauthMaxBulkLen {
-		return 0, r.badCommand(pos, ErrTooLarge, replyUnauthBulk, "bulk length %d exceeds the limit of %d before authentication", size, UnauthMaxBulkLen)
 	}
 	end = start + int(size)
 	if err := r.need(end + 2); err != nil {

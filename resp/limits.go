@@ -46,8 +46,13 @@ const (
 // arguments, or with an argument longer than UnauthMaxBulkLen bytes, is
 // refused as soon as its header is read, with an ErrTooLarge error whose
 // Reply is Redis's "unauthenticated multibulk length" or "unauthenticated
-// bulk length". Inline commands are bounded by MaxInlineLen alone, as in
-// Redis. Call it between commands, for example after a successful AUTH.
+// bulk length". Larger ones than Redis itself takes by default (more than
+// 2³¹-1 arguments, or a bulk over 512 MiB) and than the Limits get
+// "invalid multibulk length" and "invalid bulk length", as from Redis: so
+// a peer sees Redis's replies even where the Limits are lower than
+// Redis's, as in Store.Serve's handshake. Inline commands are bounded by
+// MaxInlineLen alone, as in Redis. Call it between commands, for example
+// after a successful AUTH.
 func (r *Reader) SetUnauthenticated(on bool) { r.unauth = on }
 
 // MaxReplyDepth is how deeply arrays may nest in a reply read by ReadReply;

@@ -40,6 +40,7 @@ func TestRedisReplies(t *testing.T) {
 		{"*11\r\n", true, "unauthenticated multibulk length"},
 		{"*100\r\n", true, "unauthenticated multibulk length"},
 		{"*2147483648\r\n", true, "invalid multibulk length"},
+		{"*2147483647\r\n", true, "unauthenticated multibulk length"}, // over MaxArrayLen, under Redis's own
 		{"*1\r\n$16385\r\n", true, "unauthenticated bulk length"},
 		{"*1\r\n$100000000\r\n", true, "unauthenticated bulk length"},
 		{"*1\r\n$600000000\r\n", true, "invalid bulk length"},

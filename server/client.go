@@ -59,6 +59,7 @@ func newClient(s *Server, conn net.Conn) *client {
 		lastCmd: "NULL",
 		inMulti: -1,
 	}
+	c.in.beforeRead = c.flush
 	c.rd = resp.NewReaderSize(c.in, s.cfg.Limits, readBufSize)
 	c.authed = s.store.Config().Password == ""
 	return c
@@ -84,6 +85,9 @@ func (c *client) serve() {
 		if c.buffered() == 0 {
 			c.releaseReplies() // going idle: hold no reply buffer
 		}
+		// Before AUTH, Redis's low limits: a peer without the password
+		// cannot make the server buffer much (see resp.SetUnauthenticated).
+		c.rd.SetUnauthenticated(!c.authed && c.s.store.Config().Password != "")
 		cmd, err := c.rd.ReadCommand()
 		if err != nil {
 			c.readFailed(err)
@@ -123,14 +127,16 @@ func (c *client) serve() {
 // gets a protocol error reply, an idle client's timeout a log line.
 func (c *client) readFailed(err error) {
 	var ne net.Error
-	switch {
-	case errors.Is(err, resp.ErrProtocol) || errors.Is(err, resp.ErrTooLarge):
+	if reply, bad := resp.ErrorReply(err); bad {
 		c.log().Info("closing client after bad input", "err", err)
 		if c.rbuf == nil {
 			c.takeReplies()
 		}
-		c.r.err("ERR Protocol error: " + protocolDetail(err))
+		c.r.err(reply)
 		c.flush()
+		return
+	}
+	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		c.log().Debug("closing idle client", "timeout", time.Duration(c.s.idleTimeout.Load()))
 	case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
@@ -178,15 +184,6 @@ func (c *client) releaseReplies() {
 		replyBufs.Put(c.rbuf)
 	}
 	c.rbuf, c.r.b = nil, nil
-}
-
-// protocolDetail is the part of a resp error Redis-style clients see.
-func protocolDetail(err error) string {
-	var re *resp.Error
-	if errors.As(err, &re) {
-		return re.Msg
-	}
-	return err.Error()
 }
 
 // process checks and executes (or, inside MULTI, queues) one command.
@@ -285,6 +282,12 @@ type connReader struct {
 	armed   bool          // a read deadline for the idle timeout is set
 	pending []byte        // bytes the pump read, not yet returned
 	err     error         // what ended the pump's reading; returned once pending is used up
+
+	// beforeRead writes the replies not yet sent before Read waits on
+	// the connection, as Redis answers what it has read so far even when
+	// part of the next command is in: a client sending one command and
+	// the start of a large one gets the first reply at once.
+	beforeRead func() error
 }
 
 // Read implements io.Reader.
@@ -299,6 +302,11 @@ func (r *connReader) Read(p []byte) (int, error) {
 	}
 	if r.err != nil {
 		return 0, r.err
+	}
+	if r.beforeRead != nil {
+		if err := r.beforeRead(); err != nil {
+			return 0, err
+		}
 	}
 	if r.idle != nil {
 		if d := r.idle.Load(); d > 0 {
@@ -319,11 +327,12 @@ func (r *connReader) disarm() {
 	}
 }
 
-// handOff stops the idle timeout for good: the connection is a replica's
-// now, and the store manages its deadlines.
+// handOff stops the idle timeout and beforeRead for good: the connection
+// is a replica's now, and the store manages its deadlines and writes.
 func (r *connReader) handOff() {
 	r.disarm()
 	r.idle = nil
+	r.beforeRead = nil
 }
 
 // pump reads the connection until a read deadline stops it (client.block
