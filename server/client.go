@@ -60,6 +60,7 @@ func newClient(s *Server, conn net.Conn) *client {
 		inMulti: -1,
 	}
 	c.in.beforeRead = c.flush
+	c.r.codes = &s.cmdStats.errs
 	c.rd = resp.NewReaderSize(c.in, s.cfg.Limits, readBufSize)
 	c.authed = s.store.Config().Password == ""
 	return c
@@ -190,6 +191,9 @@ func (c *client) releaseReplies() {
 func (c *client) process(args [][]byte) {
 	cmd, e := lookup(c.s.commands, args)
 	if e != "" {
+		if cmd != nil {
+			c.s.cmdStats.rejectedCall(cmd)
+		}
 		c.reject(e)
 		return
 	}
@@ -197,6 +201,7 @@ func (c *client) process(args [][]byte) {
 	c.lastCmd, c.lastAt = cmd.name, time.Now()
 	c.mu.Unlock()
 	if !c.authed && cmd.flags&fNoAuth == 0 && c.s.store.Config().Password != "" {
+		c.s.cmdStats.rejectedCall(cmd)
 		c.reject(errNoAuth)
 		return
 	}
@@ -205,6 +210,7 @@ func (c *client) process(args [][]byte) {
 		return
 	}
 	if e := c.s.precheck(cmd); e != "" {
+		c.s.cmdStats.rejectedCall(cmd)
 		c.r.err(e)
 		return
 	}
@@ -226,7 +232,9 @@ func (c *client) reject(e string) {
 // run executes cmd on db.
 func (c *client) run(cmd *command, args [][]byte, db keyspace, tx bool) {
 	x := call{s: c.s, c: c, cmd: cmd, args: args, db: db, tx: tx, r: &c.r}
+	errs, start := c.r.errs, monoNow()
 	cmd.run(&x)
+	c.s.cmdStats.called(cmd, monoNow()-start, c.r.errs > errs)
 	c.s.stats.commands.Add(1)
 }
 

@@ -161,12 +161,14 @@ func (s *Server) isStaticParam(name string) bool {
 }
 
 // configResetStat zeroes the counters INFO stats shows that the server
-// keeps (the store's sync counters are the store's).
+// keeps (the store's sync counters are the store's), and those of INFO
+// commandstats, latencystats and errorstats.
 func configResetStat(x *call) {
 	st := &x.s.stats
 	for _, c := range []interface{ Store(int64) }{&st.connections, &st.commands, &st.rejected,
 		&st.errorReplies, &st.hits, &st.misses} {
 		c.Store(0)
 	}
+	x.s.cmdStats.reset()
 	x.r.ok()
 }

@@ -3,9 +3,13 @@ package server
 import (
 	"io"
 	"net"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // rawBoth sends the same bytes to redis-server and to the replikv node
@@ -99,6 +103,43 @@ func TestDiffProtocol(t *testing.T) {
 	} {
 		if want, got := d.rawBoth(in); got != want {
 			t.Errorf("%.40q before AUTH: replikv answered %q, redis-server %q", in, got, want)
+		}
+	}
+}
+
+// TestDiffInfoStats compares INFO commandstats, errorstats and
+// latencystats with redis-server's after the same commands: the same
+// lines with the same counts (times masked).
+func TestDiffInfoStats(t *testing.T) {
+	d := newDiffer(t)
+	d.do("PING")
+	d.do("CONFIG", "RESETSTAT")
+	for _, args := range [][]any{
+		{"SET", "k", "v"}, {"GET", "k"}, {"GET", "k"}, {"INCR", "k"}, {"GET"}, {"NOPE"},
+		{"CLIENT", "KILL", "USER", "nobody"}, {"CLIENT", "KILL", "USER", "default", "SKIPME", "yes"},
+		{"AUTH", "a", "b"}, {"CONFIG", "SET", "nosuch", "1"}, {"SET", "n", "1"}, {"INCRBY", "n", "x"},
+		{"DEL", "n", "k"}, {"ECHO"},
+	} {
+		d.do(args...)
+	}
+	usec := regexp.MustCompile(`usec(_per_call)?=[0-9.]+`)
+	pct := regexp.MustCompile(`=[0-9.]+`)
+	for _, tc := range []struct {
+		section string
+		mask    *regexp.Regexp
+	}{{"commandstats", usec}, {"errorstats", nil}, {"latencystats", pct}} {
+		lines := func(info string) []string {
+			if tc.mask != nil {
+				info = tc.mask.ReplaceAllString(info, "=…")
+			}
+			ls := strings.Split(strings.TrimSpace(info), "\r\n")
+			slices.Sort(ls) // Redis lists commands in its hash table's order
+			return ls
+		}
+		want := lines(d.redis.Info(ctx(t), tc.section).Val())
+		got := lines(d.kv.Info(ctx(t), tc.section).Val())
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("INFO %s differs (-redis +replikv):\n%s", tc.section, diff)
 		}
 	}
 }

@@ -132,8 +132,9 @@ type Server struct {
 	port int    // tcp_port, guarded by mu
 	bind string // CONFIG GET bind, guarded by mu
 
-	nextID atomic.Int64
-	stats  stats
+	nextID   atomic.Int64
+	stats    stats
+	cmdStats *commandStats // INFO commandstats, latencystats, errorstats
 
 	commands          map[string]*command // the command table, after RenameCommands
 	scanSeed          maphash.Seed        // orders the keys of a shard for SCAN
@@ -192,6 +193,7 @@ func New(cfg Config) (*Server, error) {
 		handed:    make(map[net.Conn]struct{}),
 		scanSeed:  maphash.MakeSeed(),
 		commands:  table,
+		cmdStats:  newCommandStats(),
 	}
 	s.idleTimeout.Store(int64(cfg.IdleTimeout))
 	s.protected.Store(cfg.ProtectedMode)
