@@ -95,6 +95,10 @@ func (r *Reader) Offset() int64 { return r.off }
 // held in the buffer, not yet consumed.
 func (r *Reader) Buffered() int { return r.w - r.r }
 
+// BufferSize returns the size of the Reader's buffer now, in bytes: what
+// it holds in memory, used or not.
+func (r *Reader) BufferSize() int { return len(r.buf) }
+
 // Read reads up to len(p) raw bytes of the stream into p: from the buffer if
 // it holds any, otherwise with one read of the underlying reader (straight
 // into p when p is at least as large as the buffer). It implements

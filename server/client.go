@@ -39,6 +39,7 @@ type client struct {
 
 	killed  atomic.Bool // closed by CLIENT KILL
 	blocked atomic.Bool // in a blocking command (CLIENT LIST flag b)
+	mem     clientMem   // its buffers, for CLIENT LIST
 
 	mu      sync.Mutex // guards what CLIENT LIST reads from other goroutines
 	name    string
@@ -59,7 +60,7 @@ func newClient(s *Server, conn net.Conn) *client {
 		lastCmd: "NULL",
 		inMulti: -1,
 	}
-	c.in.beforeRead = c.flush
+	c.in.beforeRead = c.beforeRead
 	c.r.codes = &s.cmdStats.errs
 	c.rd = resp.NewReaderSize(c.in, s.cfg.Limits, readBufSize)
 	c.authed = s.store.Config().Password == ""
@@ -98,6 +99,7 @@ func (c *client) serve() {
 			c.takeReplies()
 		}
 		if !cmd.Empty {
+			c.noteCommand(cmd)
 			c.process(cmd.Args)
 		}
 		if c.gone {
