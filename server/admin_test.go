@@ -99,7 +99,7 @@ func TestConfig(t *testing.T) {
 		{[]string{"CONFIG", "SET", "foo", "bar"}, "-ERR Unknown option or number of arguments for CONFIG SET - 'foo'"},
 		{[]string{"CONFIG", "SET", "port", "1"}, "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"},
 		{[]string{"CONFIG", "SET", "repl-timeout"}, "-ERR wrong number of arguments for 'config|set' command"},
-		{[]string{"CONFIG", "SET", "repl-timeout", "5", "foo"}, "-ERR wrong number of arguments for 'config|set' command"},
+		{[]string{"CONFIG", "SET", "repl-timeout", "5", "foo"}, "-ERR syntax error"},
 		// All or nothing: the good first setting is not applied.
 		{[]string{"CONFIG", "SET", "repl-timeout", "5", "repl-backlog-size", "x"}, "-ERR CONFIG SET failed (possibly related to argument 'repl-backlog-size') - argument must be a memory value"},
 		{[]string{"CONFIG", "GET", "repl-timeout"}, `["repl-timeout", "30"]`},

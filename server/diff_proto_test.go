@@ -143,3 +143,47 @@ func TestDiffInfoStats(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffConfigSet compares CONFIG SET's errors (names checked first,
+// in order: unknown, immutable, protected, given twice; then values) and
+// the settings replikv stores without acting on them with
+// redis-server's.
+func TestDiffConfigSet(t *testing.T) {
+	d := newDiffer(t)
+	for _, args := range [][]any{
+		{"CONFIG", "SET", "repl-timeout", "60", "repl-timeout", "61"},
+		{"CONFIG", "SET", "repl-timeout", "60", "REPL-TIMEOUT", "61"},
+		{"CONFIG", "SET", "nosuch", "1"},
+		{"CONFIG", "SET", "nosuch", "1", "repl-timeout", "x"},
+		{"CONFIG", "SET", "repl-timeout", "x", "nosuch", "1"},
+		{"CONFIG", "SET", "repl-timeout", "x", "repl-timeout", "1"},
+		{"CONFIG", "SET", "repl-timeout"},
+		{"CONFIG", "SET", "repl-timeout", "1", "nosuch"},
+		{"CONFIG", "SET", "daemonize", "no"},
+		{"CONFIG", "SET", "databases", "3"},
+		{"CONFIG", "SET", "dir", "/tmp"},
+		{"CONFIG", "SET", "save", "", "appendonly", "no"},
+		{"CONFIG", "SET", "min-replicas-to-write", "x"},
+		{"CONFIG", "SET", "min-replicas-to-write", "-1"},
+		{"CONFIG", "SET", "min-replicas-max-lag", "-1"},
+		{"CONFIG", "SET", "min-slaves-max-lag", "3000000000"},
+		{"CONFIG", "SET", "repl-diskless-sync", "maybe"},
+		{"CONFIG", "SET", "repl-diskless-sync-delay", "-1"},
+		{"CONFIG", "SET", "repl-diskless-sync-delay", "x"},
+		{"CONFIG", "SET", "maxmemory", "x"},
+		{"CONFIG", "SET", "maxmemory", "-1"},
+		{"CONFIG", "SET", "maxmemory", "1.5gb"},
+		{"CONFIG", "SET", "maxmemory-policy", "x"},
+		{"CONFIG", "SET", "repl-ping-replica-period", "0"},
+		{"CONFIG", "SET", "maxmemory", "100mb", "maxmemory-policy", "ALLKEYS-LRU", "min-replicas-to-write", "2", "min-replicas-max-lag", "0"},
+		{"CONFIG", "SET", "repl-diskless-sync", "no", "repl-diskless-sync-delay", "0", "repl-ping-replica-period", "5"},
+		{"CONFIG", "SET", "min-replicas-to-write", "1", "maxmemory", "x"}, // all or nothing
+	} {
+		d.do(args...)
+	}
+	for _, name := range []string{"repl-ping-replica-period", "repl-ping-slave-period", "min-replicas-to-write", "min-slaves-to-write",
+		"min-replicas-max-lag", "min-slaves-max-lag", "repl-diskless-sync", "repl-diskless-sync-delay", "maxmemory",
+		"maxmemory-policy", "repl-timeout", "save", "appendonly"} {
+		d.do("CONFIG", "GET", name)
+	}
+}

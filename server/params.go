@@ -102,19 +102,21 @@ var storeParams = []storeParam{
 // serverParam is a setting of the Server itself that CONFIG GET shows
 // and CONFIG SET and ApplyServerParam change.
 type serverParam struct {
-	name string
-	get  func(c *Config) string
-	set  func(c *Config, v string) string // returns a reason on error
+	name, alias string
+	get         func(c *Config) string
+	set         func(c *Config, v string) string // returns a reason on error
 }
 
-var serverParams = []serverParam{
-	{"timeout",
+// serverParams are the server's settings: its own, then the stored-only
+// ones (stored_params.go).
+var serverParams = append([]serverParam{
+	{"timeout", "",
 		func(c *Config) string { return strconv.FormatInt(seconds(c.IdleTimeout), 10) },
 		func(c *Config, v string) (reason string) {
 			c.IdleTimeout, reason = parseSeconds(v, 0, c.IdleTimeout)
 			return reason
 		}},
-	{"protected-mode",
+	{"protected-mode", "",
 		func(c *Config) string { return yesNo(c.ProtectedMode) },
 		func(c *Config, v string) string {
 			b, err := ParseYesNo(v)
@@ -124,12 +126,13 @@ var serverParams = []serverParam{
 			c.ProtectedMode = b
 			return ""
 		}},
-}
+}, storedParams...)
 
-// findServerParam looks a server setting up by name, ignoring case.
+// findServerParam looks a server setting up by name or alias, ignoring
+// case.
 func findServerParam(name string) *serverParam {
 	for i := range serverParams {
-		if p := &serverParams[i]; strings.EqualFold(p.name, name) {
+		if p := &serverParams[i]; strings.EqualFold(p.name, name) || (p.alias != "" && strings.EqualFold(p.alias, name)) {
 			return p
 		}
 	}
@@ -138,8 +141,12 @@ func findServerParam(name string) *serverParam {
 
 // ApplyServerParam sets the server setting name (a redis.conf directive,
 // case-insensitive) to value in c: timeout (seconds a client may stay
-// idle, 0 for ever) or protected-mode (yes or no). On error c is
-// unchanged and the error is a *ParamError, as ApplyParam's.
+// idle, 0 for ever) or protected-mode (yes or no), or one of the settings
+// the server stores without acting on them (see Config.MinReplicasToWrite):
+// min-replicas-to-write and min-replicas-max-lag (also spelled
+// min-slaves-…), repl-diskless-sync, repl-diskless-sync-delay, maxmemory
+// and maxmemory-policy. On error c is unchanged and the error is a
+// *ParamError, as ApplyParam's.
 func ApplyServerParam(c *Config, name, value string) error {
 	p := findServerParam(name)
 	if p == nil {

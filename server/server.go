@@ -106,6 +106,37 @@ type Config struct {
 	// Redis: rename-command. New fails on a key that is not a command or
 	// a new name already taken. Default: none.
 	RenameCommands map[string]string
+
+	// Stored-only settings: CONFIG GET reports them and CONFIG SET (and
+	// ApplyServerParam, so a configuration file) changes them, so that
+	// tools and test suites written for Redis can set them, but the
+	// server does not act on them yet (later versions act on maxmemory
+	// and min-replicas). repl-ping-replica-period, which the Store does
+	// act on, is replikv.Config.PingPeriod.
+
+	// MinReplicasToWrite is Redis's min-replicas-to-write (also spelled
+	// min-slaves-to-write). Stored only. Default 0.
+	MinReplicasToWrite int
+	// MinReplicasMaxLag is Redis's min-replicas-max-lag (also spelled
+	// min-slaves-max-lag), in seconds. Stored only. Default 10; a
+	// negative value means 0.
+	MinReplicasMaxLag int
+	// NoDisklessSync is Redis's repl-diskless-sync no. Stored only: the
+	// Store always streams its snapshots without a file, as Redis's
+	// repl-diskless-sync yes (its default). Default false.
+	NoDisklessSync bool
+	// DisklessSyncDelay is Redis's repl-diskless-sync-delay, in seconds.
+	// Stored only (the Store starts a snapshot at once). Default 5; a
+	// negative value means 0.
+	DisklessSyncDelay int
+	// MaxMemory is Redis's maxmemory, in bytes. Stored only. Default 0:
+	// no limit.
+	MaxMemory int64
+	// MaxMemoryPolicy is Redis's maxmemory-policy: noeviction,
+	// allkeys-lru, volatile-lru, allkeys-lfu, volatile-lfu,
+	// allkeys-random, volatile-random or volatile-ttl. Stored only.
+	// Default noeviction.
+	MaxMemoryPolicy string
 }
 
 // Server serves a replikv.Store over RESP2. Create it with New, serve
@@ -140,6 +171,7 @@ type Server struct {
 	scanSeed          maphash.Seed        // orders the keys of a shard for SCAN
 	protected         atomic.Bool         // ProtectedMode, changed by CONFIG SET
 	idleTimeout       atomic.Int64        // IdleTimeout in nanoseconds, changed by CONFIG SET; 0: none
+	stored            storedSettings      // the stored-only settings, changed by CONFIG SET
 	blockedInputLimit int                 // bytes buffered for a blocked client before it is closed
 }
 
@@ -160,6 +192,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxClients < 0 || cfg.MaxQueuedBytes < 0 || cfg.Port < 0 || cfg.Port > 65535 || cfg.IdleTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative MaxClients, MaxQueuedBytes or IdleTimeout, or Port out of range", ErrConfig)
+	}
+	if err := checkStored(&cfg); err != nil {
+		return nil, err
 	}
 	table, err := renameCommands(cfg.RenameCommands)
 	if err != nil {
@@ -196,6 +231,7 @@ func New(cfg Config) (*Server, error) {
 		cmdStats:  newCommandStats(),
 	}
 	s.idleTimeout.Store(int64(cfg.IdleTimeout))
+	s.stored.set(cfg)
 	s.protected.Store(cfg.ProtectedMode)
 	// A blocked client may pipeline one command of the largest size
 	// its limits accept.
