@@ -36,7 +36,7 @@ func (s *Server) configValues() []configValue {
 		}
 	}
 	dyn := s.dynamicConfig()
-	for _, p := range serverParams {
+	for _, p := range append(slices.Clip(serverParams), storedParams...) {
 		v := p.get(&dyn)
 		vs = append(vs, configValue{p.name, v})
 		if p.alias != "" {
@@ -117,9 +117,7 @@ func configSet(x *call) {
 	var failed error
 	dyn := x.s.dynamicConfig()
 	for i := 2; i < len(x.args) && failed == nil; i += 2 {
-		if findServerParam(string(x.args[i])) != nil {
-			failed = ApplyServerParam(&dyn, string(x.args[i]), string(x.args[i+1]))
-		}
+		failed = setDynamicParam(&dyn, string(x.args[i]), string(x.args[i+1]))
 	}
 	var err error
 	if failed == nil {
@@ -152,6 +150,28 @@ func configSet(x *call) {
 	}
 }
 
+// findDynamicParam looks up a setting of the server CONFIG SET changes:
+// one it acts on or a stored-only one.
+func findDynamicParam(name string) *serverParam {
+	if p := findServerParam(name); p != nil {
+		return p
+	}
+	return findParamIn(storedParams, name)
+}
+
+// setDynamicParam sets the server setting name in c, if it is one (a
+// store setting is left alone), or returns a *ParamError.
+func setDynamicParam(c *Config, name, value string) error {
+	p := findDynamicParam(name)
+	if p == nil {
+		return nil
+	}
+	if reason := p.set(c, value); reason != "" {
+		return &ParamError{Name: name, Reason: reason, Err: ErrBadValue}
+	}
+	return nil
+}
+
 // configSetFailed is Redis's error for a setting CONFIG SET refused.
 func configSetFailed(name, reason string) string {
 	return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + reason
@@ -179,7 +199,7 @@ func (s *Server) checkSetNames(pairs [][]byte) string {
 	for i := 0; i < len(pairs); i += 2 {
 		name, value := string(pairs[i]), string(pairs[i+1])
 		switch {
-		case findStoreParam(name) != nil || findServerParam(name) != nil:
+		case findStoreParam(name) != nil || findDynamicParam(name) != nil:
 		case slices.ContainsFunc(protectedParams, func(p string) bool { return strings.EqualFold(p, name) }):
 			return configSetFailed(name, "can't set protected config")
 		case slices.ContainsFunc(static, func(v configValue) bool { return strings.EqualFold(v.name, name) && v.value == value }):

@@ -107,9 +107,9 @@ type serverParam struct {
 	set         func(c *Config, v string) string // returns a reason on error
 }
 
-// serverParams are the server's settings: its own, then the stored-only
-// ones (stored_params.go).
-var serverParams = append([]serverParam{
+// serverParams are the server's settings that it acts on; CONFIG SET
+// also changes the stored-only ones (storedParams).
+var serverParams = []serverParam{
 	{"timeout", "",
 		func(c *Config) string { return strconv.FormatInt(seconds(c.IdleTimeout), 10) },
 		func(c *Config, v string) (reason string) {
@@ -126,13 +126,16 @@ var serverParams = append([]serverParam{
 			c.ProtectedMode = b
 			return ""
 		}},
-}, storedParams...)
+}
 
 // findServerParam looks a server setting up by name or alias, ignoring
 // case.
-func findServerParam(name string) *serverParam {
-	for i := range serverParams {
-		if p := &serverParams[i]; strings.EqualFold(p.name, name) || (p.alias != "" && strings.EqualFold(p.alias, name)) {
+func findServerParam(name string) *serverParam { return findParamIn(serverParams, name) }
+
+// findParamIn looks a setting up in ps by name or alias, ignoring case.
+func findParamIn(ps []serverParam, name string) *serverParam {
+	for i := range ps {
+		if p := &ps[i]; strings.EqualFold(p.name, name) || (p.alias != "" && strings.EqualFold(p.alias, name)) {
 			return p
 		}
 	}
@@ -141,12 +144,14 @@ func findServerParam(name string) *serverParam {
 
 // ApplyServerParam sets the server setting name (a redis.conf directive,
 // case-insensitive) to value in c: timeout (seconds a client may stay
-// idle, 0 for ever) or protected-mode (yes or no), or one of the settings
-// the server stores without acting on them (see Config.MinReplicasToWrite):
-// min-replicas-to-write and min-replicas-max-lag (also spelled
-// min-slaves-…), repl-diskless-sync, repl-diskless-sync-delay, maxmemory
-// and maxmemory-policy. On error c is unchanged and the error is a
-// *ParamError, as ApplyParam's.
+// idle, 0 for ever) or protected-mode (yes or no). On error c is
+// unchanged and the error is a *ParamError, as ApplyParam's.
+//
+// The settings the server stores without acting on them (see
+// Config.MinReplicasToWrite) are unknown to it on purpose: a
+// configuration file that asks for a memory limit or for replicas to
+// acknowledge writes must not be taken as done (cmd/replikv refuses it).
+// CONFIG SET accepts them, as Redis test suites and tools set them.
 func ApplyServerParam(c *Config, name, value string) error {
 	p := findServerParam(name)
 	if p == nil {

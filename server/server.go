@@ -107,12 +107,12 @@ type Config struct {
 	// a new name already taken. Default: none.
 	RenameCommands map[string]string
 
-	// Stored-only settings: CONFIG GET reports them and CONFIG SET (and
-	// ApplyServerParam, so a configuration file) changes them, so that
-	// tools and test suites written for Redis can set them, but the
-	// server does not act on them yet (later versions act on maxmemory
-	// and min-replicas). repl-ping-replica-period, which the Store does
-	// act on, is replikv.Config.PingPeriod.
+	// Stored-only settings: CONFIG GET reports them and CONFIG SET
+	// changes them, so that tools and test suites written for Redis can
+	// set them, but the server does not act on them yet (later versions
+	// act on maxmemory and min-replicas); ApplyServerParam does not know
+	// them. repl-ping-replica-period, which the Store does act on, is
+	// replikv.Config.PingPeriod.
 
 	// MinReplicasToWrite is Redis's min-replicas-to-write (also spelled
 	// min-slaves-to-write). Stored only. Default 0.

@@ -7,21 +7,24 @@ import (
 	"github.com/replikv/replikv"
 )
 
-// TestStoredParams checks the stored-only settings through
-// ApplyServerParam (a configuration file's path) and New: values, zero
-// versus default, and refusals.
+// TestStoredParams checks the stored-only settings through the setters
+// CONFIG SET uses and New: values, zero versus default, and refusals; and
+// that ApplyServerParam (a configuration file's path) does not know them.
 func TestStoredParams(t *testing.T) {
 	var c Config
 	for name, value := range map[string]string{"min-slaves-to-write": "3", "min-replicas-max-lag": "0",
 		"repl-diskless-sync": "no", "repl-diskless-sync-delay": "7", "maxmemory": "1mb", "maxmemory-policy": "Volatile-TTL"} {
-		if err := ApplyServerParam(&c, name, value); err != nil {
+		if err := ApplyServerParam(&c, name, value); !errors.Is(err, ErrUnknownParam) {
+			t.Errorf("ApplyServerParam %s: %v, want ErrUnknownParam", name, err)
+		}
+		if err := setDynamicParam(&c, name, value); err != nil {
 			t.Fatalf("%s %s: %v", name, value, err)
 		}
 	}
 	want := Config{MinReplicasToWrite: 3, MinReplicasMaxLag: -1, NoDisklessSync: true, DisklessSyncDelay: 7,
 		MaxMemory: 1 << 20, MaxMemoryPolicy: "volatile-ttl"}
 	checkEq(t, "settings applied", c, want)
-	if err := ApplyServerParam(&c, "maxmemory-policy", "lru"); !errors.Is(err, ErrBadValue) {
+	if err := setDynamicParam(&c, "maxmemory-policy", "lru"); !errors.Is(err, ErrBadValue) {
 		t.Errorf("maxmemory-policy lru: %v", err)
 	}
 	checkEq(t, "settings after a refused value", c, want)
