@@ -17,22 +17,9 @@ import (
 func TestUnauthenticatedLimits(t *testing.T) {
 	n := startNode(t, replikv.Config{Password: "pw"}, Config{MaxClients: 1000})
 	dial := func() (net.Conn, error) { return net.Dial("tcp", n.addr) }
-	const conns = 200
-	// Baseline: the same connections with a small protocol error.
-	base := flood.Refused(t, conns, dial, "*x\r\n", "-ERR Protocol error: invalid multibulk length\r\n")
-	for _, tc := range []struct{ decl, want string }{
-		{"*100\r\n", "-ERR Protocol error: unauthenticated multibulk length\r\n"},
-		{"*11\r\n", "-ERR Protocol error: unauthenticated multibulk length\r\n"},
-		{"*1\r\n$100000000\r\n", "-ERR Protocol error: unauthenticated bulk length\r\n"},
-		{"*2\r\n$4\r\nAUTH\r\n$16385\r\n", "-ERR Protocol error: unauthenticated bulk length\r\n"},
-		{"*1\r\n$600000000\r\n", "-ERR Protocol error: invalid bulk length\r\n"}, // over proto-max-bulk-len first, as Redis
-	} {
-		got := flood.Refused(t, conns, dial, tc.decl, tc.want)
-		t.Logf("%q: %d connections allocated %d KiB (a small protocol error: %d KiB)", tc.decl, conns, got>>10, base>>10)
-		if got > base+conns*(16<<10) {
-			t.Errorf("%q: %d connections allocated %d KiB, a small protocol error %d KiB", tc.decl, conns, got>>10, base>>10)
-		}
-	}
+	cases := append(flood.BeforeAuth,
+		flood.Case{Decl: "*1\r\n$600000000\r\n", Want: "-ERR Protocol error: invalid bulk length\r\n"}) // over proto-max-bulk-len first, as Redis
+	flood.Check(t, 200, dial, cases, 16<<10)
 	eventually(t, "the refused clients to go", func() bool {
 		clients, _ := n.srv.counts()
 		return clients == 0

@@ -64,8 +64,8 @@ func isMaxMemoryPolicy(s string) bool {
 	return false
 }
 
-// secondsWithDefault renders a stored-only setting in seconds whose zero
-// means def and whose negative values mean 0.
+// secondsWithDefault renders a stored-only count or number of seconds
+// whose zero means def and whose negative values mean 0.
 func secondsWithDefault(v, def int) string {
 	switch {
 	case v == 0:
@@ -93,26 +93,29 @@ func parseCount(v string, zeroAs int) (int, string) {
 	return int(n), ""
 }
 
+// countParam is a stored-only setting between 0 and 2147483647 held in
+// the field of Config that field returns, whose zero means def (and a
+// negative value 0, when def is not 0).
+func countParam(name, alias string, field func(c *Config) *int, def int) serverParam {
+	zeroAs := 0
+	if def != 0 {
+		zeroAs = -1
+	}
+	return serverParam{name, alias,
+		func(c *Config) string { return secondsWithDefault(*field(c), def) },
+		func(c *Config, v string) string {
+			n, reason := parseCount(v, zeroAs)
+			if reason == "" {
+				*field(c) = n
+			}
+			return reason
+		}}
+}
+
 // storedParams are the stored-only settings as serverParams.
 var storedParams = []serverParam{
-	{"min-replicas-to-write", "min-slaves-to-write",
-		func(c *Config) string { return strconv.Itoa(c.MinReplicasToWrite) },
-		func(c *Config, v string) (reason string) {
-			n, reason := parseCount(v, 0)
-			if reason == "" {
-				c.MinReplicasToWrite = n
-			}
-			return reason
-		}},
-	{"min-replicas-max-lag", "min-slaves-max-lag",
-		func(c *Config) string { return secondsWithDefault(c.MinReplicasMaxLag, defaultMinReplicasMaxLag) },
-		func(c *Config, v string) (reason string) {
-			n, reason := parseCount(v, -1)
-			if reason == "" {
-				c.MinReplicasMaxLag = n
-			}
-			return reason
-		}},
+	countParam("min-replicas-to-write", "min-slaves-to-write", func(c *Config) *int { return &c.MinReplicasToWrite }, 0),
+	countParam("min-replicas-max-lag", "min-slaves-max-lag", func(c *Config) *int { return &c.MinReplicasMaxLag }, defaultMinReplicasMaxLag),
 	{"repl-diskless-sync", "",
 		func(c *Config) string { return yesNo(!c.NoDisklessSync) },
 		func(c *Config, v string) string {
@@ -123,15 +126,7 @@ var storedParams = []serverParam{
 			c.NoDisklessSync = !b
 			return ""
 		}},
-	{"repl-diskless-sync-delay", "",
-		func(c *Config) string { return secondsWithDefault(c.DisklessSyncDelay, defaultDisklessSyncDelay) },
-		func(c *Config, v string) (reason string) {
-			n, reason := parseCount(v, -1)
-			if reason == "" {
-				c.DisklessSyncDelay = n
-			}
-			return reason
-		}},
+	countParam("repl-diskless-sync-delay", "", func(c *Config) *int { return &c.DisklessSyncDelay }, defaultDisklessSyncDelay),
 	{"maxmemory", "",
 		func(c *Config) string { return strconv.FormatInt(c.MaxMemory, 10) },
 		func(c *Config, v string) string {

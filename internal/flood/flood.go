@@ -15,6 +15,37 @@ import (
 	"github.com/replikv/replikv/internal/allocs"
 )
 
+// Case is a command header sent before AUTH and the reply Redis gives it.
+type Case struct{ Decl, Want string }
+
+// BeforeAuth are headers announcing more than an unauthenticated client
+// may send (10 arguments of 16 KiB), with redis-server 7.0's replies.
+var BeforeAuth = []Case{
+	{"*100\r\n", "-ERR Protocol error: unauthenticated multibulk length\r\n"},
+	{"*11\r\n", "-ERR Protocol error: unauthenticated multibulk length\r\n"},
+	{"*1\r\n$100000000\r\n", "-ERR Protocol error: unauthenticated bulk length\r\n"},
+	{"*2\r\n$4\r\nAUTH\r\n$16385\r\n", "-ERR Protocol error: unauthenticated bulk length\r\n"},
+}
+
+// Baseline is a small protocol error, whose cost the others' is compared
+// with.
+var Baseline = Case{"*x\r\n", "-ERR Protocol error: invalid multibulk length\r\n"}
+
+// Check runs Refused for Baseline and then for each case with n
+// connections, and fails the test when one costs more than perConn bytes
+// a connection beyond the baseline.
+func Check(t testing.TB, n int, dial func() (net.Conn, error), cases []Case, perConn uint64) {
+	t.Helper()
+	base := Refused(t, n, dial, Baseline.Decl, Baseline.Want)
+	for _, tc := range cases {
+		got := Refused(t, n, dial, tc.Decl, tc.Want)
+		t.Logf("%q: %d connections allocated %d KiB (a small protocol error: %d KiB)", tc.Decl, n, got>>10, base>>10)
+		if got > base+uint64(n)*perConn {
+			t.Errorf("%q: %d connections allocated %d KiB, a small protocol error %d KiB", tc.Decl, n, got>>10, base>>10)
+		}
+	}
+}
+
 // Trickle is how many bytes each connection goes on sending after the
 // header, in small writes, while it waits for the reply.
 const Trickle = 64 << 10
