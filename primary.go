@@ -326,14 +326,17 @@ func (s *Store) handleConn(c net.Conn, rd *resp.Reader, authed bool, first [][]b
 			cmd.Args, first = first, nil
 		} else {
 			c.SetReadDeadline(time.Now().Add(s.conf().ReplTimeout))
+			// Before AUTH, Redis's limits for unauthenticated clients (10
+			// arguments of 16 KiB), refused at the header with its errors.
+			rd.SetUnauthenticated(!authed)
 			var err error
 			cmd, err = rd.ReadCommand()
 			if err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 					log.Info("replica connection closed during handshake", "err", err)
 				}
-				if errors.Is(err, resp.ErrProtocol) || errors.Is(err, resp.ErrTooLarge) {
-					w.WriteString("-ERR Protocol error: " + sanitize(err.Error()) + "\r\n")
+				if reply, bad := resp.ErrorReply(err); bad {
+					w.WriteString("-" + reply + "\r\n")
 					w.Flush()
 				}
 				return

@@ -1,6 +1,9 @@
 package resp
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Command is one command read by ReadCommand.
 //
@@ -23,8 +26,9 @@ type Command struct {
 	Inline bool
 
 	// Empty reports a command with no arguments: a bare "\n" or "\r\n"
-	// keepalive, a line of spaces, "*0\r\n" or "*-1\r\n". Callers skip it,
-	// but its bytes still count in Raw (and in Offset).
+	// keepalive, a line of spaces, "*0\r\n" or a negative count such as
+	// "*-1\r\n". Callers skip it, but its bytes still count in Raw (and
+	// in Offset).
 	Empty bool
 }
 
@@ -35,8 +39,9 @@ type Command struct {
 // \xHH escapes; '...' understands \'; unbalanced quotes are an error; a NUL
 // byte ends the line's arguments, as in Redis).
 //
-// Following Redis, array and bulk lengths are decimal without sign or
-// leading zeros (only "*-1" is allowed, and means an empty command), each
+// Following Redis, array and bulk lengths are decimal without '+' or
+// leading zeros, bulk lengths are not negative, an array length of 0 or
+// below means an empty command (Redis ignores it), each
 // header ends with "\r\n", every element is a bulk string, and every bulk
 // string is followed by exactly "\r\n".
 //
@@ -54,25 +59,36 @@ func (r *Reader) ReadCommand() (Command, error) {
 	return r.readInline()
 }
 
+// Redis's replies to malformed commands (after "ERR Protocol error: ").
+const (
+	replyBadArray    = "invalid multibulk length"
+	replyBadBulk     = "invalid bulk length"
+	replyUnauthArray = "unauthenticated multibulk length"
+	replyUnauthBulk  = "unauthenticated bulk length"
+)
+
 // readArray reads a command sent as a RESP array of bulk strings; the '*'
 // is buffered at r.
 func (r *Reader) readArray() (Command, error) {
-	n, pos, err := r.readHeader(0, "multibulk length", true)
+	n, pos, err := r.readHeader(0, "multibulk length", replyBadArray, "too big mbulk count string", true)
 	if err != nil {
 		return Command{}, err
 	}
+	if r.unauth && n > UnauthMaxArrayLen && n <= max(r.lim.MaxArrayLen, math.MaxInt32) {
+		return Command{}, r.badCommand(0, ErrTooLarge, replyUnauthArray, "multibulk length %d exceeds the limit of %d before authentication", n, UnauthMaxArrayLen)
+	}
 	if n > r.lim.MaxArrayLen {
-		return Command{}, r.tooLarge(0, "multibulk length %d exceeds the limit of %d", n, r.lim.MaxArrayLen)
+		return Command{}, r.badCommand(0, ErrTooLarge, replyBadArray, "multibulk length %d exceeds the limit of %d", n, r.lim.MaxArrayLen)
 	}
 	r.spans = r.spans[:0]
-	for range n { // n == -1 runs no iteration
+	for range n { // n <= 0 runs no iteration
 		if err := r.need(pos + 1); err != nil {
 			return Command{}, r.ioErr(err, "a command")
 		}
 		if c := r.buf[r.r+pos]; c != '$' {
-			return Command{}, r.protocol(pos, "expected '$', got %q", c)
+			return Command{}, r.badCommand(pos, ErrProtocol, fmt.Sprintf("expected '$', got '%c'", c), "expected '$', got %q", c)
 		}
-		size, start, err := r.readHeader(pos, "bulk length", false)
+		size, start, err := r.readHeader(pos, "bulk length", replyBadBulk, "too big bulk count string", false)
 		if err != nil {
 			return Command{}, err
 		}
@@ -92,21 +108,22 @@ func (r *Reader) readArray() (Command, error) {
 	return Command{Args: r.args, Raw: raw, Empty: n <= 0}, nil
 }
 
-// readHeader reads a "*<n>\r\n" or "$<n>\r\n" line whose type byte is at
-// relative position pos, and returns n and the position after the line.
-// With allowNull, n may be -1.
-func (r *Reader) readHeader(pos int, what string, allowNull bool) (n int64, next int, err error) {
+// readHeader reads a "*<n>\r\n" or "$<n>\r\n" line of a command whose
+// type byte is at relative position pos, and returns n and the position
+// after the line. With negative, n may be below 0. reply and tooLong are
+// Redis's replies to a bad line and to one too long.
+func (r *Reader) readHeader(pos int, what, reply, tooLong string, negative bool) (n int64, next int, err error) {
 	lf, err := r.findLF(pos, r.lim.MaxInlineLen+1)
 	if err != nil {
-		return 0, 0, r.failLine(err, pos, what+" line")
+		return 0, 0, r.failLineReply(err, pos, what+" line", tooLong)
 	}
 	if lf-pos < 2 || r.buf[r.r+lf-1] != '\r' {
-		return 0, 0, r.protocol(pos, "%s line not terminated by CRLF", what)
+		return 0, 0, r.badCommand(pos, ErrProtocol, reply, "%s line not terminated by CRLF", what)
 	}
 	digits := r.buf[r.r+pos+1 : r.r+lf-1]
 	n, ok := parseInt(digits)
-	if !ok || n < -1 || (n == -1 && !allowNull) {
-		return 0, 0, r.protocol(pos, "invalid %s %q", what, digits)
+	if !ok || (n < 0 && !negative) {
+		return 0, 0, r.badCommand(pos, ErrProtocol, reply, "invalid %s %q", what, digits)
 	}
 	return n, lf + 1, nil
 }
@@ -115,8 +132,11 @@ func (r *Reader) readHeader(pos int, what string, allowNull bool) (n int64, next
 // position pos and whose data starts at start, waits until its data and the
 // CRLF after it are buffered, and returns the position where the data ends.
 func (r *Reader) readBulkData(pos, start int, size int64) (end int, err error) {
+	if r.unauth && size > UnauthMaxBulkLen && size <= max(r.lim.MaxBulkLen, DefaultMaxBulkLen) {
+		return 0, r.badCommand(pos, ErrTooLarge, replyUnauthBulk, "bulk length %d exceeds the limit of %d before authentication", size, UnauthMaxBulkLen)
+	}
 	if size > r.lim.MaxBulkLen || size > int64(math.MaxInt-4-start) {
-		return 0, r.tooLarge(pos, "bulk length %d exceeds the limit of %d", size, r.lim.MaxBulkLen)
+		return 0, r.badCommand(pos, ErrTooLarge, replyBadBulk, "bulk length %d exceeds the limit of %d", size, r.lim.MaxBulkLen)
 	}
 	end = start + int(size)
 	if err := r.need(end + 2); err != nil {
@@ -133,20 +153,20 @@ func (r *Reader) readBulkData(pos, start int, size int64) (end int, err error) {
 func (r *Reader) readInline() (Command, error) {
 	lf, err := r.findLF(0, r.lim.MaxInlineLen+1)
 	if err != nil {
-		return Command{}, r.failLine(err, 0, "inline command")
+		return Command{}, r.failLineReply(err, 0, "inline command", "too big inline request")
 	}
 	line := r.buf[r.r : r.r+lf]
 	if len(line) > 0 && line[len(line)-1] == '\r' {
 		line = line[:len(line)-1]
 	}
 	if len(line) > r.lim.MaxInlineLen {
-		return Command{}, r.tooLarge(0, "inline command longer than %d bytes", r.lim.MaxInlineLen)
+		return Command{}, r.badCommand(0, ErrTooLarge, "too big inline request", "inline command longer than %d bytes", r.lim.MaxInlineLen)
 	}
 	var bad int
 	var msg string
 	r.scratch, r.spans, bad, msg = splitArgs(line, r.scratch[:0], r.spans[:0])
 	if msg != "" {
-		return Command{}, r.protocol(bad, "%s", msg)
+		return Command{}, r.badCommand(bad, ErrProtocol, "unbalanced quotes in request", "%s", msg)
 	}
 	if int64(len(r.spans)) > r.lim.MaxArrayLen {
 		return Command{}, r.tooLarge(0, "inline command has %d arguments, more than the limit of %d", len(r.spans), r.lim.MaxArrayLen)

@@ -28,6 +28,12 @@ type Error struct {
 	Offset int64  // stream position of the offending element
 	Msg    string // what was wrong, e.g. `invalid bulk length "12a"`
 	Err    error  // ErrProtocol, ErrTooLarge or io.ErrUnexpectedEOF
+
+	// Reply is, for bad input to ReadCommand, what a Redis server tells
+	// a client that sent it, after "ERR Protocol error: ": for example
+	// "invalid bulk length" or "unauthenticated multibulk length". Empty
+	// when Redis has no such error: then use Msg (see ErrorReply).
+	Reply string
 }
 
 // Error formats the error as, for example,
@@ -42,3 +48,34 @@ func (e *Error) Error() string {
 
 // Unwrap returns e.Err.
 func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorReply returns the error reply (without '-' and CRLF) a Redis
+// server sends before it closes a client whose input failed with err,
+// such as "ERR Protocol error: invalid multibulk length", and false when
+// err is not bad input (ErrProtocol or ErrTooLarge). Input Redis has no
+// error for gets Msg, as in "ERR Protocol error: bulk string of 4 bytes
+// not followed by CRLF".
+func ErrorReply(err error) (string, bool) {
+	if !errors.Is(err, ErrProtocol) && !errors.Is(err, ErrTooLarge) {
+		return "", false
+	}
+	detail := err.Error()
+	var e *Error
+	if errors.As(err, &e) {
+		detail = e.Msg
+		if e.Reply != "" {
+			detail = e.Reply
+		}
+	}
+	return "ERR Protocol error: " + sanitizeLine(detail), true
+}
+
+// sanitizeLine replaces CR and LF, which would end an error reply early.
+func sanitizeLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -46,14 +47,27 @@ func checkFuzzErr(t *testing.T, r *Reader, err error, size int) {
 func FuzzReadCommand(f *testing.F) {
 	f.Add([]byte("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), uint8(0))
 	f.Add([]byte("\n\r\nPING\r\nSET \"a\\x41\" 'b\\'c'\r\n*0\r\n*-1\r\n"), uint8(1))
+	f.Add([]byte("*-10\r\n*1\r\n$4\r\nPING\r\n*4\r\n"), uint8(2))
 	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
 		r := NewReader(fuzzReader(data, mode), fuzzLimits)
+		// Mode bit 2: a peer before AUTH, with a lower argument limit.
+		maxArgs := fuzzLimits.MaxArrayLen
+		if mode&2 != 0 {
+			r.SetUnauthenticated(true)
+			maxArgs = min(maxArgs, UnauthMaxArrayLen)
+		}
 		for {
 			start := r.Offset()
 			cmd, err := r.ReadCommand()
 			if err != nil {
 				checkFuzzErr(t, r, err, len(data))
+				if reply, ok := ErrorReply(err); ok && (!strings.HasPrefix(reply, "ERR Protocol error: ") || strings.ContainsAny(reply, "\r\n")) {
+					t.Fatalf("error reply %q", reply)
+				}
 				return
+			}
+			if !cmd.Inline && int64(len(cmd.Args)) > maxArgs {
+				t.Fatalf("%d args read", len(cmd.Args))
 			}
 			// Raw is byte-exact and Offset counts it.
 			if !bytes.Equal(cmd.Raw, data[start:r.Offset()]) {

@@ -62,6 +62,8 @@ func TestKeepalives(t *testing.T) {
 		{"   \r\n", true, true},
 		{"*0\r\n", true, false},
 		{"*-1\r\n", true, false},
+		{"*-10\r\n", true, false}, // Redis ignores any count below 1
+		{"*-2147483649\r\n", true, false},
 		{"*1\r\n$4\r\nPING\r\n", false, false},
 		{"\n", true, true},
 		{"PING\n", false, true},

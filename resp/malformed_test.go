@@ -13,7 +13,6 @@ func TestMalformedCommands(t *testing.T) {
 	}{
 		{"*abc\r\n", 0, `invalid multibulk length "abc"`},
 		{"*\r\n", 0, `invalid multibulk length ""`},
-		{"*-2\r\n", 0, `invalid multibulk length "-2"`},
 		{"*-0\r\n", 0, `invalid multibulk length "-0"`},
 		{"*01\r\n", 0, `invalid multibulk length "01"`},
 		{"*+1\r\n", 0, `invalid multibulk length "+1"`},

@@ -34,13 +34,14 @@ var errLineTooLong = errors.New("line too long")
 // consumes nothing: the next call starts that command again, so a read
 // deadline may be retried. A Reader is not safe for concurrent use.
 type Reader struct {
-	rd    io.Reader
-	lim   Limits
-	buf   []byte
-	r, w  int   // buf[r:w] is buffered, not yet consumed
-	off   int64 // stream offset of buf[r]
-	err   error // error from rd, to return once buffered bytes are used up
-	fatal error // sticky error after malformed input
+	rd     io.Reader
+	lim    Limits
+	buf    []byte
+	r, w   int   // buf[r:w] is buffered, not yet consumed
+	off    int64 // stream offset of buf[r]
+	err    error // error from rd, to return once buffered bytes are used up
+	fatal  error // sticky error after malformed input
+	unauth bool  // SetUnauthenticated: Redis's lower limits for a peer before AUTH
 
 	small []byte // a NewReaderSize buffer smaller than 64 KiB, kept to return to
 	full  bool   // the last read filled the room it was given
@@ -93,6 +94,10 @@ func (r *Reader) Offset() int64 { return r.off }
 // Buffered returns the number of bytes read from the underlying reader and
 // held in the buffer, not yet consumed.
 func (r *Reader) Buffered() int { return r.w - r.r }
+
+// BufferSize returns the size of the Reader's buffer now, in bytes: what
+// it holds in memory, used or not.
+func (r *Reader) BufferSize() int { return len(r.buf) }
 
 // Read reads up to len(p) raw bytes of the stream into p: from the buffer if
 // it holds any, otherwise with one read of the underlying reader (straight
@@ -328,8 +333,14 @@ func (r *Reader) need(n int) error {
 // failLine turns an error from findLF for a line starting at relative
 // position start into the error to return.
 func (r *Reader) failLine(err error, start int, what string) error {
+	return r.failLineReply(err, start, what, "")
+}
+
+// failLineReply is failLine for a line of a command, with Redis's reply
+// to one that is too long.
+func (r *Reader) failLineReply(err error, start int, what, reply string) error {
 	if err == errLineTooLong {
-		return r.tooLarge(start, "%s longer than %d bytes", what, r.lim.MaxInlineLen)
+		return r.badCommand(start, ErrTooLarge, reply, "%s longer than %d bytes", what, r.lim.MaxInlineLen)
 	}
 	return r.ioErr(err, what)
 }
@@ -352,16 +363,22 @@ func (r *Reader) ioErr(err error, inside string) error {
 // protocol records and returns a sticky ErrProtocol error at relative
 // position pos.
 func (r *Reader) protocol(pos int, format string, args ...any) error {
-	return r.setFatal(pos, ErrProtocol, format, args)
+	return r.setFatal(pos, ErrProtocol, "", format, args)
 }
 
 // tooLarge records and returns a sticky ErrTooLarge error at relative
 // position pos.
 func (r *Reader) tooLarge(pos int, format string, args ...any) error {
-	return r.setFatal(pos, ErrTooLarge, format, args)
+	return r.setFatal(pos, ErrTooLarge, "", format, args)
 }
 
-func (r *Reader) setFatal(pos int, kind error, format string, args []any) error {
-	r.fatal = &Error{Offset: r.off + int64(pos), Msg: fmt.Sprintf(format, args...), Err: kind}
+// badCommand records and returns a sticky error of kind at relative
+// position pos for input to ReadCommand, with Redis's reply to it.
+func (r *Reader) badCommand(pos int, kind error, reply, format string, args ...any) error {
+	return r.setFatal(pos, kind, reply, format, args)
+}
+
+func (r *Reader) setFatal(pos int, kind error, reply, format string, args []any) error {
+	r.fatal = &Error{Offset: r.off + int64(pos), Msg: fmt.Sprintf(format, args...), Err: kind, Reply: reply}
 	return r.fatal
 }

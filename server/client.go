@@ -41,6 +41,7 @@ type client struct {
 
 	killed  atomic.Bool // closed by CLIENT KILL
 	blocked atomic.Bool // in a blocking command (CLIENT LIST flag b)
+	mem     clientMem   // its buffers, for CLIENT LIST
 
 	mu      sync.Mutex // guards what CLIENT LIST reads from other goroutines
 	name    string
@@ -61,6 +62,8 @@ func newClient(s *Server, conn net.Conn) *client {
 		lastCmd: "NULL",
 		inMulti: -1,
 	}
+	c.in.beforeRead = c.beforeRead
+	c.r.codes = &s.cmdStats.errs
 	c.rd = resp.NewReaderSize(c.in, s.cfg.Limits, readBufSize)
 	c.authed = s.store.Config().Password == ""
 	return c
@@ -87,6 +90,9 @@ func (c *client) serve() {
 		if c.buffered() == 0 {
 			c.releaseReplies() // going idle: hold no reply buffer
 		}
+		// Before AUTH, Redis's low limits: a peer without the password
+		// cannot make the server buffer much (see resp.SetUnauthenticated).
+		c.rd.SetUnauthenticated(!c.authed && c.s.store.Config().Password != "")
 		cmd, err := c.rd.ReadCommand()
 		if err != nil {
 			c.readFailed(err)
@@ -96,6 +102,7 @@ func (c *client) serve() {
 			c.takeReplies()
 		}
 		if !cmd.Empty {
+			c.noteCommand(cmd)
 			c.dispatch(cmd.Args)
 		}
 		if c.gone {
@@ -126,14 +133,16 @@ func (c *client) serve() {
 // gets a protocol error reply, an idle client's timeout a log line.
 func (c *client) readFailed(err error) {
 	var ne net.Error
-	switch {
-	case errors.Is(err, resp.ErrProtocol) || errors.Is(err, resp.ErrTooLarge):
+	if reply, bad := resp.ErrorReply(err); bad {
 		c.log().Info("closing client after bad input", "err", err)
 		if c.rbuf == nil {
 			c.takeReplies()
 		}
-		c.r.err("ERR Protocol error: " + protocolDetail(err))
+		c.r.err(reply)
 		c.flush()
+		return
+	}
+	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		c.log().Debug("closing idle client", "timeout", time.Duration(c.s.idleTimeout.Load()))
 	case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
@@ -183,19 +192,13 @@ func (c *client) releaseReplies() {
 	c.rbuf, c.r.b = nil, nil
 }
 
-// protocolDetail is the part of a resp error Redis-style clients see.
-func protocolDetail(err error) string {
-	var re *resp.Error
-	if errors.As(err, &re) {
-		return re.Msg
-	}
-	return err.Error()
-}
-
 // process checks and executes (or, inside MULTI, queues) one command.
 func (c *client) process(args [][]byte) {
 	cmd, e := lookup(c.s.commands, args)
 	if e != "" {
+		if cmd != nil {
+			c.s.cmdStats.rejectedCall(cmd)
+		}
 		c.reject(e)
 		return
 	}
@@ -203,6 +206,7 @@ func (c *client) process(args [][]byte) {
 	c.lastCmd, c.lastAt = cmd.name, time.Now()
 	c.mu.Unlock()
 	if !c.authed && cmd.flags&fNoAuth == 0 && c.s.store.Config().Password != "" {
+		c.s.cmdStats.rejectedCall(cmd)
 		c.reject(errNoAuth)
 		return
 	}
@@ -211,6 +215,7 @@ func (c *client) process(args [][]byte) {
 		return
 	}
 	if e := c.s.precheck(cmd); e != "" {
+		c.s.cmdStats.rejectedCall(cmd)
 		c.r.err(e)
 		return
 	}
@@ -232,7 +237,9 @@ func (c *client) reject(e string) {
 // run executes cmd on db.
 func (c *client) run(cmd *command, args [][]byte, db keyspace, tx bool) {
 	x := call{s: c.s, c: c, cmd: cmd, args: args, db: db, tx: tx, r: &c.r}
+	errs, start := c.r.errs, monoNow()
 	cmd.run(&x)
+	c.s.cmdStats.called(cmd, monoNow()-start, c.r.errs > errs)
 	c.s.stats.commands.Add(1)
 	c.s.monitors.feed(c, cmd, args)
 }
@@ -289,6 +296,12 @@ type connReader struct {
 	armed   bool          // a read deadline for the idle timeout is set
 	pending []byte        // bytes the pump read, not yet returned
 	err     error         // what ended the pump's reading; returned once pending is used up
+
+	// beforeRead writes the replies not yet sent before Read waits on
+	// the connection, as Redis answers what it has read so far even when
+	// part of the next command is in: a client sending one command and
+	// the start of a large one gets the first reply at once.
+	beforeRead func() error
 }
 
 // Read implements io.Reader.
@@ -303,6 +316,11 @@ func (r *connReader) Read(p []byte) (int, error) {
 	}
 	if r.err != nil {
 		return 0, r.err
+	}
+	if r.beforeRead != nil {
+		if err := r.beforeRead(); err != nil {
+			return 0, err
+		}
 	}
 	if r.idle != nil {
 		if d := r.idle.Load(); d > 0 {
@@ -323,11 +341,12 @@ func (r *connReader) disarm() {
 	}
 }
 
-// handOff stops the idle timeout for good: the connection is a replica's
-// now, and the store manages its deadlines.
+// handOff stops the idle timeout and beforeRead for good: the connection
+// is a replica's now, and the store manages its deadlines and writes.
 func (r *connReader) handOff() {
 	r.disarm()
 	r.idle = nil
+	r.beforeRead = nil
 }
 
 // pump reads the connection until a read deadline stops it (client.block

@@ -29,10 +29,14 @@ type command struct {
 	first, last, step int
 	run               func(x *call)
 	subs              map[string]*command // subcommands of a container (CLIENT, CONFIG …)
+	idx               int                 // index of its counters in a Server's commandStats
 }
 
 // commands is the command table, by lower-case name.
 var commands map[string]*command
+
+// numCommands counts the entries of the table, subcommands included.
+var numCommands int
 
 func init() {
 	commands = make(map[string]*command)
@@ -40,8 +44,10 @@ func init() {
 		serverCommands(), replicationCommands(), transactionCommands(), debugCommands()} {
 		for _, c := range group {
 			commands[c.name] = c
+			c.idx, numCommands = numCommands, numCommands+1
 			for _, sub := range c.subs {
 				sub.name = c.name + "|" + sub.name
+				sub.idx, numCommands = numCommands, numCommands+1
 			}
 			setMultiFlags(c)
 		}
@@ -116,7 +122,8 @@ func renameCommands(renames map[string]string) (map[string]*command, error) {
 
 // lookup finds the command args name in table, with its subcommand for a
 // container, and checks its arity. It returns Redis's error text when
-// there is no such command or the arity is wrong.
+// there is no such command (and a nil command) or the arity is wrong
+// (and the command, whose rejected calls INFO counts).
 func lookup(table map[string]*command, args [][]byte) (*command, string) {
 	var buf [32]byte
 	c := table[string(lowerInto(buf[:0], args[0]))]
@@ -131,7 +138,7 @@ func lookup(table map[string]*command, args [][]byte) (*command, string) {
 		c = sub
 	}
 	if (c.arity > 0 && len(args) != c.arity) || len(args) < -c.arity {
-		return nil, wrongArgs(c.name)
+		return c, wrongArgs(c.name)
 	}
 	return c, ""
 }

@@ -19,7 +19,7 @@ func clientCommand() *command {
 		cmd("getname", 2, fFast, 0, 0, 0, clientGetName),
 		cmd("setinfo", 4, fFast, 0, 0, 0, clientSetInfo),
 		cmd("list", -2, fAdmin, 0, 0, 0, clientList),
-		cmd("info", 2, 0, 0, 0, 0, func(x *call) { x.r.bulkString(x.c.describe()) }),
+		cmd("info", 2, 0, 0, 0, 0, func(x *call) { x.r.bulkString(x.c.describe() + "\n") }),
 		cmd("kill", -3, fAdmin, 0, 0, 0, clientKill),
 		cmd("reply", 3, 0, 0, 0, 0, clientReply),
 		cmd("no-evict", 3, fAdmin, 0, 0, 0, clientNoEvict),
@@ -121,8 +121,12 @@ func clientType(b []byte) (string, bool) {
 	return "", false
 }
 
-// describe formats c as a line of CLIENT LIST, with Redis's fields; the
-// memory and buffer fields are not tracked and show 0.
+// describe formats c as a line of CLIENT LIST, with Redis's fields. The
+// buffer fields are c's as its latest command started (or ended): qbuf
+// the input held (that command's bytes and any after it), qbuf-free the
+// free room of the read buffer, argv-mem the bytes of the arguments of
+// the command running, omem the replies not yet written, tot-mem every
+// buffer and the client itself. multi-mem, rbs, rbp, obl and oll show 0.
 func (c *client) describe() string {
 	name, last, idle, queued := c.info()
 	flags := "N"
@@ -142,7 +146,14 @@ func (c *client) describe() string {
 	b.WriteString(" flags=" + flags)
 	b.WriteString(" db=" + strconv.Itoa(c.s.store.Config().DB))
 	b.WriteString(" sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(queued))
-	b.WriteString(" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r")
+	m := &c.mem
+	b.WriteString(" qbuf=" + strconv.FormatInt(m.qbuf.Load(), 10))
+	b.WriteString(" qbuf-free=" + strconv.FormatInt(m.qbufFree.Load(), 10))
+	b.WriteString(" argv-mem=" + strconv.FormatInt(m.argv.Load(), 10))
+	b.WriteString(" multi-mem=0 rbs=0 rbp=0 obl=0 oll=0")
+	b.WriteString(" omem=" + strconv.FormatInt(m.omem.Load(), 10))
+	b.WriteString(" tot-mem=" + strconv.FormatInt(m.tot.Load(), 10))
+	b.WriteString(" events=r")
 	b.WriteString(" cmd=" + last + " user=default redir=-1 resp=2")
 	return b.String()
 }

@@ -9,7 +9,6 @@ type killFilter struct {
 	id          int64
 	typ         string // normal, master or replica; "" for any
 	addr, laddr string
-	noUser      bool // USER named someone other than default: nothing matches
 	skipMe      bool
 }
 
@@ -61,7 +60,9 @@ func parseKillFilter(args [][]byte) (killFilter, string) {
 		case is(opt, "laddr"):
 			f.laddr = string(val)
 		case is(opt, "user"):
-			f.noUser = f.noUser || string(val) != "default"
+			if string(val) != "default" { // the only user there is
+				return f, "ERR No such user '" + string(val) + "'"
+			}
 		case is(opt, "skipme"):
 			switch {
 			case is(val, "yes"):
@@ -81,9 +82,6 @@ func parseKillFilter(args [][]byte) (killFilter, string) {
 // kill closes the connections f matches and returns how many. The calling
 // client, when matched, is closed after its reply.
 func (s *Server) kill(self *client, f killFilter) int {
-	if f.noUser {
-		return 0
-	}
 	n := 0
 	if f.typ == "" || f.typ == "normal" {
 		for _, c := range s.snapshotClients() {

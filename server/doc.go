@@ -80,10 +80,24 @@
 //     default, as redis-server does.
 //   - RenameCommands applies to the names clients send; COMMAND lists
 //     commands under their new names but describes them with the old.
-//   - CONFIG SET changes only the replication settings (see ApplyParam);
-//     CONFIG GET shows a few more, read-only, for tools.
-//   - CLIENT LIST shows normal clients only, without memory figures;
-//     replicas are shown by INFO replication and ROLE.
+//   - CONFIG SET changes the replication settings (see ApplyParam),
+//     timeout and protected-mode. It also accepts, and CONFIG GET
+//     reports, settings the server stores without acting on them yet:
+//     min-replicas-to-write, min-replicas-max-lag, repl-diskless-sync
+//     (snapshots are always streamed without a file),
+//     repl-diskless-sync-delay, maxmemory and maxmemory-policy (see
+//     Config.MinReplicasToWrite). CONFIG GET shows a few more, read-only,
+//     for tools; CONFIG SET of one of those to the value it has is
+//     accepted, to another refused as immutable.
+//   - CLIENT LIST shows normal clients only; qbuf, qbuf-free, argv-mem,
+//     omem and tot-mem are those of the server's own read and reply
+//     buffers, multi-mem, rbs, rbp, obl and oll show 0. Replicas are
+//     shown by INFO replication and ROLE.
+//   - INFO commandstats and latencystats time a command from its start
+//     to its reply, waiting included (WAIT); used_cpu_*_main_thread
+//     repeat the process's figures, Go having no main thread.
+//   - Protocol errors have Redis's texts, but a bulk string must be
+//     followed by CRLF (Redis skips any two bytes there).
 //   - COMMAND DOCS answers an empty array, and COMMAND entries carry no
 //     ACL categories, tips or key specifications.
 //   - A multi-key DEL, MSET or MSETNX is atomic, through Store.Atomic, and

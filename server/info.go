@@ -11,19 +11,29 @@ import (
 )
 
 // infoSections are the sections INFO knows, in the order Redis prints
-// them; all of them are in INFO's default set.
-var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cluster", "keyspace"}
+// them, and whether INFO without arguments (or INFO default) shows them;
+// INFO all and INFO everything show all of them.
+var infoSections = []struct {
+	name      string
+	byDefault bool
+}{
+	{"server", true}, {"clients", true}, {"memory", true}, {"persistence", true},
+	{"stats", true}, {"replication", true}, {"cpu", true}, {"modules", true},
+	{"commandstats", false}, {"errorstats", true}, {"latencystats", false},
+	{"cluster", true}, {"keyspace", true},
+}
 
-// infoCmd is INFO [section …]: no section, "default", "all" and
-// "everything" give every section; an unknown section gives nothing.
+// infoCmd is INFO [section …]: no section or "default" gives the default
+// sections, "all" and "everything" every one; an unknown section gives
+// nothing.
 func infoCmd(x *call) {
 	want := make(map[string]bool)
 	if len(x.args) == 1 {
-		want["all"] = true
+		want["default"] = true
 	}
 	for _, a := range x.args[1:] {
 		s := strings.ToLower(string(a))
-		if s == "default" || s == "everything" {
+		if s == "everything" {
 			s = "all"
 		}
 		want[s] = true
@@ -31,7 +41,8 @@ func infoCmd(x *call) {
 	x.r.bulkString(x.s.infoText(want))
 }
 
-// infoText renders the sections in want ("all" for every one).
+// infoText renders the sections in want (or, for "all" and "default",
+// in those sets).
 func (s *Server) infoText(want map[string]bool) string {
 	var in *replikv.Info
 	info := func() *replikv.Info {
@@ -43,13 +54,13 @@ func (s *Server) infoText(want map[string]bool) string {
 	}
 	var b infoBuilder
 	for _, sec := range infoSections {
-		if !want["all"] && !want[sec] {
+		if !want["all"] && !want[sec.name] && !(sec.byDefault && want["default"]) {
 			continue
 		}
 		if b.Len() > 0 {
 			b.WriteString("\r\n")
 		}
-		switch sec {
+		switch sec.name {
 		case "server":
 			s.infoServer(&b)
 		case "clients":
@@ -69,6 +80,16 @@ func (s *Server) infoText(want map[string]bool) string {
 			s.infoStats(&b, info())
 		case "replication":
 			s.infoReplication(&b, info())
+		case "cpu":
+			infoCPU(&b)
+		case "modules":
+			b.section("Modules")
+		case "commandstats":
+			s.infoCommandStats(&b)
+		case "errorstats":
+			s.infoErrorStats(&b)
+		case "latencystats":
+			s.infoLatencyStats(&b)
 		case "cluster":
 			b.section("Cluster")
 			b.field("cluster_enabled", "0")
@@ -183,6 +204,7 @@ func (s *Server) infoStats(b *infoBuilder, in *replikv.Info) {
 	b.field("evicted_keys", "0")
 	b.int("keyspace_hits", st.hits.Load())
 	b.int("keyspace_misses", st.misses.Load())
+	b.field("unexpected_error_replies", "0")
 	b.int("total_error_replies", st.errorReplies.Load())
 }
 

@@ -102,19 +102,21 @@ var storeParams = []storeParam{
 // serverParam is a setting of the Server itself that CONFIG GET shows
 // and CONFIG SET and ApplyServerParam change.
 type serverParam struct {
-	name string
-	get  func(c *Config) string
-	set  func(c *Config, v string) string // returns a reason on error
+	name, alias string
+	get         func(c *Config) string
+	set         func(c *Config, v string) string // returns a reason on error
 }
 
+// serverParams are the server's settings that it acts on; CONFIG SET
+// also changes the stored-only ones (storedParams).
 var serverParams = []serverParam{
-	{"timeout",
+	{"timeout", "",
 		func(c *Config) string { return strconv.FormatInt(seconds(c.IdleTimeout), 10) },
 		func(c *Config, v string) (reason string) {
 			c.IdleTimeout, reason = parseSeconds(v, 0, c.IdleTimeout)
 			return reason
 		}},
-	{"protected-mode",
+	{"protected-mode", "",
 		func(c *Config) string { return yesNo(c.ProtectedMode) },
 		func(c *Config, v string) string {
 			b, err := ParseYesNo(v)
@@ -126,10 +128,14 @@ var serverParams = []serverParam{
 		}},
 }
 
-// findServerParam looks a server setting up by name, ignoring case.
-func findServerParam(name string) *serverParam {
-	for i := range serverParams {
-		if p := &serverParams[i]; strings.EqualFold(p.name, name) {
+// findServerParam looks a server setting up by name or alias, ignoring
+// case.
+func findServerParam(name string) *serverParam { return findParamIn(serverParams, name) }
+
+// findParamIn looks a setting up in ps by name or alias, ignoring case.
+func findParamIn(ps []serverParam, name string) *serverParam {
+	for i := range ps {
+		if p := &ps[i]; strings.EqualFold(p.name, name) || (p.alias != "" && strings.EqualFold(p.alias, name)) {
 			return p
 		}
 	}
@@ -140,6 +146,12 @@ func findServerParam(name string) *serverParam {
 // case-insensitive) to value in c: timeout (seconds a client may stay
 // idle, 0 for ever) or protected-mode (yes or no). On error c is
 // unchanged and the error is a *ParamError, as ApplyParam's.
+//
+// The settings the server stores without acting on them (see
+// Config.MinReplicasToWrite) are unknown to it on purpose: a
+// configuration file that asks for a memory limit or for replicas to
+// acknowledge writes must not be taken as done (cmd/replikv refuses it).
+// CONFIG SET accepts them, as Redis test suites and tools set them.
 func ApplyServerParam(c *Config, name, value string) error {
 	p := findServerParam(name)
 	if p == nil {

@@ -11,8 +11,9 @@ import (
 // themselves, so nothing blocks on a slow client while a command holds the
 // store's locks (EXEC runs inside Store.Atomic).
 type reply struct {
-	b    []byte
-	errs int64 // error replies written, for total_error_replies
+	b     []byte
+	errs  int64       // error replies written, for total_error_replies
+	codes *errorStats // counts them by code for INFO errorstats, if set
 }
 
 func (r *reply) ok()                 { r.b = append(r.b, "+OK\r\n"...) }
@@ -38,6 +39,9 @@ func (r *reply) bool(v bool) {
 // "WRONGPASS ...").
 func (r *reply) err(s string) {
 	r.errs++
+	if r.codes != nil {
+		r.codes.count(s)
+	}
 	r.b = resp.AppendError(r.b, s)
 }
 

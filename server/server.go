@@ -118,6 +118,37 @@ type Config struct {
 	// the empty string), "yes", or "local" for connections from this host
 	// only. Redis: enable-debug-command.
 	EnableDebugCommand string
+
+	// Stored-only settings: CONFIG GET reports them and CONFIG SET
+	// changes them, so that tools and test suites written for Redis can
+	// set them, but the server does not act on them yet (later versions
+	// act on maxmemory and min-replicas); ApplyServerParam does not know
+	// them. repl-ping-replica-period, which the Store does act on, is
+	// replikv.Config.PingPeriod.
+
+	// MinReplicasToWrite is Redis's min-replicas-to-write (also spelled
+	// min-slaves-to-write). Stored only. Default 0.
+	MinReplicasToWrite int
+	// MinReplicasMaxLag is Redis's min-replicas-max-lag (also spelled
+	// min-slaves-max-lag), in seconds. Stored only. Default 10; a
+	// negative value means 0.
+	MinReplicasMaxLag int
+	// NoDisklessSync is Redis's repl-diskless-sync no. Stored only: the
+	// Store always streams its snapshots without a file, as Redis's
+	// repl-diskless-sync yes (its default). Default false.
+	NoDisklessSync bool
+	// DisklessSyncDelay is Redis's repl-diskless-sync-delay, in seconds.
+	// Stored only (the Store starts a snapshot at once). Default 5; a
+	// negative value means 0.
+	DisklessSyncDelay int
+	// MaxMemory is Redis's maxmemory, in bytes. Stored only. Default 0:
+	// no limit.
+	MaxMemory int64
+	// MaxMemoryPolicy is Redis's maxmemory-policy: noeviction,
+	// allkeys-lru, volatile-lru, allkeys-lfu, volatile-lfu,
+	// allkeys-random, volatile-random or volatile-ttl. Stored only.
+	// Default noeviction.
+	MaxMemoryPolicy string
 }
 
 // Server serves a replikv.Store over RESP2. Create it with New, serve
@@ -144,13 +175,15 @@ type Server struct {
 	port int    // tcp_port, guarded by mu
 	bind string // CONFIG GET bind, guarded by mu
 
-	nextID atomic.Int64
-	stats  stats
+	nextID   atomic.Int64
+	stats    stats
+	cmdStats *commandStats // INFO commandstats, latencystats, errorstats
 
 	commands          map[string]*command // the command table, after RenameCommands
 	scanSeed          maphash.Seed        // orders the keys of a shard for SCAN
 	protected         atomic.Bool         // ProtectedMode, changed by CONFIG SET
 	idleTimeout       atomic.Int64        // IdleTimeout in nanoseconds, changed by CONFIG SET; 0: none
+	stored            storedSettings      // the stored-only settings, changed by CONFIG SET
 	blockedInputLimit int                 // bytes buffered for a blocked client before it is closed
 	monitors          monitorSet          // MONITOR clients
 }
@@ -174,6 +207,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: negative MaxClients, MaxQueuedBytes, IdleTimeout or MonitorBufferLimit, or Port out of range", ErrConfig)
 	}
 	if err := checkDebugMode(cfg.EnableDebugCommand); err != nil {
+		return nil, err
+	}
+	if err := checkStored(&cfg); err != nil {
 		return nil, err
 	}
 	table, err := renameCommands(cfg.RenameCommands)
@@ -208,8 +244,10 @@ func New(cfg Config) (*Server, error) {
 		handed:    make(map[net.Conn]struct{}),
 		scanSeed:  maphash.MakeSeed(),
 		commands:  table,
+		cmdStats:  newCommandStats(),
 	}
 	s.idleTimeout.Store(int64(cfg.IdleTimeout))
+	s.stored.set(cfg)
 	s.protected.Store(cfg.ProtectedMode)
 	// A blocked client may pipeline one command of the largest size
 	// its limits accept.

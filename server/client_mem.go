@@ -1,0 +1,49 @@
+package server
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/replikv/replikv/resp"
+)
+
+// clientMem is what CLIENT LIST shows of a client's buffers: written by
+// the client's own goroutine between commands, read by any.
+type clientMem struct {
+	qbuf     atomic.Int64 // input held: the running command's bytes and those after it
+	qbufFree atomic.Int64 // free room in the read buffer
+	argv     atomic.Int64 // bytes of the running command's arguments
+	omem     atomic.Int64 // replies computed, not yet written
+	tot      atomic.Int64 // every buffer the client holds, and the client itself
+}
+
+// clientOverhead is the memory of a client besides its buffers.
+const clientOverhead = int64(unsafe.Sizeof(client{}) + unsafe.Sizeof(resp.Reader{}) + unsafe.Sizeof(connReader{}))
+
+// noteCommand records the client's buffers as cmd starts.
+func (c *client) noteCommand(cmd resp.Command) {
+	argv := 0
+	for _, a := range cmd.Args {
+		argv += len(a)
+	}
+	c.noteBuffers(len(cmd.Raw)+c.buffered(), argv)
+}
+
+// beforeRead runs whenever the client is about to wait for input (see
+// connReader.beforeRead): it writes the replies not yet sent and records
+// the buffers, a partly received command included.
+func (c *client) beforeRead() error {
+	err := c.flush()
+	c.noteBuffers(c.buffered(), 0)
+	return err
+}
+
+func (c *client) noteBuffers(held, argv int) {
+	size := c.rd.BufferSize()
+	m := &c.mem
+	m.qbuf.Store(int64(held))
+	m.qbufFree.Store(int64(max(size-held, 0)))
+	m.argv.Store(int64(argv))
+	m.omem.Store(int64(len(c.r.b)))
+	m.tot.Store(int64(size+cap(c.in.pending)+cap(c.r.b)) + clientOverhead)
+}
