@@ -1,8 +1,10 @@
 package server
 
 import (
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +68,7 @@ func (s *Server) infoText(want map[string]bool) string {
 		case "clients":
 			s.infoClients(&b)
 		case "memory":
-			infoMemory(&b)
+			infoMemory(&b, info())
 		case "persistence":
 			b.section("Persistence")
 			b.bool("loading", info().Master.SyncInProgress)
@@ -163,8 +165,10 @@ func (s *Server) infoClients(b *infoBuilder) {
 	b.field("clients_in_timeout_table", "0")
 }
 
-// infoMemory reports the Go heap as used_memory.
-func infoMemory(b *infoBuilder) {
+// infoMemory reports the Go heap as used_memory, and the stream kept for
+// the backlog and the replicas as mem_total_replication_buffers (Redis 7:
+// one buffer shared by both).
+func infoMemory(b *infoBuilder, in *replikv.Info) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.section("Memory")
@@ -174,6 +178,7 @@ func infoMemory(b *infoBuilder) {
 	b.field("maxmemory", "0")
 	b.field("maxmemory_human", "0B")
 	b.field("maxmemory_policy", "noeviction")
+	b.int("mem_total_replication_buffers", in.ReplBufferBytes)
 	b.field("mem_allocator", "go")
 }
 
@@ -271,6 +276,17 @@ func (s *Server) infoReplication(b *infoBuilder, in *replikv.Info) {
 		b.int("fullsync_snapshot_offset", in.SnapshotOffset)
 		b.int("fullsync_snapshot_bytes", in.SnapshotBytes)
 		b.int("fullsync_snapshot_replicas", int64(in.SnapshotReplicas))
+	}
+	// replikv's own, on a replica once it happened: commands from the
+	// primary this store could not apply, whose keys it deleted instead
+	// (by command), and those that cost a full resync (see
+	// replikv.MasterInfo).
+	m := &in.Master
+	for _, name := range slices.Sorted(maps.Keys(m.DroppedCommands)) {
+		b.field("apply_dropped_"+name, "calls="+strconv.FormatInt(m.DroppedCommands[name], 10))
+	}
+	if m.ResyncCommands > 0 {
+		b.int("apply_resync_commands", m.ResyncCommands)
 	}
 }
 
