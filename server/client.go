@@ -41,7 +41,10 @@ type client struct {
 
 	killed  atomic.Bool // closed by CLIENT KILL
 	blocked atomic.Bool // in a blocking command (CLIENT LIST flag b)
-	mem     clientMem   // its buffers, for CLIENT LIST
+	// monitoring and noEvict mirror c.cs for CLIENT LIST, which other
+	// clients' goroutines run (flags O and e).
+	monitoring, noEvict atomic.Bool
+	mem                 clientMem // its buffers, for CLIENT LIST
 
 	mu      sync.Mutex // guards what CLIENT LIST reads from other goroutines
 	name    string

@@ -2,6 +2,7 @@ package server
 
 import (
 	"cmp"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,12 +130,24 @@ func clientType(b []byte) (string, bool) {
 // buffer and the client itself. multi-mem, rbs, rbp, obl and oll show 0.
 func (c *client) describe() string {
 	name, last, idle, queued := c.info()
-	flags := "N"
+	flags := ""
+	if c.monitoring.Load() {
+		flags += "O"
+	}
 	switch {
 	case c.blocked.Load():
-		flags = "b"
+		flags += "b"
 	case queued >= 0:
-		flags = "x"
+		flags += "x"
+	}
+	if _, unix := c.conn.(*net.UnixConn); unix {
+		flags += "U"
+	}
+	if c.noEvict.Load() {
+		flags += "e"
+	}
+	if flags == "" {
+		flags = "N"
 	}
 	var b strings.Builder
 	b.WriteString("id=" + strconv.FormatInt(c.id, 10))

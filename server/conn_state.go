@@ -74,8 +74,10 @@ func clientNoEvict(x *call) {
 	switch {
 	case is(x.args[2], "on"):
 		x.c.cs.noEvict = true
+		x.c.noEvict.Store(true)
 	case is(x.args[2], "off"):
 		x.c.cs.noEvict = false
+		x.c.noEvict.Store(false)
 	default:
 		x.r.err(errSyntax)
 		return
@@ -92,6 +94,7 @@ func resetCmd(x *call) {
 	c.discard()
 	c.stopMonitor()
 	c.cs.reply, c.cs.quiet, c.cs.noEvict = replyOn, false, false
+	c.noEvict.Store(false)
 	c.mu.Lock()
 	c.name = ""
 	c.mu.Unlock()

@@ -63,6 +63,7 @@ func monitorCmd(x *call) {
 		m.write()
 	}()
 	x.c.cs.mon = m
+	x.c.monitoring.Store(true)
 	x.c.in.idle = nil // like a replica, a monitor is never idle
 	x.c.in.disarm()
 	x.s.monitors.add(x.s, m)
@@ -83,6 +84,7 @@ func (c *client) stopMonitor() {
 		return
 	}
 	c.cs.mon = nil
+	c.monitoring.Store(false)
 	c.in.idle = &c.s.idleTimeout
 	c.s.monitors.remove(m)
 	close(m.done)
