@@ -28,6 +28,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -149,6 +150,9 @@ func serve(srv *server.Server, ls []net.Listener, log *slog.Logger) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go returnMemory(ctx)
 	failed := make(chan error, len(ls))
 	for _, l := range ls {
 		go func() { failed <- srv.Serve(l) }()
