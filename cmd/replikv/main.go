@@ -151,8 +151,9 @@ func serve(srv *server.Server, ls []net.Listener, log *slog.Logger) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go returnMemory(ctx)
+	returned := make(chan struct{})
+	go func() { defer close(returned); returnMemory(ctx) }()
+	defer func() { cancel(); <-returned }()
 	failed := make(chan error, len(ls))
 	for _, l := range ls {
 		go func() { failed <- srv.Serve(l) }()
