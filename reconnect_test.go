@@ -1,6 +1,7 @@
 package replikv
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -35,20 +36,29 @@ func TestReconnectAtOnceAfterUpLink(t *testing.T) {
 
 func TestNextBackoff(t *testing.T) {
 	lo, hi := 100*time.Millisecond, time.Second
+	t0 := time.Unix(1000, 0)
 	for _, c := range []struct {
-		prev      time.Duration
-		reachedUp bool
-		want      time.Duration
+		name  string
+		steps []bool          // reachedUp of each failed attempt
+		gap   time.Duration   // time between attempts
+		want  []time.Duration // the waits
 	}{
-		{0, true, 0},
-		{time.Second, true, 0},
-		{0, false, lo},
-		{lo, false, 2 * lo},
-		{800 * time.Millisecond, false, hi},
-		{hi, false, hi},
+		{"failures double", []bool{false, false, false, false, false}, 0, []time.Duration{lo, 2 * lo, 4 * lo, 8 * lo, hi}},
+		{"an up link retries at once", []bool{false, false, true, false}, 0, []time.Duration{lo, 2 * lo, 0, lo}},
+		{"a link dropped at once, again and again", []bool{true, true, true, true, true, true, true, true}, time.Millisecond,
+			[]time.Duration{0, 0, 0, 0, 0, lo, 2 * lo, 4 * lo}},
+		{"up links a second apart", []bool{true, true, true, true, true, true, true}, 600 * time.Millisecond,
+			[]time.Duration{0, 0, 0, 0, 0, 0, 0}},
 	} {
-		if got := nextBackoff(c.prev, c.reachedUp, lo, hi); got != c.want {
-			t.Errorf("nextBackoff(%v, %v) = %v, want %v", c.prev, c.reachedUp, got, c.want)
+		var r retries
+		now := t0
+		var got []time.Duration
+		for _, up := range c.steps {
+			got = append(got, r.next(up, now, lo, hi))
+			now = now.Add(c.gap)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: waits %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -242,7 +242,7 @@ func (s *Store) linkErr() error {
 // resync. Only failed attempts back off, exponentially from ReconnectMin
 // to ReconnectMax.
 func (s *Store) runLink(ctx context.Context, l *link) {
-	backoff := time.Duration(0)
+	var b retries
 	log := s.cfg.Logger.With("primary", fmt.Sprint(l.d))
 	for {
 		reachedUp, err := s.linkOnce(ctx, l, log)
@@ -251,7 +251,7 @@ func (s *Store) runLink(ctx context.Context, l *link) {
 		}
 		s.rep.lastErr.Store(&err)
 		s.setLink(LinkDown)
-		backoff = nextBackoff(backoff, reachedUp, s.cfg.ReconnectMin, s.cfg.ReconnectMax)
+		backoff := b.next(reachedUp, time.Now(), s.cfg.ReconnectMin, s.cfg.ReconnectMax)
 		log.Warn("replication link failed", "err", err, "retry_in", backoff)
 		if backoff == 0 {
 			continue
@@ -264,17 +264,37 @@ func (s *Store) runLink(ctx context.Context, l *link) {
 	}
 }
 
-// nextBackoff is the wait before the next connection attempt: none after
-// a link that was up, then ReconnectMin, doubling up to ReconnectMax while
-// attempts keep failing.
-func nextBackoff(prev time.Duration, reachedUp bool, lo, hi time.Duration) time.Duration {
+// retries paces the connection attempts of a link.
+type retries struct {
+	prev  time.Duration // the last wait
+	since time.Time     // start of the current second of quick retries
+	quick int           // quick retries in it
+}
+
+// maxQuickRetries bounds the reconnections made at once after a link that
+// was up, per second: a primary that accepts the link and drops it at once,
+// again and again, gets the backoff of a failing one instead of a spin.
+const maxQuickRetries = 5
+
+// next is the wait before the next connection attempt: none after a link
+// that was up (up to maxQuickRetries a second), else ReconnectMin,
+// doubling up to ReconnectMax while attempts keep failing.
+func (r *retries) next(reachedUp bool, now time.Time, lo, hi time.Duration) time.Duration {
 	if reachedUp {
-		return 0
+		if now.Sub(r.since) > time.Second {
+			r.since, r.quick = now, 0
+		}
+		if r.quick++; r.quick <= maxQuickRetries {
+			r.prev = 0
+			return 0
+		}
 	}
-	if prev == 0 {
-		return lo
+	if r.prev == 0 {
+		r.prev = lo
+	} else {
+		r.prev = min(2*r.prev, hi)
 	}
-	return min(2*prev, hi)
+	return r.prev
 }
 
 // DisconnectPrimary closes the link to the primary, if one is open (Redis
