@@ -63,9 +63,13 @@ func restoreCmd(x *call) {
 	case ttl == 0:
 	case abs:
 		opt.ExpireAt = time.UnixMilli(ttl)
+	case ttl > math.MaxInt64-x.nowMs():
+		// Redis adds the TTL to its clock in a long long, which wraps
+		// to a deadline in the past: nothing is restored (and REPLACE
+		// deletes the key).
+		opt.ExpireAt = time.UnixMilli(1)
 	default:
-		now := x.nowMs()
-		opt.ExpireAt = time.UnixMilli(now + min(ttl, math.MaxInt64-now))
+		opt.ExpireAt = time.UnixMilli(x.nowMs() + ttl)
 	}
 	err := x.db.Restore(x.key(1), x.args[3], opt)
 	switch {
