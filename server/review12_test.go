@@ -58,3 +58,97 @@ func TestReview12BitFieldManyOps(t *testing.T) {
 	d.do(args...)
 	d.sameKeyspace()
 }
+
+// TestReview12DiffOddTransactions compares with Redis transactions that
+// queue connection and server commands.
+func TestReview12DiffOddTransactions(t *testing.T) {
+	d := newConnDiffer(t, Config{})
+	for _, tx := range [][][]string{
+		{{"MONITOR"}},
+		{{"DEBUG", "SLEEP", "0"}, {"PING"}},
+		{{"DEBUG", "SLEEP", "0.5"}, {"SET", "a", "1"}},
+		{{"UNWATCH"}, {"PING"}},
+		{{"CLIENT", "REPLY", "ON"}, {"PING"}},
+		{{"RENAME", "nope", "x"}, {"SET", "a", "2"}, {"GET", "a"}},
+		{{"SETBIT", "a", "-1", "1"}, {"GET", "a"}},
+		{{"DEBUG", "DIGEST"}, {"DEBUG", "DIGEST-VALUE", "a"}},
+		{{"TIME", "x"}},
+		{{"DEBUG", "SET-ACTIVE-EXPIRE", "1"}, {"INCRBYFLOAT", "f", "1.5"}},
+		{{"DEBUG", "NOSUCH"}},
+		{{"OBJECT", "ENCODING", "a"}, {"DBSIZE"}},
+	} {
+		p := d.pair()
+		p.expect("+OK", "MULTI")
+		for _, c := range tx {
+			p.do(c...)
+		}
+		p.do("EXEC")
+		p.do("PING", "after")
+	}
+}
+
+// TestReview12DiffDebugArgs compares DEBUG's argument checks with Redis.
+func TestReview12DiffDebugArgs(t *testing.T) {
+	d := newConnDiffer(t, Config{})
+	p := d.pair()
+	p.do("SET", "a", "1")
+	for _, c := range [][]string{
+		{"DEBUG"}, {"DEBUG", "HELP", "x"}, {"DEBUG", "SLEEP"}, {"DEBUG", "SLEEP", "x"}, {"DEBUG", "SLEEP", "-1"},
+		{"DEBUG", "SLEEP", "0", "1"}, {"DEBUG", "SET-ACTIVE-EXPIRE"}, {"DEBUG", "SET-ACTIVE-EXPIRE", "x"},
+		{"DEBUG", "SET-ACTIVE-EXPIRE", "1"}, {"DEBUG", "DIGEST", "x"}, {"DEBUG", "DIGEST-VALUE"},
+		{"DEBUG", "DIGEST-VALUE", "a", "nope"}, {"DEBUG", "digest"}, {"DEBUG", "sleep", "0"},
+		{"DEBUG", "SLEEP", "1e-9"}, {"DEBUG", "SLEEP", "nan"},
+	} {
+		p.do(c...)
+	}
+}
+
+// TestReview12DiffWatchNewCommands compares with Redis whether a write by
+// one of the issue-12 commands from another client aborts EXEC of a
+// client that WATCHes the key.
+func TestReview12DiffWatchNewCommands(t *testing.T) {
+	d := newConnDiffer(t, Config{})
+	for _, c := range []struct {
+		setup [][]string
+		write []string
+	}{
+		{[][]string{{"SET", "w", "1"}}, []string{"RENAME", "w", "w"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"RENAMENX", "w", "w"}},
+		{[][]string{{"SET", "s", "1"}}, []string{"RENAME", "s", "w"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"RENAME", "w", "o"}},
+		{[][]string{{"SET", "w", "1"}, {"SET", "s", "2"}}, []string{"RENAMENX", "s", "w"}},
+		{[][]string{{"SET", "w", "1"}, {"SET", "s", "2"}}, []string{"COPY", "s", "w"}},
+		{[][]string{{"SET", "w", "1"}, {"SET", "s", "2"}}, []string{"COPY", "s", "w", "REPLACE"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"COPY", "w", "o"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"SETRANGE", "w", "0", ""}},
+		{[][]string{{"SET", "w", "1"}}, []string{"SETRANGE", "w", "0", "1"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"SETBIT", "w", "2", "1"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"SETBIT", "w", "7", "1"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"SETBIT", "w", "100", "0"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"BITFIELD", "w", "GET", "u8", "0"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"BITFIELD", "w", "SET", "u8", "0", "49"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"BITFIELD", "w", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "100"}},
+		{nil, []string{"BITFIELD", "w", "GET", "u8", "0"}},
+		{nil, []string{"BITOP", "OR", "w", "nope"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"BITOP", "OR", "w", "nope"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"BITOP", "OR", "o", "w"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"INCRBYFLOAT", "w", "0"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"RESTORE", "w", "1000", "\x00\x011\n\x00\xd5\x02\xc0\x9a\xf4\x8b\x9c\x1e", "REPLACE", "ABSTTL"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"TOUCH", "w"}},
+		{[][]string{{"SET", "w", "1"}}, []string{"OBJECT", "FREQ", "w"}},
+		{nil, []string{"DEBUG", "DIGEST-VALUE", "w"}},
+	} {
+		a, b := d.pair(), d.pair()
+		b.do("FLUSHALL")
+		for _, s := range c.setup {
+			b.do(s...)
+		}
+		a.expect("+OK", "WATCH", "w")
+		b.do(c.write...)
+		a.expect("+OK", "MULTI")
+		a.expect("+QUEUED", "PING")
+		if a.do("EXEC") == "" {
+			t.Log(c.write)
+		}
+	}
+}
