@@ -225,3 +225,30 @@ func TestReview12RandomKeyAtomicNoKeys(t *testing.T) {
 		t.Fatalf("RandomKey in AtomicKeys(nil) = %v, want ErrNotFound", err)
 	}
 }
+
+// TestReview12DumpRestoreLongestValue: a value BITFIELD may grow 8 bytes
+// past MaxBulkLen (as Redis's may) dumps, restores into the same store,
+// and a replica applying that RESTORE holds it too, as snapshots of such
+// values load back.
+func TestReview12DumpRestoreLongestValue(t *testing.T) {
+	cfg := Config{MaxBulkLen: 1024}
+	s := newStore(t, cfg)
+	rec := record(t, s, 0)
+	if _, err := s.BitField("k", []BitFieldOp{{Op: BitFieldSet, Signed: true, Bits: 64, Offset: 1024*8 - 1, Value: -1}}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Dump("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Restore("k2", p, RestoreOptions{}); err != nil {
+		t.Fatalf("Restore of what Dump gave: %v", err)
+	}
+	_, end := s.Position()
+	r := newStore(t, cfg)
+	setRole(r, RoleReplica)
+	applyStream(t, r, rec.bytesUntil(t, end))
+	if d := cmp.Diff(dump(s), dump(r)); d != "" {
+		t.Fatalf("replica differs (-primary +replica):\n%s", d)
+	}
+}

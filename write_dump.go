@@ -39,8 +39,10 @@ func appendDump(v []byte) []byte { return rdb.AppendDump(nil, v) }
 
 // decodeDump decodes a DUMP payload as RESTORE does on Redis 7.0 (RDB
 // version 10 at most), mapping the rdb package's errors to the store's.
+// A value may be as long as the store holds (maxStoredLen), so that what
+// Dump gave restores.
 func (s *Store) decodeDump(payload []byte) ([]byte, error) {
-	v, err := rdb.ParseDump(payload, rdb.DumpVersion, s.cfg.MaxBulkLen)
+	v, err := rdb.ParseDump(payload, rdb.DumpVersion, maxStoredLen(s.cfg.MaxBulkLen))
 	switch {
 	case err == nil:
 		return v, nil

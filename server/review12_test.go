@@ -1,8 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/replikv/replikv"
 )
 
 // TestReview12DiffEdges sends edge cases of the issue-12 commands to
@@ -151,4 +155,53 @@ func TestReview12DiffWatchNewCommands(t *testing.T) {
 			t.Log(c.write)
 		}
 	}
+}
+
+// FuzzReview12KeyCommands sends the key, connection and DEBUG commands of
+// issue 12 with fuzzed arguments (inside MULTI when the first byte says
+// so): every command gets a reply and the connection keeps working.
+func FuzzReview12KeyCommands(f *testing.F) {
+	n := startNode(f, replikv.Config{MaxBulkLen: 1024}, Config{EnableDebugCommand: "yes"})
+	names := []string{"RENAME", "RENAMENX", "COPY", "RANDOMKEY", "TOUCH", "DUMP", "RESTORE", "OBJECT", "TIME",
+		"DEBUG", "CLIENT", "WATCH", "UNWATCH", "RESET", "SET", "LCS", "BITOP", "RESTORE-ASKING"}
+	for _, s := range []string{"\x00a b", "\x02a b DB 0 REPLACE", "\x06k 0 \x00\x01a\x0a\x00", "\x07ENCODING k",
+		"\x09SLEEP 0", "\x09DIGEST-VALUE k k", "\x0aREPLY SKIP", "\x0ek v", "\x86k 1 x ABSTTL IDLETIME 1",
+		"\x89SET-ACTIVE-EXPIRE 0", "\x8bk"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		c := n.raw(t)
+		args := []string{names[int(data[0]&0x7f)%len(names)]}
+		for _, a := range bytes.Split(data[1:], []byte{' '}) {
+			args = append(args, string(a))
+		}
+		switch {
+		case args[0] == "CLIENT" && (len(args) < 2 || !strings.EqualFold(args[1], "REPLY")):
+			return // PAUSE, KILL… act on the whole server
+		case args[0] == "DEBUG" && len(args) > 1 && strings.EqualFold(args[1], "SLEEP") && data[0]&0x80 == 0:
+			return // may outlast the read deadline
+		}
+		if data[0]&0x80 != 0 {
+			c.do("MULTI")
+			c.send(args...)
+			c.do("EXEC")
+		} else {
+			c.send(args...)
+		}
+		c.send("CLIENT", "REPLY", "ON")
+		c.send("PING", "end")
+		c.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for {
+			got := c.read()
+			if got == `"end"` {
+				break
+			}
+			if strings.HasPrefix(got, "<") {
+				t.Fatalf("after %q: %s", args, got)
+			}
+		}
+	})
 }
