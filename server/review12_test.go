@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 	"github.com/replikv/replikv"
 )
 
@@ -204,4 +206,79 @@ func FuzzReview12KeyCommands(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReview12ConcurrentClientsReplicate has clients run the issue-12
+// commands at once, alone and in WATCHed transactions with queued server
+// commands between runs, on a primary followed by a replica: afterwards
+// the replica holds exactly the primary's keyspace, and nothing leaks.
+func TestReview12ConcurrentClientsReplicate(t *testing.T) {
+	checkNoLeak(t)
+	ps := startPair(t, replikv.Config{}, replikv.Config{})
+	const workers = 4
+	errs := make(chan error, workers)
+	for w := range workers {
+		c := ps.primary.client(t, nil)
+		go func() {
+			ctx := ctx(t)
+			keys := []string{"a", "b", "c", "d"}
+			for i := range 150 {
+				k1, k2, k3 := keys[(i+w)%4], keys[(i*3+w)%4], keys[(i*7+w+1)%4]
+				var err error
+				switch i % 6 {
+				case 0:
+					err = c.Do(ctx, "SET", k1, "v", "PX", 100000+i).Err()
+				case 1:
+					err = c.Do(ctx, "RENAME", k1, k2).Err()
+				case 2:
+					err = c.Do(ctx, "COPY", k1, k2, "REPLACE").Err()
+				case 3:
+					err = c.Do(ctx, "BITOP", "XOR", k1, k2, k3).Err()
+				case 4:
+					err = c.Do(ctx, "SETRANGE", k1, 70000+i, "x").Err()
+				case 5:
+					err = c.Watch(ctx, func(tx *redis.Tx) error {
+						_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+							p.Do(ctx, "RENAMENX", k1, k3)
+							p.Do(ctx, "CONFIG", "GET", "maxmemory")
+							p.Do(ctx, "BITFIELD", k2, "INCRBY", "u8", i*8, 1)
+							p.Do(ctx, "INCRBYFLOAT", k3+"f", "0.1")
+							return nil
+						})
+						return err
+					}, k1, k2)
+					if err == redis.TxFailedErr {
+						err = nil
+					}
+				}
+				if err != nil && !strings.Contains(err.Error(), "no such key") && !strings.Contains(err.Error(), "WRONGTYPE") &&
+					!strings.Contains(err.Error(), "not a valid float") && !strings.Contains(err.Error(), "objects are the same") {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, end := ps.primary.store.Position()
+	eventually(t, "the replica to catch up", func() bool {
+		_, got := ps.replica.store.Position()
+		return got >= end
+	})
+	snap := func(s *replikv.Store) map[string]string {
+		m := map[string]string{}
+		s.Range(func(key string, value []byte, deadline time.Time) bool {
+			m[key] = string(value) + "@" + deadline.String()
+			return true
+		})
+		return m
+	}
+	if d := cmp.Diff(snap(ps.primary.store), snap(ps.replica.store)); d != "" {
+		t.Fatalf("replica differs (-primary +replica):\n%s", d)
+	}
 }
