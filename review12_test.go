@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/replikv/replikv/transport"
 )
 
 // TestReview12RandomReplicaConverges runs random issue-12 writes (with
@@ -250,5 +251,34 @@ func TestReview12DumpRestoreLongestValue(t *testing.T) {
 	applyStream(t, r, rec.bytesUntil(t, end))
 	if d := cmp.Diff(dump(s), dump(r)); d != "" {
 		t.Fatalf("replica differs (-primary +replica):\n%s", d)
+	}
+}
+
+// TestReview12RestoreLongPayloadReplicates: Restore of the payload Dump
+// gives for a value of MaxBulkLen bytes (the payload is longer than the
+// value) streams a RESTORE whose payload argument exceeds MaxBulkLen; a
+// replica with the same configuration must apply it through the link,
+// without breaking the link and resyncing in full.
+func TestReview12RestoreLongPayloadReplicates(t *testing.T) {
+	mn := memNet{transport.NewMemNetwork()}
+	cfg := fastConfig()
+	cfg.MaxBulkLen = 4096
+	p := node(t, mn, "p", cfg)
+	r := newStore(t, cfg)
+	must(t, r.ReplicaOf(mn.dialer("p")))
+	waitSynced(t, r)
+	v := make([]byte, 4096)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range v {
+		v[i] = byte(rng.Uint32()) // incompressible
+	}
+	must(t, p.Set("k", v))
+	pl, err := p.Dump("k")
+	must(t, err)
+	must(t, p.Restore("k2", pl, RestoreOptions{}))
+	must(t, p.Set("after", []byte("1")))
+	waitConverged(t, p, r)
+	if m := r.Info().Master; m.FullSyncs != 1 {
+		t.Fatalf("the replica synced in full %d times, want 1 (the link broke on the RESTORE)", m.FullSyncs)
 	}
 }
