@@ -24,17 +24,17 @@ func restoreCmd(x *call) {
 	for i := 4; i < len(x.args); i++ {
 		more := i+1 < len(x.args)
 		switch a := x.args[i]; {
-		case is(a, "replace"):
+		case isOpt(a, "replace"):
 			replace = true
-		case is(a, "absttl"):
+		case isOpt(a, "absttl"):
 			abs = true
-		case is(a, "idletime") && more && !freq:
+		case isOpt(a, "idletime") && more && !freq:
 			if !restoreOptInt(x, x.args[i+1], math.MaxInt64, "ERR Invalid IDLETIME value, must be >= 0") {
 				return
 			}
 			idle = true
 			i++
-		case is(a, "freq") && more && !idle:
+		case isOpt(a, "freq") && more && !idle:
 			if !restoreOptInt(x, x.args[i+1], 255, "ERR Invalid FREQ value, must be >= 0 and <= 255") {
 				return
 			}

@@ -37,9 +37,9 @@ func copyCmd(x *call) {
 	replace := false
 	for i := 3; i < len(x.args); i++ {
 		switch {
-		case is(x.args[i], "replace"):
+		case isOpt(x.args[i], "replace"):
 			replace = true
-		case is(x.args[i], "db") && i+1 < len(x.args):
+		case isOpt(x.args[i], "db") && i+1 < len(x.args):
 			db, ok := parseInt(x.args[i+1])
 			if !ok {
 				x.r.err(errNotInteger)

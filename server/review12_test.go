@@ -282,3 +282,40 @@ func TestReview12ConcurrentClientsReplicate(t *testing.T) {
 		t.Fatalf("replica differs (-primary +replica):\n%s", d)
 	}
 }
+
+// TestReview12DiffBinaryOptions: NUL bytes in the options of the key
+// commands, which Redis compares with strcasecmp (stopping at the NUL).
+func TestReview12DiffBinaryOptions(t *testing.T) {
+	d := newDiffer(t)
+	d.do("SET", "a", "1")
+	p := d.do("DUMP", "a").Value
+	for _, args := range [][]any{
+		{"COPY", "a", "b", "REPLACE\x00x"}, {"COPY", "a", "b", "replace\x00"}, {"COPY", "a", "c", "DB\x00", "0"},
+		{"COPY", "a", "c", "DB", "0\x00"}, {"RESTORE", "r", 0, p, "REPLACE\x00"}, {"RESTORE", "r", 0, p, "ABSTTL\x00"},
+		{"RESTORE", "r2", "0\x00", p}, {"RESTORE", "r3", 0, p, "IDLETIME\x00", 1}, {"RESTORE", "r4", 0, p, "FREQ", "1\x00"},
+		{"OBJECT", "encoding", "a\x00"}, {"TOUCH", "a\x00", "a"},
+		{"RENAME", "a\x00", "z"}, {"RENAME", "a", "a\x00"}, {"GET", "a\x00"}, {"DUMP", "a\x00"},
+	} {
+		d.do(args...)
+	}
+	d.sameKeyspace()
+}
+
+// TestReview12DiffBinaryConnOptions: NUL bytes in CLIENT REPLY, CLIENT
+// NO-EVICT and DEBUG's options, compared with Redis's strcasecmp.
+func TestReview12DiffBinaryConnOptions(t *testing.T) {
+	d := newConnDiffer(t, Config{})
+	p := d.pair()
+	p.do("SET", "a", "1")
+	for _, c := range [][]string{
+		{"CLIENT", "NO-EVICT", "on\x00x"}, {"CLIENT", "NO-EVICT", "OFF\x00"}, {"DEBUG", "SLEEP\x00", "0"},
+		{"DEBUG", "digest-value\x00", "a"}, {"CLIENT", "REPLY", "ON\x00"},
+	} {
+		p.do(c...)
+	}
+	for _, c := range []*rawConn{p.redis, p.kv} {
+		c.send("CLIENT", "REPLY", "SKIP\x00")
+		c.send("PING", "skipped")
+	}
+	p.expect(`"after"`, "PING", "after")
+}
