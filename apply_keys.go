@@ -111,7 +111,7 @@ func applyRestore(s *Store, args [][]byte) error {
 			i++
 		}
 	}
-	v, err := rdb.ParseDump(args[3], rdb.MaxVersion, s.cfg.MaxBulkLen)
+	v, err := rdb.ParseDump(args[3], rdb.MaxVersion, maxStoredLen(s.cfg.MaxBulkLen))
 	switch {
 	case errors.Is(err, rdb.ErrUnsupportedType):
 		s.removeLocked(key)

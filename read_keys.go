@@ -24,6 +24,9 @@ func (s *Store) randomKey(shards []int, lock func(*shard) func()) (string, error
 			shards[i] = i
 		}
 	}
+	if len(shards) == 0 { // AtomicKeys of no keys holds no shard
+		return "", ErrNotFound
+	}
 	now := s.nowMs()
 	start := rand.IntN(len(shards))
 	for n := range shards {

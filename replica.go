@@ -73,7 +73,7 @@ func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 	lc := &linkConn{
 		s:    s,
 		conn: conn,
-		rd:   resp.NewReader(conn, resp.Limits{MaxBulkLen: s.cfg.MaxBulkLen}),
+		rd:   resp.NewReader(conn, s.streamLimits()),
 		w:    bufio.NewWriterSize(timeoutWriter{conn, s}, 16<<10),
 	}
 	replid, offset, full, err := s.handshake(lc)
@@ -232,7 +232,7 @@ func (s *Store) receiveSnapshot(ctx context.Context, lc *linkConn, replid string
 		}
 		s.logLoad(stats)
 		if left := er.Leftover(); len(left) > 0 {
-			lc.rd = resp.NewReader(io.MultiReader(bytes.NewReader(left), lc.rd), resp.Limits{MaxBulkLen: s.cfg.MaxBulkLen})
+			lc.rd = resp.NewReader(io.MultiReader(bytes.NewReader(left), lc.rd), s.streamLimits())
 		}
 		return true, nil
 	}

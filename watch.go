@@ -126,7 +126,7 @@ func (w *Watcher) subscribe() error {
 		return err
 	}
 	w.sub, w.from, w.db, w.buf = sub, st.end, st.db, nil
-	w.rd = resp.NewReader(subReader{w}, resp.Limits{MaxBulkLen: w.s.cfg.MaxBulkLen})
+	w.rd = resp.NewReader(subReader{w}, w.s.streamLimits())
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/replikv/replikv/rdb"
+	"github.com/replikv/replikv/resp"
 )
 
 // RestoreOptions are the options of Redis RESTORE.
@@ -37,10 +38,24 @@ func (s *Store) Dump(key string) ([]byte, error) {
 
 func appendDump(v []byte) []byte { return rdb.AppendDump(nil, v) }
 
+// maxDumpOverhead bounds what a DUMP payload adds to its value: the type
+// byte, a length of up to 9 bytes, and the 10-byte footer.
+const maxDumpOverhead = 1 + 9 + 10
+
+// streamLimits are the limits of a reader of this store's stream (a
+// replica's link, a Watcher). Its arguments may exceed MaxBulkLen, as
+// Redis exempts its primary's stream from proto-max-bulk-len: RESTORE's
+// payload holds a value as long as the store holds, and more.
+func (s *Store) streamLimits() resp.Limits {
+	return resp.Limits{MaxBulkLen: maxStoredLen(s.cfg.MaxBulkLen) + maxDumpOverhead}
+}
+
 // decodeDump decodes a DUMP payload as RESTORE does on Redis 7.0 (RDB
 // version 10 at most), mapping the rdb package's errors to the store's.
+// A value may be as long as the store holds (maxStoredLen), so that what
+// Dump gave restores.
 func (s *Store) decodeDump(payload []byte) ([]byte, error) {
-	v, err := rdb.ParseDump(payload, rdb.DumpVersion, s.cfg.MaxBulkLen)
+	v, err := rdb.ParseDump(payload, rdb.DumpVersion, maxStoredLen(s.cfg.MaxBulkLen))
 	switch {
 	case err == nil:
 		return v, nil

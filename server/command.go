@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -179,6 +180,18 @@ func lowerInto(dst, b []byte) []byte {
 		dst = append(dst, ch)
 	}
 	return dst
+}
+
+// isOpt is is for an option Redis compares with strcasecmp, which sees
+// the argument up to its first NUL byte: "REPLACE\x00x" is REPLACE.
+func isOpt(b []byte, s string) bool { return is(cstr(b), s) }
+
+// cstr returns b up to its first NUL byte, as C string functions see it.
+func cstr(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
 }
 
 // is reports whether b equals the ASCII word s, ignoring case.

@@ -44,7 +44,7 @@ func debugCmd(x *call) {
 		x.r.err(e)
 		return
 	}
-	sub := strings.ToLower(string(x.args[1]))
+	sub := strings.ToLower(string(cstr(x.args[1]))) // strcasecmp, as Redis compares it
 	n := len(x.args)
 	switch {
 	case sub == "help" && n == 2:

@@ -24,17 +24,17 @@ func restoreCmd(x *call) {
 	for i := 4; i < len(x.args); i++ {
 		more := i+1 < len(x.args)
 		switch a := x.args[i]; {
-		case is(a, "replace"):
+		case isOpt(a, "replace"):
 			replace = true
-		case is(a, "absttl"):
+		case isOpt(a, "absttl"):
 			abs = true
-		case is(a, "idletime") && more && !freq:
+		case isOpt(a, "idletime") && more && !freq:
 			if !restoreOptInt(x, x.args[i+1], math.MaxInt64, "ERR Invalid IDLETIME value, must be >= 0") {
 				return
 			}
 			idle = true
 			i++
-		case is(a, "freq") && more && !idle:
+		case isOpt(a, "freq") && more && !idle:
 			if !restoreOptInt(x, x.args[i+1], 255, "ERR Invalid FREQ value, must be >= 0 and <= 255") {
 				return
 			}
@@ -63,9 +63,13 @@ func restoreCmd(x *call) {
 	case ttl == 0:
 	case abs:
 		opt.ExpireAt = time.UnixMilli(ttl)
+	case ttl > math.MaxInt64-x.nowMs():
+		// Redis adds the TTL to its clock in a long long, which wraps
+		// to a deadline in the past: nothing is restored (and REPLACE
+		// deletes the key).
+		opt.ExpireAt = time.UnixMilli(1)
 	default:
-		now := x.nowMs()
-		opt.ExpireAt = time.UnixMilli(now + min(ttl, math.MaxInt64-now))
+		opt.ExpireAt = time.UnixMilli(x.nowMs() + ttl)
 	}
 	err := x.db.Restore(x.key(1), x.args[3], opt)
 	switch {

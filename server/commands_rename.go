@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"math"
 
 	"github.com/replikv/replikv"
 )
@@ -36,12 +37,16 @@ func copyCmd(x *call) {
 	replace := false
 	for i := 3; i < len(x.args); i++ {
 		switch {
-		case is(x.args[i], "replace"):
+		case isOpt(x.args[i], "replace"):
 			replace = true
-		case is(x.args[i], "db") && i+1 < len(x.args):
+		case isOpt(x.args[i], "db") && i+1 < len(x.args):
 			db, ok := parseInt(x.args[i+1])
-			if !ok || db < -1<<31 || db > 1<<31-1 {
+			if !ok {
 				x.r.err(errNotInteger)
+				return
+			}
+			if db < math.MinInt32 || db > math.MaxInt32 {
+				x.r.err("ERR value is out of range, value must between -2147483648 and 2147483647")
 				return
 			}
 			if db != int64(x.s.store.Config().DB) {

@@ -54,12 +54,12 @@ func (c *client) processQuietly(args [][]byte) {
 // answer nothing.
 func clientReply(x *call) {
 	switch {
-	case is(x.args[2], "on"):
+	case isOpt(x.args[2], "on"):
 		x.c.cs.reply, x.c.cs.quiet = replyOn, false
 		x.r.ok()
-	case is(x.args[2], "off"):
+	case isOpt(x.args[2], "off"):
 		x.c.cs.reply, x.c.cs.quiet = replyOff, true
-	case is(x.args[2], "skip"):
+	case isOpt(x.args[2], "skip"):
 		if x.c.cs.reply != replyOff {
 			x.c.cs.reply = replySkip
 		}
@@ -72,10 +72,10 @@ func clientReply(x *call) {
 // clientNoEvict is CLIENT NO-EVICT ON|OFF: stored, as nothing is evicted.
 func clientNoEvict(x *call) {
 	switch {
-	case is(x.args[2], "on"):
+	case isOpt(x.args[2], "on"):
 		x.c.cs.noEvict = true
 		x.c.noEvict.Store(true)
-	case is(x.args[2], "off"):
+	case isOpt(x.args[2], "off"):
 		x.c.cs.noEvict = false
 		x.c.noEvict.Store(false)
 	default:
