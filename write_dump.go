@@ -47,7 +47,16 @@ const maxDumpOverhead = 1 + 9 + 10
 // Redis exempts its primary's stream from proto-max-bulk-len: RESTORE's
 // payload holds a value as long as the store holds, and more.
 func (s *Store) streamLimits() resp.Limits {
-	return resp.Limits{MaxBulkLen: maxStoredLen(s.cfg.MaxBulkLen) + maxDumpOverhead}
+	return resp.Limits{MaxBulkLen: s.StreamMaxArg()}
+}
+
+// StreamMaxArg returns the longest argument a command of this store's
+// stream can carry: more than Config.MaxBulkLen, as a RESTORE's payload
+// holds a value as long as the store holds and more (Redis exempts a
+// primary's stream from proto-max-bulk-len). A reader of a Subscription
+// parses the stream with this limit.
+func (s *Store) StreamMaxArg() int64 {
+	return maxStoredLen(s.cfg.MaxBulkLen) + maxDumpOverhead
 }
 
 // decodeDump decodes a DUMP payload as RESTORE does on Redis 7.0 (RDB

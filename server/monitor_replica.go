@@ -58,7 +58,7 @@ func (s *Server) followForMonitors(ctx context.Context) {
 	}
 	defer sub.Close()
 	src := &feedReader{ctx: ctx, s: s, sub: sub}
-	rd := resp.NewReader(src, resp.Limits{MaxBulkLen: s.store.Config().MaxBulkLen})
+	rd := resp.NewReader(src, resp.Limits{MaxBulkLen: s.store.StreamMaxArg()})
 	db := s.store.Config().DB
 	var line []byte
 	for {
