@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/replikv/replikv/resp"
 )
@@ -78,5 +80,38 @@ func TestReview13PromoteKeepsLentSlices(t *testing.T) {
 				t.Fatalf("the slices still in use were overwritten by later writes after Promote: first difference at offset %d of %d", i, len(got))
 			}
 		})
+	}
+}
+
+// SubscribeLimits.Soft closes a subscription when more than Soft bytes
+// "stay pending for longer than SoftFor". A subscriber that went over the
+// soft limit once, then read everything, was closed by the first later
+// write that put it over again, however long it had been caught up: the
+// soft timer was reset only by a write that found the lag under the
+// limit, never by the reader catching up (the per-subscriber buffer it
+// replaced reset it in Next).
+func TestReview13SoftLimitRestartsOnceCaughtUp(t *testing.T) {
+	s := newStore(t, Config{BacklogSize: 16 << 10})
+	sub, err := s.Subscribe(0, SubscribeLimits{Hard: 1 << 20, Soft: 1000, SoftFor: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	sub.now = func() time.Time { return time.Unix(0, now.Load()) }
+	big := bytes.Repeat([]byte{'x'}, 1500)
+	must(t, s.Set("a", big)) // over the soft limit: the timer starts
+	ctx := context.Background()
+	if _, _, err := sub.Next(ctx, nil); err != nil { // caught up: nothing pending
+		t.Fatal(err)
+	}
+	if p := sub.Pending(); p != 0 {
+		t.Fatalf("Pending = %d after Next", p)
+	}
+	now.Add(int64(time.Minute)) // caught up for a minute
+	must(t, s.Set("b", big))    // over the limit again, for no time at all
+	if err := sub.Err(); err != nil {
+		t.Fatalf("closed although caught up for a minute and over the soft limit for no time: %v", err)
 	}
 }
