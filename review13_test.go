@@ -8,11 +8,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/replikv/replikv/resp"
+	"github.com/replikv/replikv/transport"
 )
 
 // review13Fill appends n bytes of SET commands to s's stream as a
@@ -114,4 +117,69 @@ func TestReview13SoftLimitRestartsOnceCaughtUp(t *testing.T) {
 	if err := sub.Err(); err != nil {
 		t.Fatalf("closed although caught up for a minute and over the soft limit for no time: %v", err)
 	}
+}
+
+// Replicas fed from a small shared buffer whose blocks are reused at the
+// stream's rate receive exactly the primary's stream: each replica's own
+// stream (what it applied, byte for byte) equals the primary's over the
+// same offsets, with concurrent writers of values of every size and
+// public subscribers reading in place beside the feeders.
+func TestReview13ReplicasReceiveExactStreamUnderReuse(t *testing.T) {
+	mn := memNet{transport.NewMemNetwork()}
+	cfg := fastConfig()
+	cfg.BacklogSize = 16 << 10
+	cfg.ActiveExpiryInterval = -1
+	cfg.ReplicaOutputLimits = SubscribeLimits{Hard: 1 << 30, Soft: 1 << 30}
+	p := node(t, mn, "p", cfg)
+	r1 := node(t, mn, "r1", cfg)
+	r2 := node(t, mn, "r2", cfg)
+	must(t, r1.ReplicaOf(mn.dialer("p")))
+	must(t, r2.ReplicaOf(mn.dialer("r1"))) // chained: r1 feeds from its own reused blocks
+	waitSynced(t, r1)
+	waitSynced(t, r2)
+	_, start := p.Position()
+	waitOffset := func(s *Store, off int64) {
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+			if _, o := s.Position(); o >= off {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("stuck before offset %d", off)
+			}
+		}
+	}
+	waitOffset(r1, start)
+	waitOffset(r2, start)
+	recP := record(t, p, start)
+	recR1 := record(t, r1, start)
+	recR2 := record(t, r2, start)
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(13, uint64(w)))
+			for i := range 1500 {
+				n := rng.IntN(64)
+				if rng.IntN(10) == 0 {
+					n = rng.IntN(40 << 10)
+				}
+				v := bytes.Repeat([]byte{byte('a' + (i+w)%26)}, n)
+				if err := p.Set(fmt.Sprintf("k%d:%d", w, rng.IntN(500)), v); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	_, end := p.Position()
+	want := recP.bytesUntil(t, end)
+	waitOffset(r1, end)
+	waitOffset(r2, end)
+	if got := recR1.bytesUntil(t, end); !bytes.Equal(got, want) {
+		t.Fatalf("r1's stream differs from the primary's over [%d, %d)", start, end)
+	}
+	if got := recR2.bytesUntil(t, end); !bytes.Equal(got, want) {
+		t.Fatalf("r2's stream differs from the primary's over [%d, %d)", start, end)
+	}
+	waitConverged(t, p, r1, r2)
 }
