@@ -183,3 +183,36 @@ func TestReview13ReplicasReceiveExactStreamUnderReuse(t *testing.T) {
 	}
 	waitConverged(t, p, r1, r2)
 }
+
+// Info.ReplBufferBytes counts the stream "from the oldest byte any of
+// them still needs": a subscriber whose Next copied its pending bytes out
+// needs none of them any more, yet it was counted from the start of that
+// copy until its next call to Next (while its owner processed the batch),
+// so a subscriber that had lagged by megabytes showed megabytes kept
+// although the blocks were free.
+func TestReview13ReplBufferBytesAfterNextCopied(t *testing.T) {
+	s := newStore(t, Config{BacklogSize: 64 << 10, ActiveExpiryInterval: -1})
+	sub, err := s.Subscribe(0, SubscribeLimits{Hard: 1 << 30, Soft: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	val := bytes.Repeat([]byte{'v'}, 1000)
+	for i := range 4000 {
+		must(t, s.Set(fmt.Sprint("k", i%100), val))
+	}
+	if got := s.Info().ReplBufferBytes; got < 4e6 {
+		t.Fatalf("ReplBufferBytes = %d while the subscriber lags by 4 MB", got)
+	}
+	data, _, err := sub.Next(context.Background(), nil)
+	if err != nil || len(data) < 4e6 {
+		t.Fatalf("Next: %d bytes, %v", len(data), err)
+	}
+	// The owner now processes its copy; the stream keeps only its backlog.
+	in := s.Info()
+	if in.ReplBufferBytes > in.BacklogHistLen+backlogBlock {
+		t.Fatalf("ReplBufferBytes = %d after the subscriber copied everything out (backlog %d)", in.ReplBufferBytes, in.BacklogHistLen)
+	}
+}
+
+const backlogBlock = 16 << 10

@@ -56,8 +56,8 @@ type Subscription struct {
 	now func() time.Time
 	pos atomic.Int64 // offset of the next byte Next returns: the writer reads it for the limits
 	// held is the lowest offset whose bytes this subscription may still
-	// touch: the start of the slices it last handed out (see
-	// backlog.Buffer.SetLowest). lent is set once the zero-copy reader
+	// touch: the start of the slices it last handed out, or their end once
+	// Next copied them out (see backlog.Buffer.SetLowest). lent is set once the zero-copy reader
 	// (a replica's feeder) took slices: after a close, the stream keeps
 	// counting held until the owner calls Close, as it may still be
 	// writing them. copying is set while Next copies slices out.
@@ -196,6 +196,11 @@ func (sub *Subscription) Next(ctx context.Context, dst []byte) ([]byte, int64, e
 		dst = append(dst, p...)
 	}
 	clear(parts)
+	if len(dst) > 0 {
+		// Copied out: the shared bytes are no longer needed (Info's
+		// ReplBufferBytes, block reuse) while the caller processes them.
+		sub.held.Store(off + int64(len(dst)))
+	}
 	sub.copying.Store(false)
 	sub.mu.Lock()
 	sub.parts = parts[:0]
