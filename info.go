@@ -24,7 +24,8 @@ type Info struct {
 	// backlog and every replica and subscriber together (Redis 7:
 	// mem_total_replication_buffers): from the oldest byte any of them
 	// still needs to the end. Memory is allocated in blocks of
-	// backlog.BlockSize, so it is at most that much more.
+	// backlog.BlockSize, so it is up to a block more at each end, and up
+	// to 64 more blocks (1 MiB) that left the window are kept for reuse.
 	ReplBufferBytes int64
 
 	// Replicas connected to this store (connected_slaves, slaveN lines),

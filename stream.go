@@ -253,14 +253,22 @@ func (st *stream) resetLocked(replid string, offset int64, db int) {
 	st.ring.Reset(offset)
 	st.db = db
 	st.closeSubsLocked(ErrHistoryChanged)
+	// The blocks of the old history are never reused (Reset dropped them
+	// all), so subscribers still writing them out need not be counted; and
+	// their offsets belong to the old history.
+	clear(st.subs)
+	st.subs = st.subs[:0]
 }
 
+// closeSubsLocked closes every subscriber with err. Those whose owner may
+// still be using slices of the shared buffer (see Subscription.finished)
+// stay listed, so that the blocks they read are not reused until the
+// owner lets go: the buffer goes on, unlike after resetLocked.
 func (st *stream) closeSubsLocked(err error) {
 	for _, sub := range st.subs {
 		sub.close(err)
 	}
-	clear(st.subs)
-	st.subs = st.subs[:0]
+	st.pruneLocked()
 }
 
 // shiftLocked starts a new history that continues the current one (Redis

@@ -56,8 +56,8 @@ type Subscription struct {
 	now func() time.Time
 	pos atomic.Int64 // offset of the next byte Next returns: the writer reads it for the limits
 	// held is the lowest offset whose bytes this subscription may still
-	// touch: the start of the slices it last handed out (see
-	// backlog.Buffer.SetLowest). lent is set once the zero-copy reader
+	// touch: the start of the slices it last handed out, or their end once
+	// Next copied them out (see backlog.Buffer.SetLowest). lent is set once the zero-copy reader
 	// (a replica's feeder) took slices: after a close, the stream keeps
 	// counting held until the owner calls Close, as it may still be
 	// writing them. copying is set while Next copies slices out.
@@ -67,8 +67,10 @@ type Subscription struct {
 	released atomic.Bool
 
 	// softSince is when the lag first went over Soft (unix ns; 0 when
-	// under). Only appendLocked uses it, with the stream lock held.
-	softSince int64
+	// under): set by the writer (with the stream lock held) when an append
+	// finds the lag over Soft, cleared when one finds it under, or when
+	// the reader catches up (take).
+	softSince atomic.Int64
 	closed    atomic.Bool
 
 	mu      sync.Mutex
@@ -106,13 +108,13 @@ func (sub *Subscription) checkLimitsLocked(end int64) bool {
 		return false
 	}
 	if lag <= int64(sub.lim.Soft) {
-		sub.softSince = 0
+		sub.softSince.Store(0)
 		return true
 	}
 	now := sub.now().UnixNano()
-	if sub.softSince == 0 {
-		sub.softSince = now
-	} else if time.Duration(now-sub.softSince) > sub.lim.SoftFor {
+	if since := sub.softSince.Load(); since == 0 {
+		sub.softSince.Store(now)
+	} else if time.Duration(now-since) > sub.lim.SoftFor {
 		sub.close(fmt.Errorf("%w: over the soft limit of %d bytes for %v", ErrSubscriberLagging, sub.lim.Soft, sub.lim.SoftFor))
 		return false
 	}
@@ -131,6 +133,12 @@ func (sub *Subscription) take(parts [][]byte, limit int, zeroCopy bool) ([][]byt
 	}
 	sub.held.Store(off) // what was handed out before is no longer used
 	parts = sub.cur.Next(parts, limit)
+	if limit <= 0 || sub.cur.Offset()-off < int64(limit) {
+		// Caught up with every byte published: nothing stayed pending,
+		// so the soft limit's time starts again (as when a subscriber's
+		// own buffer was emptied).
+		sub.softSince.Store(0)
+	}
 	if len(parts) > 0 {
 		// Set before a close can be (both under mu), so the stream keeps
 		// counting held while the slices are used.
@@ -188,6 +196,11 @@ func (sub *Subscription) Next(ctx context.Context, dst []byte) ([]byte, int64, e
 		dst = append(dst, p...)
 	}
 	clear(parts)
+	if len(dst) > 0 {
+		// Copied out: the shared bytes are no longer needed (Info's
+		// ReplBufferBytes, block reuse) while the caller processes them.
+		sub.held.Store(off + int64(len(dst)))
+	}
 	sub.copying.Store(false)
 	sub.mu.Lock()
 	sub.parts = parts[:0]
