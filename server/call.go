@@ -126,19 +126,29 @@ func (x *call) get(db keyspace, key string) ([]byte, bool, error) {
 // straight into the reply, or null when there is none; it counts the hit
 // or miss and returns the store's error without replying.
 func (x *call) bulkValue(db keyspace, key []byte) error {
-	err := db.View(unsafe.String(unsafe.SliceData(key), len(key)), func(v []byte) error {
-		x.r.bulk(v)
+	found, err := x.view(db, unsafe.String(unsafe.SliceData(key), len(key)), func(v []byte) { x.r.bulk(v) })
+	if err == nil && !found {
+		x.r.null()
+	}
+	return err
+}
+
+// view calls fn with key's value in place (Store.View, Tx.View) and
+// counts the hit or miss; a missing key is no error.
+func (x *call) view(db keyspace, key string, fn func(v []byte)) (found bool, err error) {
+	err = db.View(key, func(v []byte) error {
+		fn(v)
 		return nil
 	})
 	switch {
 	case err == nil:
 		x.s.stats.hits.Add(1)
+		return true, nil
 	case errors.Is(err, replikv.ErrNotFound):
 		x.s.stats.misses.Add(1)
-		x.r.null()
-		err = nil
+		return false, nil
 	}
-	return err
+	return false, err
 }
 
 // fail writes the Redis error reply for an error from the store.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"math"
 	"time"
 
@@ -265,16 +264,7 @@ func appendCmd(x *call) {
 
 func strlenCmd(x *call) {
 	n := 0
-	err := x.db.View(x.key(1), func(v []byte) error {
-		n = len(v)
-		return nil
-	})
-	switch {
-	case err == nil:
-		x.s.stats.hits.Add(1)
-	case errors.Is(err, replikv.ErrNotFound):
-		x.s.stats.misses.Add(1)
-	default:
+	if _, err := x.view(x.db, x.key(1), func(v []byte) { n = len(v) }); err != nil {
 		x.fail(err)
 		return
 	}
