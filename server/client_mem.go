@@ -33,6 +33,7 @@ func (c *client) noteCommand(cmd resp.Command) {
 // connReader.beforeRead): it writes the replies not yet sent and records
 // the buffers, a partly received command included.
 func (c *client) beforeRead() error {
+	c.clockStale = true
 	err := c.flush()
 	c.noteBuffers(c.buffered(), 0)
 	return err
