@@ -2,6 +2,7 @@ package replikv
 
 import (
 	"fmt"
+	"github.com/replikv/replikv/internal/strops"
 	"math"
 	"strconv"
 	"time"
@@ -447,44 +448,5 @@ func (s *Store) clearLocked() {
 	}
 }
 
-// parseInt parses b as Redis's string2ll does: optional '-', no '+', no
-// leading zeros or spaces, at most 20 characters, within int64.
-func parseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := b[0] == '-'
-	if neg {
-		b = b[1:]
-		if len(b) == 0 {
-			return 0, false
-		}
-	}
-	if b[0] < '1' || b[0] > '9' {
-		return 0, false
-	}
-	var u uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if u > (1<<64-1-d)/10 {
-			return 0, false
-		}
-		u = u*10 + d
-	}
-	if neg {
-		if u > 1<<63 {
-			return 0, false
-		}
-		return -int64(u), true
-	}
-	if u > maxInt64 {
-		return 0, false
-	}
-	return int64(u), true
-}
+// parseInt parses b as Redis's string2ll does (see strops.ParseInt).
+func parseInt(b []byte) (int64, bool) { return strops.ParseInt(b) }
