@@ -33,6 +33,7 @@ type Buffer struct {
 	// reused while it is warm, instead of asking the allocator (and the
 	// garbage collector) for it at the stream's rate.
 	free   []*block
+	linked int // free's last linked blocks may still link to their next
 	lowest func() int64
 }
 
@@ -126,6 +127,7 @@ func (b *Buffer) Reset(offset int64) {
 	b.head, b.tail = blk, blk
 	clear(b.free) // old readers may hold them: let the collector decide
 	b.free = b.free[:0]
+	b.linked = 0
 	b.end = offset
 	b.wake()
 }
@@ -168,8 +170,30 @@ func (b *Buffer) trim() {
 				b.free = b.free[1:]
 			}
 			b.free = append(b.free, old)
+			b.linked++
 		}
 		b.head = next
+	}
+	b.unlinkFree()
+}
+
+// unlinkFree cuts the link to the next block of every free block no
+// reader can still touch. A free block is reused only for appends that
+// fit a BlockSize block; until then its next link would keep alive every
+// block appended after it (a stream of large appends never reuses one,
+// and would be held whole).
+func (b *Buffer) unlinkFree() {
+	b.linked = min(b.linked, len(b.free))
+	if b.linked == 0 {
+		return
+	}
+	low := b.lowest()
+	for _, blk := range b.free[len(b.free)-b.linked:] {
+		if blk.start+int64(len(blk.data)) >= low {
+			return // ordered by offset: the rest are later still
+		}
+		blk.next.Store(nil)
+		b.linked--
 	}
 }
 

@@ -227,3 +227,38 @@ func TestBufferReusesBlocksBehindReaders(t *testing.T) {
 		t.Fatal("reused blocks hold the wrong bytes")
 	}
 }
+
+// TestBufferFreeBlocksHoldNoStream: a free block waiting to be reused
+// must not keep alive the blocks appended after it. A stream of appends
+// larger than a block never reuses one, so a free block's link to its
+// next would have held the whole stream (issue 13's buffer made an idle
+// server hold every SET of 64 KiB ever made).
+func TestBufferFreeBlocksHoldNoStream(t *testing.T) {
+	b := NewBuffer(BlockSize)
+	b.SetLowest(func() int64 { return b.End() })
+	// Small appends first, so some blocks of BlockSize leave the window
+	// and wait in the free list.
+	for range 4 * BlockSize / 100 {
+		b.Append(make([]byte, 100))
+	}
+	if len(b.free) == 0 {
+		t.Fatal("no free block to test with")
+	}
+	// Then only appends larger than a block: none of them reuses a free block.
+	for range 200 {
+		b.Append(make([]byte, 4*BlockSize))
+	}
+	reachable := map[*block]bool{}
+	for _, blk := range b.free {
+		for ; blk != nil && !reachable[blk]; blk = blk.next.Load() {
+			reachable[blk] = true
+		}
+	}
+	held := 0
+	for blk := range reachable {
+		held += len(blk.data)
+	}
+	if limit := (maxFree + 2) * BlockSize; held > limit {
+		t.Fatalf("the free blocks keep %d bytes of stream alive, want at most %d", held, limit)
+	}
+}
