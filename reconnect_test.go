@@ -35,26 +35,31 @@ func TestReconnectAtOnceAfterUpLink(t *testing.T) {
 }
 
 func TestNextBackoff(t *testing.T) {
+	const F, U, S = linkFailed, linkWasUp, linkStreamed
 	lo, hi := 100*time.Millisecond, time.Second
 	t0 := time.Unix(1000, 0)
 	for _, c := range []struct {
 		name  string
-		steps []bool          // reachedUp of each failed attempt
+		steps []linkEnd       // how far each attempt got
 		gap   time.Duration   // time between attempts
 		want  []time.Duration // the waits
 	}{
-		{"failures double", []bool{false, false, false, false, false}, 0, []time.Duration{lo, 2 * lo, 4 * lo, 8 * lo, hi}},
-		{"an up link retries at once", []bool{false, false, true, false}, 0, []time.Duration{lo, 2 * lo, 0, lo}},
-		{"a link dropped at once, again and again", []bool{true, true, true, true, true, true, true, true}, time.Millisecond,
+		{"failures double", []linkEnd{F, F, F, F, F}, 0, []time.Duration{lo, 2 * lo, 4 * lo, 8 * lo, hi}},
+		{"an up link retries at once", []linkEnd{F, F, U, F}, 0, []time.Duration{lo, 2 * lo, 0, lo}},
+		{"a link dropped at once, again and again", []linkEnd{U, U, U, U, U, U, U, U}, time.Millisecond,
 			[]time.Duration{0, 0, 0, 0, 0, lo, 2 * lo, 4 * lo}},
-		{"up links a second apart", []bool{true, true, true, true, true, true, true}, 600 * time.Millisecond,
+		{"up links a second apart", []linkEnd{U, U, U, U, U, U, U}, 600 * time.Millisecond,
 			[]time.Duration{0, 0, 0, 0, 0, 0, 0}},
+		{"links that streamed, killed many times a second", []linkEnd{S, S, S, S, S, S, S, S, S, S}, time.Millisecond,
+			[]time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{"a streaming link ends the backoff", []linkEnd{U, U, U, U, U, U, U, S, U}, time.Millisecond,
+			[]time.Duration{0, 0, 0, 0, 0, lo, 2 * lo, 0, 0}},
 	} {
 		var r retries
 		now := t0
 		var got []time.Duration
-		for _, up := range c.steps {
-			got = append(got, r.next(up, now, lo, hi))
+		for _, end := range c.steps {
+			got = append(got, r.next(end, now, lo, hi))
 			now = now.Add(c.gap)
 		}
 		if !slices.Equal(got, c.want) {

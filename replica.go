@@ -53,18 +53,27 @@ func (lc *linkConn) readLine() (string, error) {
 	}
 }
 
+// linkEnd tells how far a link got before it ended.
+type linkEnd int
+
+const (
+	linkFailed   linkEnd = iota // it never completed a sync
+	linkWasUp                   // it synced, then carried no stream
+	linkStreamed                // it synced and carried stream bytes
+)
+
 // linkOnce runs one connection: handshake, sync, then the stream until it
-// fails. reachedUp tells whether the sync completed.
+// fails, and tells how far it got.
 func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 	Info(string, ...any)
 	Warn(string, ...any)
-}) (reachedUp bool, err error) {
+}) (end linkEnd, err error) {
 	s.setLink(LinkConnecting)
 	dctx, cancel := context.WithTimeout(ctx, s.conf().ReplTimeout)
 	conn, err := l.d.Dial(dctx)
 	cancel()
 	if err != nil {
-		return false, fmt.Errorf("dial: %w", err)
+		return linkFailed, fmt.Errorf("dial: %w", err)
 	}
 	defer conn.Close()
 	defer s.linkConnOpen(conn)()
@@ -78,20 +87,20 @@ func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 	}
 	replid, offset, full, err := s.handshake(lc)
 	if err != nil {
-		return false, err
+		return linkFailed, err
 	}
 	if full {
 		s.setLink(LinkSyncing)
 		eof, err := s.receiveSnapshot(ctx, lc, replid, offset)
 		if err != nil {
-			return false, err
+			return linkFailed, err
 		}
 		s.rep.syncFull.Add(1)
 		s.rep.forceFull.Store(false)
 		log.Info("full resync loaded", "replid", replid, "offset", offset)
 		if eof { // a Redis primary streams nothing until this ACK
 			if err := lc.sendACK(offset); err != nil {
-				return false, err
+				return linkFailed, err
 			}
 		}
 	} else {
@@ -100,7 +109,12 @@ func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 	}
 	s.rep.hasHistory.Store(true)
 	s.setLink(LinkUp)
-	return true, s.streamFrom(ctx, lc)
+	_, from := s.Position()
+	err = s.streamFrom(ctx, lc)
+	if _, to := s.Position(); to != from {
+		return linkStreamed, err
+	}
+	return linkWasUp, err
 }
 
 // handshake sends PING, AUTH, REPLCONF and PSYNC, and parses the answer.

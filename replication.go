@@ -237,21 +237,22 @@ func (s *Store) linkErr() error {
 }
 
 // runLink connects to the primary again and again until ctx ends. After
-// a link that was up it reconnects at once, as Redis does: every
-// millisecond of waiting is stream the backlog must hold for a partial
-// resync. Only failed attempts back off, exponentially from ReconnectMin
-// to ReconnectMax.
+// a link that was up it reconnects at once: every millisecond of waiting
+// is stream the backlog must hold for a partial resync. Failed attempts
+// back off, exponentially from ReconnectMin to ReconnectMax, and so do
+// links that synced but carried no stream once they come too often (see
+// retries.next).
 func (s *Store) runLink(ctx context.Context, l *link) {
 	var b retries
 	log := s.cfg.Logger.With("primary", fmt.Sprint(l.d))
 	for {
-		reachedUp, err := s.linkOnce(ctx, l, log)
+		end, err := s.linkOnce(ctx, l, log)
 		if ctx.Err() != nil {
 			return
 		}
 		s.rep.lastErr.Store(&err)
 		s.setLink(LinkDown)
-		backoff := b.next(reachedUp, time.Now(), s.cfg.ReconnectMin, s.cfg.ReconnectMax)
+		backoff := b.next(end, time.Now(), s.cfg.ReconnectMin, s.cfg.ReconnectMax)
 		log.Warn("replication link failed", "err", err, "retry_in", backoff)
 		if backoff == 0 {
 			continue
@@ -271,16 +272,24 @@ type retries struct {
 	quick int           // quick retries in it
 }
 
-// maxQuickRetries bounds the reconnections made at once after a link that
-// was up, per second: a primary that accepts the link and drops it at once,
-// again and again, gets the backoff of a failing one instead of a spin.
+// maxQuickRetries bounds the reconnections made at once, per second, after
+// links that synced but carried no stream: a primary that accepts the link
+// and drops it at once, again and again, gets the backoff of a failing one
+// instead of a spin. A link that carried stream bytes made progress: the
+// next attempt is always at once (a link killed many times a second under
+// load must still continue partially).
 const maxQuickRetries = 5
 
 // next is the wait before the next connection attempt: none after a link
-// that was up (up to maxQuickRetries a second), else ReconnectMin,
-// doubling up to ReconnectMax while attempts keep failing.
-func (r *retries) next(reachedUp bool, now time.Time, lo, hi time.Duration) time.Duration {
-	if reachedUp {
+// that carried stream, none after one that was up (up to maxQuickRetries a
+// second), else ReconnectMin, doubling up to ReconnectMax while attempts
+// keep failing.
+func (r *retries) next(end linkEnd, now time.Time, lo, hi time.Duration) time.Duration {
+	if end == linkStreamed {
+		r.prev, r.quick = 0, 0
+		return 0
+	}
+	if end == linkWasUp {
 		if now.Sub(r.since) > time.Second {
 			r.since, r.quick = now, 0
 		}
