@@ -65,6 +65,7 @@ type env struct {
 	redisBenchmark string
 	procs          procs
 	log            io.Writer
+	hit            hitState // H1's traces and figures (hitratio.go)
 }
 
 // logf writes a progress line to the log (standard error).
@@ -82,6 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 1, "runs of each scenario; figures are their medians")
 	out := fs.String("out", ".", "directory for bench.md and bench.json")
 	bin := fs.String("replikv", "", "replikv binary to use (default: built from this repository)")
+	hitTarget := fs.String("hit-target", "replikv", "server in H1's replikv column: replikv, or redis to check the harness")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,6 +95,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	e := &env{sizes: fullSizes, log: stderr}
 	if *quick {
 		e.sizes = quickSizes
+	}
+	if err := e.hit.init(*hitTarget, *runs); err != nil {
+		fmt.Fprintln(stderr, "replikv-bench:", err)
+		return 2
 	}
 	chosen, err := pick(*only, e.sizes)
 	if err != nil {
@@ -135,6 +141,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rep.LoadAfter = loadAverage()
 	rep.writeTable(stdout)
 	if err := rep.save(*out); err != nil {
+		fmt.Fprintln(stderr, "replikv-bench:", err)
+		return 1
+	}
+	if err := e.hit.save(*out, stdout); err != nil {
 		fmt.Fprintln(stderr, "replikv-bench:", err)
 		return 1
 	}

@@ -48,16 +48,19 @@ type sizes struct {
 	s8Duration   time.Duration // S8's load
 	s9Bytes      int64         // bytes written while S9's replicas are frozen
 	s9SettleWait time.Duration // how long S9 waits for the RSS to settle
+	hit          hitSizes      // H1's (hitratio.go)
 }
 
 var fullSizes = sizes{
 	s1Requests: 2_000_000, bigKeys: 1_000_000, s2Sets: 4_000_000, s3Keys: 100_000, s3Gets: 200_000,
 	s6Idle: 3 * time.Second, s7Kills: 20, s8Duration: 10 * time.Second, s9Bytes: 600 << 20, s9SettleWait: 30 * time.Second,
+	hit: fullHit,
 }
 
 var quickSizes = sizes{
 	s1Requests: 50_000, bigKeys: 20_000, s2Sets: 200_000, s3Keys: 10_000, s3Gets: 20_000,
 	s6Idle: 500 * time.Millisecond, s7Kills: 3, s8Duration: time.Second, s9Bytes: 24 << 20, s9SettleWait: 2 * time.Second,
+	hit: quickHit,
 }
 
 // result is a scenario's outcome over every run.
@@ -144,5 +147,5 @@ func atMost(x float64) func(rk, rd float64) bool {
 
 // scenarios are every scenario, in order.
 func scenarios(sz sizes) []*scenario {
-	return []*scenario{s1(), s2(), s3(), s4(), s5(), s6(), s7(), s8(), s9(sz)}
+	return []*scenario{s1(), s2(), s3(), s4(), s5(), s6(), s7(), s8(), s9(sz), h1(sz)}
 }
