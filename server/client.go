@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/replikv/replikv"
@@ -45,6 +46,9 @@ type client struct {
 	// clients' goroutines run (flags O and e).
 	monitoring, noEvict atomic.Bool
 	mem                 clientMem // its buffers, for CLIENT LIST
+	curRaw              int       // bytes of the command running (see noteCommand)
+	curArgs             [][]byte  // its arguments
+	pend                pendingStats
 
 	mu      sync.Mutex // guards what CLIENT LIST reads from other goroutines
 	name    string
@@ -63,7 +67,7 @@ func newClient(s *Server, conn net.Conn) *client {
 		s:       s,
 		id:      s.nextID.Add(1),
 		conn:    conn,
-		in:      &connReader{conn: conn, idle: &s.idleTimeout},
+		in:      &connReader{conn: conn, raw: rawConnOf(conn), idle: &s.idleTimeout},
 		created: now,
 		lastAt:  now,
 		lastCmd: "NULL",
@@ -90,6 +94,7 @@ func (c *client) serve() {
 		if !handed {
 			c.conn.Close()
 		}
+		c.publishStats()
 		c.releaseReplies()
 		c.s.forget(c)
 	}()
@@ -163,6 +168,7 @@ func (c *client) buffered() int { return c.rd.Buffered() + len(c.in.pending) }
 
 // flush writes the replies accumulated so far to the connection.
 func (c *client) flush() error {
+	c.publishStats()
 	c.s.stats.errorReplies.Add(c.r.errs)
 	c.r.errs = 0
 	if len(c.r.b) == 0 {
@@ -255,11 +261,13 @@ func (c *client) reject(e string) {
 // run executes cmd on db.
 func (c *client) run(cmd *command, args [][]byte, db keyspace, tx bool) {
 	x := call{s: c.s, c: c, cmd: cmd, args: args, db: db, tx: tx, r: &c.r}
+	if c.pend.cmd != cmd {
+		c.publishStats() // what this command may read (INFO) includes the calls before
+	}
 	errs, start := c.r.errs, c.now()
 	cmd.run(&x)
 	c.clock = time.Now() // the start of the next command, unless it waits for input first
-	c.s.cmdStats.called(cmd, c.clock.Sub(start), c.r.errs > errs)
-	c.s.stats.commands.Add(1)
+	c.noteCall(cmd, c.clock.Sub(start), c.r.errs > errs)
 	c.s.monitors.feed(c, cmd, args)
 }
 
@@ -311,10 +319,12 @@ func (c *client) info() (name, lastCmd string, idle time.Duration, queued int) {
 // reading the connection again, so nothing is lost or reordered.
 type connReader struct {
 	conn    net.Conn
-	idle    *atomic.Int64 // the server's idle timeout in nanoseconds, 0 for none; nil for no timeout at all
-	armed   bool          // a read deadline for the idle timeout is set
-	pending []byte        // bytes the pump read, not yet returned
-	err     error         // what ended the pump's reading; returned once pending is used up
+	raw     syscall.RawConn // conn's, for tryRead; nil if it has none
+	full    bool            // the last read filled the buffer it was given
+	idle    *atomic.Int64   // the server's idle timeout in nanoseconds, 0 for none; nil for no timeout at all
+	armed   bool            // a read deadline for the idle timeout is set
+	pending []byte          // bytes the pump read, not yet returned
+	err     error           // what ended the pump's reading; returned once pending is used up
 
 	// beforeRead writes the replies not yet sent before Read waits on
 	// the connection, as Redis answers what it has read so far even when
@@ -336,6 +346,17 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
+	// A read that filled its buffer was most likely cut short of what the
+	// peer sent (a pipeline larger than the small idle buffer): look for
+	// the rest first, without waiting, so the replies computed so far are
+	// not written before it (one write per pipeline, as Redis).
+	if r.full && r.raw != nil {
+		r.full = false
+		if n, err, ok := tryRead(r.raw, p); ok {
+			r.full = n == len(p)
+			return n, err
+		}
+	}
 	if r.beforeRead != nil {
 		if err := r.beforeRead(); err != nil {
 			return 0, err
@@ -349,7 +370,9 @@ func (r *connReader) Read(p []byte) (int, error) {
 			r.disarm()
 		}
 	}
-	return r.conn.Read(p)
+	n, err := r.conn.Read(p)
+	r.full = n == len(p) && len(p) > 0
+	return n, err
 }
 
 // disarm clears the idle timeout's read deadline.
@@ -425,6 +448,7 @@ func (c *client) block(wait func(ctx context.Context)) {
 		return
 	}
 	c.cs.mark = 0 // the replies before are sent
+	c.noteRunning()
 	ctx, cancel := context.WithCancel(c.s.ctx)
 	defer cancel()
 	c.in.disarm() // Redis does not time out a blocked client for idleness

@@ -20,13 +20,22 @@ type clientMem struct {
 // clientOverhead is the memory of a client besides its buffers.
 const clientOverhead = int64(unsafe.Sizeof(client{}) + unsafe.Sizeof(resp.Reader{}) + unsafe.Sizeof(connReader{}))
 
-// noteCommand records the client's buffers as cmd starts.
+// noteCommand records, in the client's own fields, the command starting;
+// noteRunning publishes what it holds for CLIENT LIST, which only the
+// commands showing it (and blocking ones) need while they run: between
+// commands, beforeRead publishes the buffers.
 func (c *client) noteCommand(cmd resp.Command) {
+	c.curRaw, c.curArgs = len(cmd.Raw), cmd.Args
+}
+
+// noteRunning publishes the buffers as the running command holds them:
+// its bytes and those after it, its arguments.
+func (c *client) noteRunning() {
 	argv := 0
-	for _, a := range cmd.Args {
+	for _, a := range c.curArgs {
 		argv += len(a)
 	}
-	c.noteBuffers(len(cmd.Raw)+c.buffered(), argv)
+	c.noteBuffers(c.curRaw+c.buffered(), argv)
 }
 
 // beforeRead runs whenever the client is about to wait for input (see
@@ -35,6 +44,7 @@ func (c *client) noteCommand(cmd resp.Command) {
 func (c *client) beforeRead() error {
 	c.clockStale = true
 	err := c.flush()
+	c.curRaw, c.curArgs = 0, nil
 	c.noteBuffers(c.buffered(), 0)
 	return err
 }

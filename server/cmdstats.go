@@ -48,12 +48,18 @@ func (cs *commandStats) called(cmd *command, d time.Duration, failed bool) {
 	if failed {
 		st.failed.Add(1)
 	}
+	st.histogram().record(d)
+}
+
+// histogram returns the command's latency histogram, made at the first
+// call since the start or CONFIG RESETSTAT.
+func (st *cmdStats) histogram() *latencyHist {
 	h := st.hist.Load()
-	if h == nil { // the first call since the start or CONFIG RESETSTAT
+	if h == nil {
 		st.hist.CompareAndSwap(nil, new(latencyHist))
 		h = st.hist.Load()
 	}
-	h.record(d)
+	return h
 }
 
 // rejectedCall records a call of cmd refused before it ran.

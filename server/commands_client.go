@@ -20,7 +20,7 @@ func clientCommand() *command {
 		cmd("getname", 2, fFast, 0, 0, 0, clientGetName),
 		cmd("setinfo", 4, fFast, 0, 0, 0, clientSetInfo),
 		cmd("list", -2, fAdmin, 0, 0, 0, clientList),
-		cmd("info", 2, 0, 0, 0, 0, func(x *call) { x.r.bulkString(x.c.describe() + "\n") }),
+		cmd("info", 2, 0, 0, 0, 0, func(x *call) { x.c.noteRunning(); x.r.bulkString(x.c.describe() + "\n") }),
 		cmd("kill", -3, fAdmin, 0, 0, 0, clientKill),
 		cmd("reply", 3, 0, 0, 0, 0, clientReply),
 		cmd("no-evict", 3, fAdmin, 0, 0, 0, clientNoEvict),
@@ -99,6 +99,7 @@ func clientList(x *call) {
 		x.r.err(errSyntax)
 		return
 	}
+	x.c.noteRunning()
 	var b strings.Builder
 	for _, c := range sortClients(cs) {
 		if ids == nil || ids[c.id] {
