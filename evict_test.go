@@ -23,7 +23,7 @@ func mustSet(t *testing.T, s *Store, key, val string) {
 
 func TestUsedMemoryAccounting(t *testing.T) {
 	s := newStore(t, Config{Shards: 4})
-	mustSet(t, s, "k1", "12345678")                  // 10 bytes
+	mustSet(t, s, "k1", "12345678")                 // 10 bytes
 	must(t, s.SetTTL("k2", []byte("x"), time.Hour)) // 3 bytes + deadline
 	want := keyCost(10) + keyCost(3) + 8
 	if got := s.UsedMemory(); got != want {
