@@ -47,14 +47,22 @@ func (s *Store) makeRoom(grow bool) error {
 	if s.mem.used.Load() <= c.MaxMemory || !ownsExpiry(s.Role()) {
 		return nil
 	}
-	if c.EvictionPolicy != NoEviction {
+	stuck := c.EvictionPolicy == NoEviction
+	if !stuck {
 		s.mem.evictMu.Lock()
-		for s.mem.used.Load() > c.MaxMemory && s.evictOne(c) {
+		for s.mem.used.Load() > c.MaxMemory {
+			if !s.evictOne(c) {
+				stuck = true
+				break
+			}
 		}
 		s.mem.evictMu.Unlock()
 	}
-	if used := s.mem.used.Load(); used > c.MaxMemory && grow {
-		return fmt.Errorf("%w: used memory %d > maxmemory %d (policy %s)", ErrOOM, used, c.MaxMemory, c.EvictionPolicy)
+	// Only a store that could not evict refuses: memory that another
+	// writer's write took back above the limit meanwhile is evicted
+	// before the next write.
+	if stuck && grow {
+		return fmt.Errorf("%w: used memory %d > maxmemory %d (policy %s)", ErrOOM, s.mem.used.Load(), c.MaxMemory, c.EvictionPolicy)
 	}
 	return nil
 }
