@@ -53,7 +53,7 @@ func (m *memState) setParams(c *Config) {
 	if c.EvictionPolicy.IsLFU() {
 		v = 1
 	}
-	v |= uint64(uint16(max(0, c.LFULogFactor)))<<8 | uint64(uint16(max(0, c.LFUDecayTime)))<<24
+	v |= uint64(min(max(0, c.LFULogFactor), 65535))<<8 | uint64(min(max(0, c.LFUDecayTime), 65535))<<24
 	m.params.Store(v)
 }
 

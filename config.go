@@ -63,19 +63,22 @@ type Config struct {
 
 	// MaxMemorySamples is how many keys an eviction samples to choose one
 	// (beside a pool of the 16 best seen before). More is closer to true
-	// LRU/LFU and slower. Redis: maxmemory-samples. Default 5; 1..64.
+	// LRU/LFU and slower: an eviction visits at most every shard once.
+	// Redis: maxmemory-samples. Default 5; at least 1.
 	MaxMemorySamples int
 
 	// LFULogFactor is how many accesses the LFU counter needs per step as
 	// it grows: the counter is logarithmic, saturating at 255 after about a
 	// million accesses with factor 10. Redis: lfu-log-factor. Default 10;
 	// a negative value means 0 (one step per access, kept
-	// negative so that it is not taken for the default).
+	// negative so that it is not taken for the default); values above
+	// 65535 act as 65535.
 	LFULogFactor int
 
 	// LFUDecayTime is the minutes of idleness that take one off a key's LFU
 	// counter. Redis: lfu-decay-time. Default 1; a negative value means 0
-	// (no decay; kept negative so that it is not taken for the default).
+	// (no decay; kept negative so that it is not taken for the default);
+	// values above 65535 act as 65535 (45 days).
 	LFUDecayTime int
 
 	// ActiveExpiryInterval is how often the primary samples keys with a
@@ -304,13 +307,10 @@ func (c *Config) memoryDefaults() error {
 		return fmt.Errorf("%w: Config.EvictionPolicy %q", ErrInvalidArgument, c.EvictionPolicy)
 	}
 	orDefault(&c.MaxMemorySamples, DefaultMaxMemorySamples)
-	if c.MaxMemorySamples < 1 || c.MaxMemorySamples > 64 {
-		return fmt.Errorf("%w: Config.MaxMemorySamples %d: want 1..64", ErrInvalidArgument, c.MaxMemorySamples)
+	if c.MaxMemorySamples < 1 {
+		return fmt.Errorf("%w: Config.MaxMemorySamples %d: want at least 1", ErrInvalidArgument, c.MaxMemorySamples)
 	}
 	orDefault(&c.LFULogFactor, DefaultLFULogFactor)
 	orDefault(&c.LFUDecayTime, DefaultLFUDecayTime)
-	if c.LFULogFactor > 65535 || c.LFUDecayTime > 65535 {
-		return fmt.Errorf("%w: Config.LFULogFactor %d or LFUDecayTime %d above 65535", ErrInvalidArgument, c.LFULogFactor, c.LFUDecayTime)
-	}
 	return nil
 }

@@ -140,7 +140,7 @@ func (s *Store) sample(c *Config) bool {
 	found := 0
 	// Random shards first; if they are empty, walk all shards from a
 	// random one, so that a sparse store still finds its keys.
-	for try := 0; try < 2*want+4 && found < want; try++ {
+	for try := 0; try < min(2*want+4, n) && found < want; try++ {
 		found += s.sampleShard(c, rand.IntN(n), want-found, volatile)
 	}
 	if found > 0 {

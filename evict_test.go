@@ -297,7 +297,7 @@ func TestReconfigureEvictionPolicy(t *testing.T) {
 	if err := s.Reconfigure(func(c *Config) { c.EvictionPolicy = "lru" }); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("bad policy: %v", err)
 	}
-	if err := s.Reconfigure(func(c *Config) { c.MaxMemorySamples = 100 }); !errors.Is(err, ErrInvalidArgument) {
+	if err := s.Reconfigure(func(c *Config) { c.MaxMemorySamples = -1 }); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("bad samples: %v", err)
 	}
 	if _, err := New(Config{MaxMemory: -1}); !errors.Is(err, ErrInvalidArgument) {

@@ -6,7 +6,7 @@ import (
 )
 
 // s5: memory per key once the reference dataset is loaded: the process's
-// RSS growth and its own heap figure (INFO memory used_memory: the Go heap
+// RSS growth and its own heap figure (INFO memory used_memory_heap: the Go heap
 // in use for replikv, the allocator's for Redis), each over the keys.
 func s5() *scenario {
 	return &scenario{
@@ -30,7 +30,7 @@ func runS5(e *env, sys system) (values, error) {
 	if err != nil {
 		return nil, err
 	}
-	heap0, err := n.infoInt("memory", "used_memory")
+	heap0, err := n.infoInt("memory", "used_memory_heap")
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func runS5(e *env, sys system) (values, error) {
 		}
 		rss1 = min(rss1, r)
 	}
-	heap1, err := n.infoInt("memory", "used_memory")
+	heap1, err := n.infoInt("memory", "used_memory_heap")
 	if err != nil {
 		return nil, err
 	}
