@@ -217,7 +217,11 @@ func (s *Store) ViewID(key string, fn func(value []byte, id ItemID) error) error
 // readItem returns key's item for a read. Items are immutable but for
 // their deadline word, so the item's key and value stay valid after the
 // shard's lock is released; its deadline must not be read then.
-func (s *Store) readItem(key string) (slot, error) {
+func (s *Store) readItem(key string) (slot, error) { return s.lookItem(key, true) }
+
+// lookItem is readItem; touch tells whether the read counts as an access
+// of the key (for eviction: OBJECT's lookups do not, as in Redis).
+func (s *Store) lookItem(key string, touch bool) (slot, error) {
 	if err := s.readable(); err != nil {
 		return slot{}, err
 	}
@@ -237,7 +241,9 @@ func (s *Store) readItem(key string) (slot, error) {
 		s.expireIfNeeded(key)
 		return slot{}, ErrNotFound
 	}
-	s.mem.touch(&sh.t, i)
+	if touch {
+		s.mem.touch(&sh.t, i)
+	}
 	sh.mu.RUnlock()
 	sh.hits.Add(1)
 	return sl, nil

@@ -107,6 +107,7 @@ func (tx *Tx) Get(key string) ([]byte, error) {
 	if i < 0 || tx.s.expired(&sh.t.slots[i], tx.s.nowMs()) {
 		return nil, ErrNotFound
 	}
+	tx.s.mem.touch(&sh.t, i)
 	v := sh.t.slots[i].value()
 	return append(make([]byte, 0, len(v)), v...), nil
 }
@@ -122,6 +123,7 @@ func (tx *Tx) View(key string, fn func(value []byte) error) error {
 	if i < 0 || tx.s.expired(&sh.t.slots[i], tx.s.nowMs()) {
 		return ErrNotFound
 	}
+	tx.s.mem.touch(&sh.t, i)
 	return fn(sh.t.slots[i].value())
 }
 
