@@ -18,6 +18,7 @@ func BenchmarkGetParallelLFU(b *testing.B) {
 		keys[i] = benchKey(i)
 	}
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := rand.IntN(n)
 		for pb.Next() {
