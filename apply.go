@@ -366,6 +366,9 @@ func (s *Store) lockKeys(keys []string) []int {
 }
 
 func (s *Store) unlockKeys(idx []int) {
+	for _, i := range idx {
+		s.syncMemLocked(&s.shards[i])
+	}
 	s.st.mu.Unlock()
 	for _, i := range idx {
 		s.shards[i].mu.Unlock()

@@ -38,6 +38,49 @@ type Config struct {
 	// stream. Redis: proto-max-bulk-len. Default 512 MiB.
 	MaxBulkLen int64
 
+	// MaxMemory bounds the data a primary holds, in bytes as the store
+	// accounts them (Store.UsedMemory): every key's key and value bytes,
+	// 8 bytes for a deadline, and a fixed 48 bytes per key for its share of
+	// the hash table (16-byte slot, tag byte and 4-byte access word per
+	// bucket, at the table's load factor) and the rounding of its
+	// allocation. It does not count the replication backlog, replica
+	// output buffers, connections or the Go runtime: the process's Go heap
+	// is about this plus those, and its RSS up to twice the heap between
+	// garbage collections (see GOGC and GOMEMLIMIT). Before a write, a
+	// primary above it evicts keys by EvictionPolicy (each eviction is a
+	// DEL in the stream) or refuses writes that may grow the data with
+	// ErrOOM. Replicas never evict (Redis replica-ignore-maxmemory yes);
+	// Info.OverMaxMemory tells when one holds more. Redis: maxmemory.
+	// Default 0: no limit. Changes at runtime (Reconfigure).
+	MaxMemory int64
+
+	// EvictionPolicy is what a primary above MaxMemory does (see the
+	// EvictionPolicy constants). Redis: maxmemory-policy. Default
+	// NoEviction. Changes at runtime; switching between an LRU-keeping and
+	// an LFU policy reinterprets the per-key access words, which take some
+	// time to adjust (as in Redis).
+	EvictionPolicy EvictionPolicy
+
+	// MaxMemorySamples is how many keys an eviction samples to choose one
+	// (beside a pool of the 16 best seen before). More is closer to true
+	// LRU/LFU and slower: an eviction visits at most every shard once.
+	// Redis: maxmemory-samples. Default 5; at least 1.
+	MaxMemorySamples int
+
+	// LFULogFactor is how many accesses the LFU counter needs per step as
+	// it grows: the counter is logarithmic, saturating at 255 after about a
+	// million accesses with factor 10. Redis: lfu-log-factor. Default 10;
+	// a negative value means 0 (one step per access, kept
+	// negative so that it is not taken for the default); values above
+	// 65535 act as 65535.
+	LFULogFactor int
+
+	// LFUDecayTime is the minutes of idleness that take one off a key's LFU
+	// counter. Redis: lfu-decay-time. Default 1; a negative value means 0
+	// (no decay; kept negative so that it is not taken for the default);
+	// values above 65535 act as 65535 (45 days).
+	LFUDecayTime int
+
 	// ActiveExpiryInterval is how often the primary samples keys with a
 	// deadline and deletes the expired ones (each deletion becomes a DEL in
 	// the stream). Redis runs this cycle 10 times per second (hz 10).
@@ -150,6 +193,9 @@ const (
 	DefaultReconnectMin         = 100 * time.Millisecond
 	DefaultReconnectMax         = 2 * time.Second
 	DefaultMaxHandshakes        = 64
+	DefaultMaxMemorySamples     = 5
+	DefaultLFULogFactor         = 10
+	DefaultLFUDecayTime         = 1
 )
 
 // orDefault sets *v to d when it is the zero value.
@@ -189,6 +235,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBulkLen < 1 || c.MaxBulkLen > maxValueLen {
 		return c, fmt.Errorf("%w: Config.MaxBulkLen %d: want 1..%d", ErrInvalidArgument, c.MaxBulkLen, maxValueLen)
+	}
+	if err := c.memoryDefaults(); err != nil {
+		return c, err
 	}
 	if c.ActiveExpiryInterval == 0 {
 		c.ActiveExpiryInterval = DefaultActiveExpiryInterval
@@ -244,4 +293,24 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return c, nil
+}
+
+// memoryDefaults fills in and checks the eviction settings.
+func (c *Config) memoryDefaults() error {
+	if c.MaxMemory < 0 {
+		return fmt.Errorf("%w: Config.MaxMemory %d: want 0 (no limit) or more", ErrInvalidArgument, c.MaxMemory)
+	}
+	if c.EvictionPolicy == "" {
+		c.EvictionPolicy = NoEviction
+	}
+	if !c.EvictionPolicy.valid() {
+		return fmt.Errorf("%w: Config.EvictionPolicy %q", ErrInvalidArgument, c.EvictionPolicy)
+	}
+	orDefault(&c.MaxMemorySamples, DefaultMaxMemorySamples)
+	if c.MaxMemorySamples < 1 {
+		return fmt.Errorf("%w: Config.MaxMemorySamples %d: want at least 1", ErrInvalidArgument, c.MaxMemorySamples)
+	}
+	orDefault(&c.LFULogFactor, DefaultLFULogFactor)
+	orDefault(&c.LFUDecayTime, DefaultLFUDecayTime)
+	return nil
 }

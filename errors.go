@@ -21,6 +21,11 @@ var (
 	// ErrInvalidArgument is returned for option combinations Redis rejects,
 	// such as NX with XX, or a non-positive TTL.
 	ErrInvalidArgument = errors.New("replikv: invalid argument")
+	// ErrOOM is returned by writes that may grow the data while the memory
+	// the store accounts is above Config.MaxMemory and the eviction policy
+	// cannot bring it back under (noeviction, or a volatile-* policy with
+	// no key with a deadline): Redis's OOM error.
+	ErrOOM = errors.New("replikv: used memory above maxmemory")
 	// ErrTooLarge is returned when a key or value exceeds the size limits.
 	ErrTooLarge = errors.New("replikv: key or value too large")
 	// ErrClosed is returned by operations on a closed Store.

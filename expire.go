@@ -21,6 +21,7 @@ func (s *Store) expiryLoop() {
 			return
 		case <-t.C:
 		}
+		s.mem.setClock(s.nowMs()) // the access clock moves even without writes
 		if !ownsExpiry(s.Role()) || s.activeExpiryOff.Load() {
 			continue // a replica waits for its primary's DEL
 		}

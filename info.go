@@ -51,6 +51,17 @@ type Info struct {
 	Keys        int   // keys held (DBSIZE)
 	Expires     int   // keys with a deadline (INFO keyspace expires=)
 	ExpiredKeys int64 // keys this store deleted by expiry
+
+	// Memory, as INFO memory and INFO stats show it.
+	UsedMemory     int64          // used_memory: what the store accounts toward MaxMemory (Store.UsedMemory)
+	MaxMemory      int64          // maxmemory: Config.MaxMemory, 0 for no limit
+	EvictionPolicy EvictionPolicy // maxmemory_policy: Config.EvictionPolicy
+	EvictedKeys    int64          // evicted_keys: keys this store evicted (each a DEL in the stream)
+	// OverMaxMemory is true on a replica holding more than its MaxMemory:
+	// replicas never evict (they would diverge from their primary), so a
+	// replica says so here instead. Always false on a primary, which
+	// evicts or refuses writes.
+	OverMaxMemory bool
 }
 
 // ReplicaInfo describes one connected replica.
@@ -159,6 +170,10 @@ func (s *Store) Info() Info {
 	in.SnapshotInProgress, in.SnapshotOffset, in.SnapshotBytes, in.SnapshotReplicas = s.syncJobInfo()
 	in.Keys, in.Expires = s.counts()
 	in.ExpiredKeys = s.expiredKeys.Load()
+	c := s.conf()
+	in.UsedMemory, in.MaxMemory, in.EvictionPolicy = s.mem.used.Load(), c.MaxMemory, c.EvictionPolicy
+	in.EvictedKeys = s.mem.evicted.Load()
+	in.OverMaxMemory = c.MaxMemory > 0 && in.UsedMemory > c.MaxMemory && s.Role() == RoleReplica
 
 	if role == RoleReplica {
 		r := &s.rep

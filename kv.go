@@ -52,8 +52,9 @@ type shard struct {
 
 	hits, misses atomic.Int64 // reads (Stats)
 	sets         int64        // keys written (Stats), guarded by mu
+	memAcct      int64        // t.memory() as last added to Store.mem.used, guarded by mu
 
-	_ [24]byte // keep hot shards on separate cache lines
+	_ [16]byte // keep hot shards on separate cache lines
 }
 
 // slotRef is an item as it was at some point: the slot (p == nil when the
@@ -76,6 +77,8 @@ type Store struct {
 	snapMu chan struct{} // one snapshot at a time
 
 	expiredKeys atomic.Int64 // keys deleted by expiry (Info)
+
+	mem memState // memory accounting, access clock, eviction (access.go, evict.go)
 
 	// activeExpiryOff pauses the expiry loop (SetActiveExpiry).
 	activeExpiryOff atomic.Bool
@@ -111,6 +114,8 @@ func New(cfg Config) (*Store, error) {
 		done:   make(chan struct{}),
 	}
 	s.dyn.Store(&cfg)
+	s.mem.setParams(&cfg)
+	s.mem.setClock(s.nowMs())
 	s.periodsSet.ping, s.periodsSet.ack = user.PingPeriod != 0, user.AckPeriod != 0
 	s.shift = 64
 	for n := cfg.Shards; n > 1; n >>= 1 {
@@ -212,7 +217,11 @@ func (s *Store) ViewID(key string, fn func(value []byte, id ItemID) error) error
 // readItem returns key's item for a read. Items are immutable but for
 // their deadline word, so the item's key and value stay valid after the
 // shard's lock is released; its deadline must not be read then.
-func (s *Store) readItem(key string) (slot, error) {
+func (s *Store) readItem(key string) (slot, error) { return s.lookItem(key, true) }
+
+// lookItem is readItem; touch tells whether the read counts as an access
+// of the key (for eviction: OBJECT's lookups do not, as in Redis).
+func (s *Store) lookItem(key string, touch bool) (slot, error) {
 	if err := s.readable(); err != nil {
 		return slot{}, err
 	}
@@ -231,6 +240,9 @@ func (s *Store) readItem(key string) (slot, error) {
 		sh.misses.Add(1)
 		s.expireIfNeeded(key)
 		return slot{}, ErrNotFound
+	}
+	if touch {
+		s.mem.touch(&sh.t, i)
 	}
 	sh.mu.RUnlock()
 	sh.hits.Add(1)
@@ -408,6 +420,7 @@ func (s *Store) lockKey(key string) *shard {
 // lockWrite is lockKey for an API write, admitted by admitLocked; on error
 // nothing is locked.
 func (s *Store) lockWrite(key string) (*shard, error) {
+	s.makeRoom(false) // evicts when over MaxMemory; only growing writes fail
 	sh := s.lockKey(key)
 	if err := s.admitLocked(); err != nil {
 		s.unlockWrite(sh)
@@ -439,6 +452,7 @@ func (s *Store) lookupLocked(key string) (*shard, int) {
 }
 
 func (s *Store) unlockWrite(sh *shard) {
+	s.syncMemLocked(sh)
 	s.st.mu.Unlock()
 	sh.mu.Unlock()
 }
@@ -488,8 +502,9 @@ func (s *Store) putLocked(sh *shard, i int, it slot) {
 	sh.sets++
 	if i >= 0 {
 		sh.t.replace(i, it)
+		s.mem.touch(&sh.t, i) // an overwrite keeps the key's history, as Redis
 	} else {
-		sh.t.insertNew(it, hashKey(key))
+		sh.t.insertNew(it, hashKey(key), s.mem.freshWord())
 	}
 }
 

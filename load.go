@@ -59,6 +59,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions) 
 func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, prog *loadProgress, verify func(used int64) error, api bool) (LoadStats, error) {
 	var stats LoadStats
 	tables := make([]table, len(s.shards))
+	fresh := s.mem.freshWord() // loaded keys count as just created
 	// The RESIZEDB count is a hint from an untrusted peer: tables are sized
 	// toward it only as keys actually arrive, four times what has arrived at
 	// most, so that a lying count costs nothing.
@@ -109,7 +110,7 @@ func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, 
 			t.replace(i, it) // a duplicate key: the last one wins
 			continue
 		}
-		t.insertNew(it, h)
+		t.insertNew(it, h, fresh)
 		stats.Keys++
 		if stats.Keys == nextReserve {
 			nextReserve *= 4

@@ -76,7 +76,7 @@ func (s *Store) Touch(keys ...string) int {
 // how a value was written, so a value Redis would report as "raw" because
 // APPEND or SETRANGE built it is reported by its content.
 func (s *Store) ObjectEncoding(key string) (string, error) {
-	it, err := s.readItem(key)
+	it, err := s.lookItem(key, false)
 	if err != nil {
 		return "", err
 	}

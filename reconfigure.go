@@ -18,8 +18,9 @@ func (s *Store) Config() Config { return *s.conf() }
 // MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout,
 // PingPeriod (from the next PING on), AckPeriod (from the next
 // connection to the primary), ReplicaOutputLimits (for replicas that sync
-// from now on) and
-// BacklogSize (the newest bytes are kept). Changing any other field is an
+// from now on), BacklogSize (the newest bytes are kept), and the memory
+// settings MaxMemory, EvictionPolicy, MaxMemorySamples, LFULogFactor and
+// LFUDecayTime (from the next write on; a lower MaxMemory evicts then). Changing any other field is an
 // error wrapping ErrInvalidArgument. After Close it returns ErrClosed.
 func (s *Store) Reconfigure(fn func(c *Config)) error {
 	s.reconfMu.Lock()
@@ -47,14 +48,17 @@ func (s *Store) Reconfigure(fn func(c *Config)) error {
 	fixed.ReplicaWritable, fixed.RefuseStaleReads, fixed.ReplTimeout = c.ReplicaWritable, c.RefuseStaleReads, c.ReplTimeout
 	fixed.ReplicaOutputLimits, fixed.BacklogSize = c.ReplicaOutputLimits, c.BacklogSize
 	fixed.PingPeriod, fixed.AckPeriod = c.PingPeriod, c.AckPeriod
+	fixed.MaxMemory, fixed.EvictionPolicy, fixed.MaxMemorySamples = c.MaxMemory, c.EvictionPolicy, c.MaxMemorySamples
+	fixed.LFULogFactor, fixed.LFUDecayTime = c.LFULogFactor, c.LFUDecayTime
 	if !sameFixed(fixed, c) {
-		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, PingPeriod, AckPeriod, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
+		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, PingPeriod, AckPeriod, ReplicaOutputLimits, BacklogSize, MaxMemory, EvictionPolicy, MaxMemorySamples, LFULogFactor and LFUDecayTime change at runtime", ErrInvalidArgument)
 	}
 	if c.BacklogSize != old.BacklogSize {
 		s.resizeBacklog(c.BacklogSize)
 	}
 	s.periodsSet.ping, s.periodsSet.ack = pingSet, ackSet
 	s.dyn.Store(&c)
+	s.mem.setParams(&c)
 	return nil
 }
 

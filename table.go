@@ -125,9 +125,19 @@ func tagOf(h uint64) uint8 { return uint8(h>>40) | 1 }
 type table struct {
 	slots []slot
 	tags  []uint8
+	// meta holds each bucket's access word (evict_policy.go), moved with
+	// its slot. Readers holding only the shard's read lock update it with
+	// atomic stores; writers, holding the write lock, move it plainly.
+	meta  []uint32
 	n     int   // live entries
 	ttl   int   // live entries with a deadline
 	bytes int64 // key and value bytes of the live entries
+}
+
+// memory is what the table accounts toward Config.MaxMemory: the key and
+// value bytes, the deadline words, and perKeyOverhead per key.
+func (t *table) memory() int64 {
+	return t.bytes + int64(t.ttl)*8 + int64(t.n)*perKeyOverhead
 }
 
 // dataLen is the key and value bytes of the item in s.
@@ -156,20 +166,22 @@ func (t *table) find(key string, h uint64) int {
 	}
 }
 
-// insertNew adds an item whose key is known to be absent.
-func (t *table) insertNew(it slot, h uint64) {
+// insertNew adds an item whose key is known to be absent, with access
+// word w, and returns its bucket.
+func (t *table) insertNew(it slot, h uint64, w uint32) int {
 	if (t.n+1)*4 > len(t.slots)*3 {
 		t.resize(max(minTableSize, len(t.slots)*2))
 	}
-	t.place(it, h)
+	i := t.place(it, h, w)
 	t.n++
 	t.bytes += it.dataLen()
 	if it.hasTTL() {
 		t.ttl++
 	}
+	return i
 }
 
-func (t *table) place(it slot, h uint64) {
+func (t *table) place(it slot, h uint64, w uint32) int {
 	m := t.mask()
 	i := h & m
 	for t.tags[i] != 0 {
@@ -177,6 +189,8 @@ func (t *table) place(it slot, h uint64) {
 	}
 	t.tags[i] = tagOf(h)
 	t.slots[i] = it
+	t.meta[i] = w
+	return int(i)
 }
 
 // replace swaps the item in bucket i for it (same key).
@@ -208,11 +222,13 @@ func (t *table) deleteAt(i int) {
 		if (j > hole && (home <= hole || home > j)) || (j < hole && home <= hole && home > j) {
 			t.tags[hole] = t.tags[j]
 			t.slots[hole] = t.slots[j]
+			t.meta[hole] = t.meta[j]
 			hole = j
 		}
 	}
 	t.tags[hole] = 0
 	t.slots[hole] = slot{}
+	t.meta[hole] = 0
 	if len(t.slots) > minTableSize && t.n*16 < len(t.slots) {
 		t.resize(max(minTableSize, len(t.slots)/4))
 	}
@@ -220,12 +236,13 @@ func (t *table) deleteAt(i int) {
 
 // resize rehashes into a table of size buckets (a power of two).
 func (t *table) resize(size int) {
-	old, oldTags := t.slots, t.tags
+	old, oldTags, oldMeta := t.slots, t.tags, t.meta
 	t.slots = make([]slot, size)
 	t.tags = make([]uint8, size)
+	t.meta = make([]uint32, size)
 	for i, tg := range oldTags {
 		if tg != 0 {
-			t.place(old[i], hashKey(old[i].key()))
+			t.place(old[i], hashKey(old[i].key()), oldMeta[i])
 		}
 	}
 }

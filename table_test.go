@@ -42,7 +42,7 @@ func TestTableModel(t *testing.T) {
 				if i >= 0 {
 					tb.replace(i, it)
 				} else {
-					tb.insertNew(it, h)
+					tb.insertNew(it, h, 0)
 				}
 				model[key] = val
 				delete(ttl, key)

@@ -16,6 +16,16 @@ type Tx struct {
 	s      *Store
 	done   bool
 	shards []int // the shards AtomicKeys locked (sorted); nil: all of them
+	oom    error // ErrOOM from before the locks: writes that may grow fail
+}
+
+// grow admits a write that may grow the data: ErrOOM when the store was
+// above Config.MaxMemory, and could not evict, as the transaction began.
+func (tx *Tx) grow() error {
+	if tx.done {
+		return errTxDone
+	}
+	return tx.oom
 }
 
 // errTxDone guards against a Tx used after its Atomic returned.
@@ -25,10 +35,14 @@ var errTxDone = errors.New("replikv: transaction used after Atomic returned")
 // other operation interleaves with fn's. Like Redis, there is no rollback:
 // changes made before fn returns an error stay (and are propagated).
 // fn must not call the Store's own methods (it would deadlock); it uses tx.
+// Before locking, it evicts as any write does (Config.MaxMemory); when
+// memory stays above the limit, tx's writes that may grow the data fail
+// with ErrOOM.
 func (s *Store) Atomic(fn func(tx *Tx) error) error {
+	oom := s.makeRoom(true)
 	s.lockAll()
 	s.st.tx = true
-	tx := &Tx{s: s}
+	tx := &Tx{s: s, oom: oom}
 	defer func() {
 		tx.done = true
 		s.st.txEndLocked()
@@ -42,9 +56,10 @@ func (s *Store) Atomic(fn func(tx *Tx) error) error {
 // An operation in fn on another key, and FlushAll, return an error
 // wrapping ErrInvalidArgument; Len counts the keys of the locked shards.
 func (s *Store) AtomicKeys(keys []string, fn func(tx *Tx) error) error {
+	oom := s.makeRoom(true)
 	idx := s.lockKeys(keys)
 	s.st.tx = true
-	tx := &Tx{s: s, shards: idx}
+	tx := &Tx{s: s, shards: idx, oom: oom}
 	defer func() {
 		tx.done = true
 		s.st.txEndLocked()
@@ -92,6 +107,7 @@ func (tx *Tx) Get(key string) ([]byte, error) {
 	if i < 0 || tx.s.expired(&sh.t.slots[i], tx.s.nowMs()) {
 		return nil, ErrNotFound
 	}
+	tx.s.mem.touch(&sh.t, i)
 	v := sh.t.slots[i].value()
 	return append(make([]byte, 0, len(v)), v...), nil
 }
@@ -107,6 +123,7 @@ func (tx *Tx) View(key string, fn func(value []byte) error) error {
 	if i < 0 || tx.s.expired(&sh.t.slots[i], tx.s.nowMs()) {
 		return ErrNotFound
 	}
+	tx.s.mem.touch(&sh.t, i)
 	return fn(sh.t.slots[i].value())
 }
 
@@ -147,6 +164,9 @@ func (tx *Tx) Set(key string, value []byte) error {
 
 // SetWithOptions is Store.SetWithOptions inside the transaction.
 func (tx *Tx) SetWithOptions(key string, value []byte, opt SetOptions) (SetResult, error) {
+	if err := tx.grow(); err != nil {
+		return SetResult{}, err
+	}
 	if err := tx.checkKey(key, true); err != nil {
 		return SetResult{}, err
 	}
@@ -202,6 +222,9 @@ func (tx *Tx) Persist(key string) (bool, error) {
 
 // IncrBy is Store.IncrBy inside the transaction.
 func (tx *Tx) IncrBy(key string, delta int64) (int64, error) {
+	if err := tx.grow(); err != nil {
+		return 0, err
+	}
 	if err := tx.checkKey(key, true); err != nil {
 		return 0, err
 	}
@@ -210,6 +233,9 @@ func (tx *Tx) IncrBy(key string, delta int64) (int64, error) {
 
 // Append is Store.Append inside the transaction.
 func (tx *Tx) Append(key string, suffix []byte) (int, error) {
+	if err := tx.grow(); err != nil {
+		return 0, err
+	}
 	if err := tx.checkKey(key, true); err != nil {
 		return 0, err
 	}

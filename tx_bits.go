@@ -22,6 +22,9 @@ func (tx *Tx) valueLocked(key string) []byte {
 
 // SetRange is Store.SetRange inside the transaction.
 func (tx *Tx) SetRange(key string, offset int64, value []byte) (int, error) {
+	if err := tx.grow(); err != nil {
+		return 0, err
+	}
 	if err := tx.checkKey(key, true); err != nil {
 		return 0, err
 	}
@@ -41,6 +44,9 @@ func (tx *Tx) GetRange(key string, start, end int64) ([]byte, error) {
 
 // SetBit is Store.SetBit inside the transaction.
 func (tx *Tx) SetBit(key string, offset int64, bit int) (int, error) {
+	if err := tx.grow(); err != nil {
+		return 0, err
+	}
 	if err := tx.checkKey(key, true); err != nil {
 		return 0, err
 	}
@@ -89,6 +95,9 @@ func (tx *Tx) BitPos(key string, bit int, r *BitRange) (int64, error) {
 
 // BitOp is Store.BitOp inside the transaction.
 func (tx *Tx) BitOp(op BitOp, dest string, srcs ...string) (int, error) {
+	if err := tx.grow(); err != nil {
+		return 0, err
+	}
 	if err := tx.checkKey(dest, true); err != nil {
 		return 0, err
 	}
@@ -105,6 +114,9 @@ func (tx *Tx) BitOp(op BitOp, dest string, srcs ...string) (int, error) {
 
 // BitField is Store.BitField inside the transaction.
 func (tx *Tx) BitField(key string, ops []BitFieldOp) ([]BitFieldResult, error) {
+	if err := tx.grow(); err != nil {
+		return nil, err
+	}
 	if err := tx.checkKey(key, true); err != nil {
 		return nil, err
 	}
@@ -169,6 +181,9 @@ func (tx *Tx) LCSIdx(keyA, keyB string, minMatchLen int) ([]LCSMatch, int, error
 
 // IncrByFloat is Store.IncrByFloat inside the transaction.
 func (tx *Tx) IncrByFloat(key string, incr float64) (string, error) {
+	if err := tx.grow(); err != nil {
+		return "", err
+	}
 	if err := tx.checkKey(key, true); err != nil {
 		return "", err
 	}
@@ -184,6 +199,9 @@ func (tx *Tx) IncrByFloat(key string, incr float64) (string, error) {
 
 // IncrByFloatText is Store.IncrByFloatText inside the transaction.
 func (tx *Tx) IncrByFloatText(key string, incr string) (string, error) {
+	if err := tx.grow(); err != nil {
+		return "", err
+	}
 	if err := tx.checkKey(key, true); err != nil {
 		return "", err
 	}

@@ -33,6 +33,9 @@ func (tx *Tx) checkKeys(keys ...string) error {
 
 // Copy is Store.Copy inside the transaction.
 func (tx *Tx) Copy(src, dst string, replace bool) (bool, error) {
+	if err := tx.grow(); err != nil {
+		return false, err
+	}
 	if err := tx.checkKeys(src, dst); err != nil {
 		return false, err
 	}
@@ -73,6 +76,9 @@ func (tx *Tx) Dump(key string) ([]byte, error) {
 
 // Restore is Store.Restore inside the transaction.
 func (tx *Tx) Restore(key string, payload []byte, opt RestoreOptions) error {
+	if err := tx.grow(); err != nil {
+		return err
+	}
 	if err := tx.checkKey(key, true); err != nil {
 		return err
 	}

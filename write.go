@@ -56,6 +56,9 @@ func (s *Store) SetTTL(key string, value []byte, ttl time.Duration) error {
 // SET key value [PXAT deadline] (a deadline in the past gives DEL), or
 // nothing when NX/XX prevented the write.
 func (s *Store) SetWithOptions(key string, value []byte, opt SetOptions) (SetResult, error) {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return SetResult{}, err
+	}
 	it, err := s.prepareSet(key, value, opt)
 	if err != nil {
 		return SetResult{}, err
@@ -286,6 +289,9 @@ func (s *Store) persistLocked(sh *shard, i int) {
 // (ErrNotInteger); a result out of range gives ErrOverflow. The stream
 // receives SET with the final value.
 func (s *Store) IncrBy(key string, delta int64) (int64, error) {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return 0, err
+	}
 	sh, err := s.lockWrite(key)
 	if err != nil {
 		return 0, err
@@ -335,6 +341,9 @@ func (s *Store) replaceValueLocked(sh *shard, i int, key string, value []byte, d
 // A large value is copied before the stream is locked, so that growing it
 // does not stall every other writer for the time of the copy.
 func (s *Store) Append(key string, suffix []byte) (int, error) {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return 0, err
+	}
 	it, was, deadline := s.prepareAppend(key, suffix)
 	sh, err := s.lockWrite(key)
 	if err != nil {
@@ -428,6 +437,9 @@ func (s *Store) lockAll() {
 }
 
 func (s *Store) unlockAll() {
+	for i := range s.shards {
+		s.syncMemLocked(&s.shards[i])
+	}
 	s.st.mu.Unlock()
 	for i := range s.shards {
 		s.shards[i].mu.Unlock()

@@ -195,6 +195,9 @@ var (
 // The whole value is copied (see the memory note above): a large offset
 // on a short value costs that many bytes.
 func (s *Store) SetRange(key string, offset int64, value []byte) (int, error) {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return 0, err
+	}
 	if err := s.checkSizes(key, nil); err != nil {
 		return 0, err
 	}
@@ -296,6 +299,9 @@ func (s *Store) checkBitOffset(offset int64) error {
 //
 // Every change copies the whole value (see the memory note above).
 func (s *Store) SetBit(key string, offset int64, bit int) (int, error) {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return 0, err
+	}
 	if err := s.checkSetBit(key, offset, bit); err != nil {
 		return 0, err
 	}
@@ -410,6 +416,9 @@ func (s *Store) BitPos(key string, bit int, r *BitRange) (int64, error) {
 // propagates it, but only when something changed (a missing dest that
 // stays missing gives nothing).
 func (s *Store) BitOp(op BitOp, dest string, srcs ...string) (int, error) {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return 0, err
+	}
 	if err := s.checkBitOp(op, dest, srcs); err != nil {
 		return 0, err
 	}
@@ -511,6 +520,9 @@ func fieldResults(res []strops.FieldResult) []BitFieldResult {
 //
 // Every change copies the whole value (see the memory note above).
 func (s *Store) BitField(key string, ops []BitFieldOp) ([]BitFieldResult, error) {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return nil, err
+	}
 	fops, writes, err := s.fieldOps(ops)
 	if err != nil {
 		return nil, err
@@ -729,6 +741,9 @@ func (s *Store) readPair(keyA, keyB string) ([]byte, []byte, error) {
 // result longer than Config.MaxBulkLen (numbers near the long double's
 // limits print thousands of digits) gives ErrTooLarge.
 func (s *Store) IncrByFloat(key string, incr float64) (string, error) {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return "", err
+	}
 	x, ok := strops.Float64LD(incr)
 	if !ok {
 		return "", fmt.Errorf("%w: NaN increment", ErrNaNOrInfinity)
@@ -740,6 +755,9 @@ func (s *Store) IncrByFloat(key string, incr float64) (string, error) {
 // Redis reads INCRBYFLOAT's argument: a decimal or hexadecimal C long
 // double ("1.5", "5.0e3", "0x1p-3", "inf"); otherwise ErrNotFloat.
 func (s *Store) IncrByFloatText(key string, incr string) (string, error) {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return "", err
+	}
 	x, ok := strops.ParseLongDouble([]byte(incr))
 	if !ok {
 		return "", ErrNotFloat

@@ -87,6 +87,9 @@ func (s *Store) decodeDump(payload []byte) ([]byte, error) {
 // Redis propagates it, or DEL when the deadline has passed and Replace
 // deleted the key.
 func (s *Store) Restore(key string, payload []byte, opt RestoreOptions) error {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return err
+	}
 	if err := checkRestoreOptions(opt); err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ var (
 // lockWriteKeys is lockKeys for an API write, admitted by admitLocked; on
 // error nothing is locked.
 func (s *Store) lockWriteKeys(keys ...string) ([]int, error) {
+	s.makeRoom(false) // evicts when over MaxMemory; only growing writes fail
 	idx := s.lockKeys(keys)
 	if err := s.admitLocked(); err != nil {
 		s.unlockKeys(idx)
@@ -108,6 +109,9 @@ func (s *Store) renameLocked(src, dst string, nx bool) (bool, error) {
 // set; ErrSameKey when src and dst are the same key. The stream receives
 // COPY src dst [REPLACE] when it copied.
 func (s *Store) Copy(src, dst string, replace bool) (bool, error) {
+	if err := s.makeRoom(true); err != nil { // Redis: denyoom
+		return false, err
+	}
 	if src == dst {
 		return false, ErrSameKey
 	}

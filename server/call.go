@@ -45,6 +45,8 @@ type keyspace interface {
 	Dump(key string) ([]byte, error)
 	Restore(key string, payload []byte, opt replikv.RestoreOptions) error
 	ObjectEncoding(key string) (string, error)
+	IdleTime(key string) (time.Duration, error)
+	AccessFrequency(key string) (int, error)
 }
 
 var (
@@ -159,6 +161,8 @@ func storeError(err error) string {
 	switch {
 	case errors.Is(err, replikv.ErrReadOnly):
 		return errReadOnly
+	case errors.Is(err, replikv.ErrOOM):
+		return errOOM
 	case errors.Is(err, replikv.ErrSyncing):
 		return errMasterDown
 	case errors.Is(err, replikv.ErrNotInteger):

@@ -223,6 +223,11 @@ func (c *client) process(args [][]byte) {
 		c.reject(errNoAuth)
 		return
 	}
+	if c.s.refuseOOM(cmd, c.multi != nil && cmd.flags&fImmediate == 0) {
+		c.s.cmdStats.rejectedCall(cmd)
+		c.reject(errOOM)
+		return
+	}
 	if c.multi != nil && cmd.flags&fImmediate == 0 {
 		c.queue(cmd, args)
 		return
@@ -269,6 +274,20 @@ func (c *client) run(cmd *command, args [][]byte, db keyspace, tx bool) {
 	c.clock = time.Now() // the start of the next command, unless it waits for input first
 	c.noteCall(cmd, c.clock.Sub(start), c.r.errs > errs)
 	c.s.monitors.feed(c, cmd, args)
+}
+
+// refuseOOM does what Redis does before a command when maxmemory is set:
+// before a write, the store evicts what its policy allows; a command that
+// may grow the data (denyoom), or any command being queued inside MULTI
+// (queuing grows memory too), is refused when memory stays above the
+// limit. Inside MULTI the refusal aborts the transaction (reject).
+func (s *Server) refuseOOM(cmd *command, queuing bool) bool {
+	deny := queuing || cmd.flags&fDenyOOM != 0
+	if cmd.flags&fWrite == 0 && !deny {
+		return false
+	}
+	err := s.store.ReclaimMemory()
+	return err != nil && deny
 }
 
 // precheck returns the error Redis gives before running cmd on this

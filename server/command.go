@@ -19,6 +19,7 @@ const (
 	fAdmin                       // administrative (shown by COMMAND)
 	fDenyStale                   // no keyspace, but refused with MASTERDOWN while a replica is stale (PING)
 	fOutside                     // inside EXEC, run outside the store's locks (see execCmd)
+	fDenyOOM                     // may grow the data: refused with OOM above maxmemory (Redis denyoom)
 )
 
 // command is an entry of the command table.

@@ -14,18 +14,18 @@ import (
 func bitCommands() []*command {
 	const r, w = fData, fData | fWrite
 	return []*command{
-		cmd("setrange", 4, w, 1, 1, 1, setrangeCmd),
+		cmd("setrange", 4, w|fDenyOOM, 1, 1, 1, setrangeCmd),
 		cmd("getrange", 4, r, 1, 1, 1, getrangeCmd),
 		cmd("substr", 4, r, 1, 1, 1, getrangeCmd),
-		cmd("setbit", 4, w, 1, 1, 1, setbitCmd),
+		cmd("setbit", 4, w|fDenyOOM, 1, 1, 1, setbitCmd),
 		cmd("getbit", 3, r|fFast, 1, 1, 1, getbitCmd),
 		cmd("bitcount", -2, r, 1, 1, 1, bitcountCmd),
 		cmd("bitpos", -3, r, 1, 1, 1, bitposCmd),
-		cmd("bitop", -4, w, 2, -1, 1, bitopCmd),
-		cmd("bitfield", -2, w, 1, 1, 1, bitfieldCmd(false)),
+		cmd("bitop", -4, w|fDenyOOM, 2, -1, 1, bitopCmd),
+		cmd("bitfield", -2, w|fDenyOOM, 1, 1, 1, bitfieldCmd(false)),
 		cmd("bitfield_ro", -2, r|fFast, 1, 1, 1, bitfieldCmd(true)),
 		cmd("lcs", -3, r, 1, 2, 1, lcsCmd),
-		cmd("incrbyfloat", 3, w|fFast, 1, 1, 1, incrbyfloatCmd),
+		cmd("incrbyfloat", 3, w|fDenyOOM|fFast, 1, 1, 1, incrbyfloatCmd),
 	}
 }
 

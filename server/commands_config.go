@@ -138,6 +138,7 @@ func configSet(x *call) {
 		x.s.idleTimeout.Store(int64(dyn.IdleTimeout))
 		x.s.protected.Store(dyn.ProtectedMode)
 		x.s.stored.set(dyn)
+		x.s.store.ReclaimMemory() // a lower maxmemory evicts now, as in Redis (OOM is for writes)
 	}
 	var pe *ParamError
 	switch {

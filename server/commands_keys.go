@@ -28,11 +28,11 @@ func keyCommands() []*command {
 		cmd("flushdb", -1, w, 0, 0, 0, flushCmd),
 		cmd("rename", 3, w, 1, 2, 1, renameCmd(false)),
 		cmd("renamenx", 3, w|fFast, 1, 2, 1, renameCmd(true)),
-		cmd("copy", -3, w, 1, 2, 1, copyCmd),
+		cmd("copy", -3, w|fDenyOOM, 1, 2, 1, copyCmd),
 		cmd("randomkey", 1, r, 0, 0, 0, randomKeyCmd),
 		cmd("touch", -2, r|fFast, 1, -1, 1, func(x *call) { x.r.int(int64(x.db.Touch(x.keys(1)...))) }),
 		cmd("dump", 2, r, 1, 1, 1, dumpCmd),
-		cmd("restore", -4, w, 1, 1, 1, restoreCmd),
+		cmd("restore", -4, w|fDenyOOM, 1, 1, 1, restoreCmd),
 		objectCommand(),
 		cmd("time", 1, fFast, 0, 0, 0, timeCmd),
 	}

@@ -1,23 +1,55 @@
 package server
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/replikv/replikv"
+)
 
 // objectCommand is OBJECT ENCODING, FREQ, IDLETIME, REFCOUNT and HELP,
-// with Redis 7.0's replies under its default policy (noeviction): FREQ is
-// refused, as Redis refuses it without an LFU policy. IDLETIME answers 0:
-// the store keeps no access times, so every key reads as just used.
+// with Redis 7.0's replies: FREQ is the key's LFU counter under an LFU
+// maxmemory-policy and refused under the others, IDLETIME the seconds
+// since the key's last access under the others and refused under LFU.
+// Neither counts as an access.
 func objectCommand() *command {
 	c := container("object", -2, fData, nil,
 		cmd("encoding", 3, fData, 2, 2, 1, objectCmd(func(x *call, enc string) { x.r.bulkString(enc) })),
-		cmd("freq", 3, fData, 2, 2, 1, objectCmd(func(x *call, _ string) { x.r.err(errNoLFU) })),
-		cmd("idletime", 3, fData, 2, 2, 1, objectCmd(func(x *call, _ string) { x.r.int(0) })),
+		cmd("freq", 3, fData, 2, 2, 1, objectFreq),
+		cmd("idletime", 3, fData, 2, 2, 1, objectIdletime),
 		cmd("refcount", 3, fData, 2, 2, 1, objectCmd(objectRefcount)),
 	)
 	c.subs["help"] = cmd("help", 2, fFast, 0, 0, 0, objectHelp)
 	return c
 }
 
-const errNoLFU = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+const (
+	errNoLFU = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+	errNoLRU = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+)
+
+// objectFreq is OBJECT FREQ key: nil for a missing key (before the
+// policy is checked, as Redis), the counter, or errNoLFU.
+func objectFreq(x *call) {
+	n, err := x.db.AccessFrequency(x.key(2))
+	if errors.Is(err, replikv.ErrNotTracked) {
+		x.r.err(errNoLFU)
+	} else if !x.missOrFail(err) {
+		x.r.int(int64(n))
+	}
+}
+
+// objectIdletime is OBJECT IDLETIME key: nil for a missing key, whole
+// seconds, or errNoLRU.
+func objectIdletime(x *call) {
+	d, err := x.db.IdleTime(x.key(2))
+	if errors.Is(err, replikv.ErrNotTracked) {
+		x.r.err(errNoLRU)
+	} else if !x.missOrFail(err) {
+		x.r.int(int64(d / time.Second))
+	}
+}
 
 // objectCmd looks the key up, replies nil when it does not exist, and
 // otherwise lets reply answer with the value's encoding.

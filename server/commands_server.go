@@ -73,6 +73,9 @@ func describeCommand(r *reply, c *command) {
 	case c.flags&fData != 0:
 		fl = append(fl, "readonly")
 	}
+	if c.flags&fDenyOOM != 0 {
+		fl = append(fl, "denyoom")
+	}
 	if c.flags&fAdmin != 0 {
 		fl = append(fl, "admin")
 	}

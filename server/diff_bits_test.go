@@ -354,18 +354,18 @@ func TestDiffBitsInMulti(t *testing.T) {
 func TestBitsCommandInfo(t *testing.T) {
 	c := startNode(t, replikv.Config{}, Config{}).raw(t)
 	for name, want := range map[string]string{
-		"setrange":    `[["setrange", :4, [+write], :1, :1, :1, [], [], [], []]]`,
+		"setrange":    `[["setrange", :4, [+write, +denyoom], :1, :1, :1, [], [], [], []]]`,
 		"getrange":    `[["getrange", :4, [+readonly], :1, :1, :1, [], [], [], []]]`,
 		"substr":      `[["substr", :4, [+readonly], :1, :1, :1, [], [], [], []]]`,
-		"setbit":      `[["setbit", :4, [+write], :1, :1, :1, [], [], [], []]]`,
+		"setbit":      `[["setbit", :4, [+write, +denyoom], :1, :1, :1, [], [], [], []]]`,
 		"getbit":      `[["getbit", :3, [+readonly, +fast], :1, :1, :1, [], [], [], []]]`,
 		"bitcount":    `[["bitcount", :-2, [+readonly], :1, :1, :1, [], [], [], []]]`,
 		"bitpos":      `[["bitpos", :-3, [+readonly], :1, :1, :1, [], [], [], []]]`,
-		"bitop":       `[["bitop", :-4, [+write], :2, :-1, :1, [], [], [], []]]`,
-		"bitfield":    `[["bitfield", :-2, [+write], :1, :1, :1, [], [], [], []]]`,
+		"bitop":       `[["bitop", :-4, [+write, +denyoom], :2, :-1, :1, [], [], [], []]]`,
+		"bitfield":    `[["bitfield", :-2, [+write, +denyoom], :1, :1, :1, [], [], [], []]]`,
 		"bitfield_ro": `[["bitfield_ro", :-2, [+readonly, +fast], :1, :1, :1, [], [], [], []]]`,
 		"lcs":         `[["lcs", :-3, [+readonly], :1, :2, :1, [], [], [], []]]`,
-		"incrbyfloat": `[["incrbyfloat", :3, [+write, +fast], :1, :1, :1, [], [], [], []]]`,
+		"incrbyfloat": `[["incrbyfloat", :3, [+write, +denyoom, +fast], :1, :1, :1, [], [], [], []]]`,
 	} {
 		if got := c.do("COMMAND", "INFO", name); got != want {
 			t.Errorf("COMMAND INFO %s = %s, want %s", name, got, want)

@@ -80,13 +80,20 @@
 //     default, as redis-server does.
 //   - RenameCommands applies to the names clients send; COMMAND lists
 //     commands under their new names but describes them with the old.
-//   - CONFIG SET changes the replication settings (see ApplyParam),
-//     timeout and protected-mode. It also accepts, and CONFIG GET
-//     reports, settings the server stores without acting on them yet:
-//     min-replicas-to-write, min-replicas-max-lag, repl-diskless-sync
-//     (snapshots are always streamed without a file),
-//     repl-diskless-sync-delay, maxmemory and maxmemory-policy (see
-//     Config.MinReplicasToWrite). CONFIG GET shows a few more, read-only,
+//   - CONFIG SET changes the store's settings (see ApplyParam: the
+//     replication ones, maxmemory, maxmemory-policy, maxmemory-samples,
+//     lfu-log-factor, lfu-decay-time), timeout and protected-mode. It
+//     also accepts, and CONFIG GET reports, settings the server stores
+//     without acting on them yet: min-replicas-to-write,
+//     min-replicas-max-lag, repl-diskless-sync (snapshots are always
+//     streamed without a file) and repl-diskless-sync-delay (see
+//     Config.MinReplicasToWrite).
+//   - maxmemory counts the data as the store accounts it (INFO memory
+//     used_memory; see replikv.Config.MaxMemory), not the process's
+//     heap (used_memory_heap). Above it, commands flagged denyoom and
+//     anything queued inside MULTI get Redis's OOM error once the policy
+//     can evict no more; a replica never evicts and answers
+//     maxmemory_exceeded_on_replica:1 in INFO memory when above it. CONFIG GET shows a few more, read-only,
 //     for tools; CONFIG SET of one of those to the value it has is
 //     accepted, to another refused as immutable.
 //   - CLIENT LIST shows normal clients only; qbuf, qbuf-free, argv-mem,

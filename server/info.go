@@ -165,19 +165,30 @@ func (s *Server) infoClients(b *infoBuilder) {
 	b.field("clients_in_timeout_table", "0")
 }
 
-// infoMemory reports the Go heap as used_memory, and the stream kept for
-// the backlog and the replicas as mem_total_replication_buffers (Redis 7:
-// one buffer shared by both).
+// infoMemory reports what the store accounts toward maxmemory as
+// used_memory (as Redis compares its used_memory with maxmemory), the Go
+// heap as used_memory_heap, the memory the Go runtime holds from the
+// system as used_memory_rss, and the stream kept for the backlog and the
+// replicas as mem_total_replication_buffers (Redis 7: one buffer shared
+// by both).
 func infoMemory(b *infoBuilder, in *replikv.Info) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.section("Memory")
-	b.int("used_memory", int64(ms.HeapAlloc))
-	b.field("used_memory_human", humanBytes(int64(ms.HeapAlloc)))
+	b.int("used_memory", in.UsedMemory)
+	b.field("used_memory_human", humanBytes(in.UsedMemory))
+	b.int("used_memory_heap", int64(ms.HeapAlloc))
+	b.field("used_memory_heap_human", humanBytes(int64(ms.HeapAlloc)))
 	b.int("used_memory_rss", int64(ms.Sys))
-	b.field("maxmemory", "0")
-	b.field("maxmemory_human", "0B")
-	b.field("maxmemory_policy", "noeviction")
+	b.int("maxmemory", in.MaxMemory)
+	b.field("maxmemory_human", humanBytes(in.MaxMemory))
+	b.field("maxmemory_policy", in.EvictionPolicy.String())
+	b.bool("maxmemory_exceeded_on_replica", in.OverMaxMemory)
+	ratio := 0.0
+	if in.UsedMemory > 0 {
+		ratio = float64(ms.Sys) / float64(in.UsedMemory)
+	}
+	b.field("mem_fragmentation_ratio", strconv.FormatFloat(ratio, 'f', 2, 64))
 	b.int("mem_total_replication_buffers", in.ReplBufferBytes)
 	b.field("mem_allocator", "go")
 }
@@ -206,7 +217,7 @@ func (s *Server) infoStats(b *infoBuilder, in *replikv.Info) {
 	b.int("sync_partial_ok", in.SyncPartialOK)
 	b.int("sync_partial_err", in.SyncPartialErr)
 	b.int("expired_keys", in.ExpiredKeys)
-	b.field("evicted_keys", "0")
+	b.int("evicted_keys", in.EvictedKeys)
 	b.int("keyspace_hits", st.hits.Load())
 	b.int("keyspace_misses", st.misses.Load())
 	b.field("unexpected_error_replies", "0")

@@ -180,6 +180,10 @@ func execCmd(x *call) {
 		x.r.err("EXECABORT Transaction discarded because of: " + e)
 		return
 	}
+	if x.s.refuseOOM(&command{flags: m.flags & fDenyOOM}, false) {
+		x.r.err("EXECABORT Transaction discarded because of: " + errOOM)
+		return
+	}
 	x.c.cs.inExec = true
 	defer func() { x.c.cs.inExec = false }()
 	if len(m.cmds) == 0 || m.cmds[0].cmd.flags&fOutside != 0 {

@@ -97,6 +97,78 @@ var storeParams = []storeParam{
 			c.PingPeriod, reason = parseSeconds(v, 1, c.PingPeriod)
 			return reason
 		}},
+	{"maxmemory", "",
+		func(c *replikv.Config) string { return strconv.FormatInt(c.MaxMemory, 10) },
+		func(c *replikv.Config, v string) string {
+			n, err := ParseMemory(v)
+			if err != nil {
+				return "argument must be a memory value"
+			}
+			c.MaxMemory = n
+			return ""
+		}},
+	{"maxmemory-policy", "",
+		func(c *replikv.Config) string { return c.EvictionPolicy.String() },
+		func(c *replikv.Config, v string) string {
+			p, err := replikv.ParseEvictionPolicy(v)
+			if err != nil {
+				return "argument(s) must be one of the following: " + strings.Join(policyNames(), ", ")
+			}
+			c.EvictionPolicy = p
+			return ""
+		}},
+	{"maxmemory-samples", "",
+		func(c *replikv.Config) string { return strconv.Itoa(c.MaxMemorySamples) },
+		func(c *replikv.Config, v string) string {
+			n, reason := parseIntIn(v, 1, math.MaxInt32)
+			if reason == "" {
+				c.MaxMemorySamples = n
+			}
+			return reason
+		}},
+	{"lfu-log-factor", "",
+		func(c *replikv.Config) string { return strconv.Itoa(max(0, c.LFULogFactor)) },
+		func(c *replikv.Config, v string) string { return setZeroable(&c.LFULogFactor, v) }},
+	{"lfu-decay-time", "",
+		func(c *replikv.Config) string { return strconv.Itoa(max(0, c.LFUDecayTime)) },
+		func(c *replikv.Config, v string) string { return setZeroable(&c.LFUDecayTime, v) }},
+}
+
+// policyNames lists the maxmemory-policy values, in the order Redis lists
+// them in its error.
+func policyNames() []string {
+	var ns []string
+	for _, p := range replikv.EvictionPolicies {
+		ns = append(ns, p.String())
+	}
+	return ns
+}
+
+// parseIntIn parses an integer setting from least to most, with Redis's
+// reasons.
+func parseIntIn(v string, least, most int64) (int, string) {
+	n, ok := parseInt([]byte(v))
+	if !ok {
+		return 0, "argument couldn't be parsed into an integer"
+	}
+	if n < least || n > most {
+		return 0, "argument must be between " + strconv.FormatInt(least, 10) + " and " + strconv.FormatInt(most, 10) + " inclusive"
+	}
+	return int(n), ""
+}
+
+// setZeroable sets a replikv.Config count from 0 to 2147483647 whose zero value
+// means its default: 0 is stored as -1.
+func setZeroable(field *int, v string) string {
+	n, reason := parseIntIn(v, 0, math.MaxInt32)
+	if reason != "" {
+		return reason
+	}
+	if n == 0 {
+		n = -1
+	}
+	*field = n
+	return ""
 }
 
 // serverParam is a setting of the Server itself that CONFIG GET shows
@@ -202,7 +274,9 @@ func findStoreParam(name string) *storeParam {
 // masteruser, replica-read-only and replica-serve-stale-data (yes or no;
 // also spelled slave-…), repl-backlog-size (a Redis memory size such as
 // 1mb), repl-timeout and repl-ping-replica-period (seconds; also spelled
-// repl-ping-slave-period). On error c is unchanged and the error
+// repl-ping-slave-period), maxmemory (a memory size), maxmemory-policy,
+// maxmemory-samples (1 to 2147483647), lfu-log-factor and lfu-decay-time
+// (0 to 2147483647), with Redis's ranges. On error c is unchanged and the error
 // is a *ParamError. CONFIG SET uses it through Store.Reconfigure; a program
 // can use it to apply a configuration file to a replikv.Config.
 func ApplyParam(c *replikv.Config, name, value string) error {

@@ -51,6 +51,7 @@ const (
 	errNotInteger = "ERR value is not an integer or out of range"
 	errNoAuth     = "NOAUTH Authentication required."
 	errWrongPass  = "WRONGPASS invalid username-password pair or user is disabled."
+	errOOM        = "OOM command not allowed when used memory > 'maxmemory'."
 	errReadOnly   = "READONLY You can't write against a read only replica."
 	errMasterDown = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 	errOverflow   = "ERR increment or decrement would overflow"

@@ -122,8 +122,9 @@ type Config struct {
 	// Stored-only settings: CONFIG GET reports them and CONFIG SET
 	// changes them, so that tools and test suites written for Redis can
 	// set them, but the server does not act on them yet (later versions
-	// act on maxmemory and min-replicas); ApplyServerParam does not know
-	// them. repl-ping-replica-period, which the Store does act on, is
+	// act on min-replicas); ApplyServerParam does not know them. maxmemory
+	// and maxmemory-policy are real: replikv.Config.MaxMemory and
+	// EvictionPolicy. repl-ping-replica-period, which the Store does act on, is
 	// replikv.Config.PingPeriod.
 
 	// MinReplicasToWrite is Redis's min-replicas-to-write (also spelled
@@ -141,14 +142,6 @@ type Config struct {
 	// Stored only (the Store starts a snapshot at once). Default 5; a
 	// negative value means 0.
 	DisklessSyncDelay int
-	// MaxMemory is Redis's maxmemory, in bytes. Stored only. Default 0:
-	// no limit.
-	MaxMemory int64
-	// MaxMemoryPolicy is Redis's maxmemory-policy: noeviction,
-	// allkeys-lru, volatile-lru, allkeys-lfu, volatile-lfu,
-	// allkeys-random, volatile-random or volatile-ttl. Stored only.
-	// Default noeviction.
-	MaxMemoryPolicy string
 }
 
 // Server serves a replikv.Store over RESP2. Create it with New, serve

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -12,13 +11,7 @@ import (
 const (
 	defaultMinReplicasMaxLag = 10
 	defaultDisklessSyncDelay = 5
-	defaultMaxMemoryPolicy   = "noeviction"
 )
-
-// maxMemoryPolicies are the values of maxmemory-policy, in the order
-// Redis lists them in its error.
-var maxMemoryPolicies = []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-	"allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}
 
 // storedSettings holds the stored-only settings of Config (see
 // Config.MinReplicasToWrite) as CONFIG SET leaves them.
@@ -31,7 +24,6 @@ func (st *storedSettings) set(c Config) {
 	st.mu.Lock()
 	st.c.MinReplicasToWrite, st.c.MinReplicasMaxLag = c.MinReplicasToWrite, c.MinReplicasMaxLag
 	st.c.NoDisklessSync, st.c.DisklessSyncDelay = c.NoDisklessSync, c.DisklessSyncDelay
-	st.c.MaxMemory, st.c.MaxMemoryPolicy = c.MaxMemory, c.MaxMemoryPolicy
 	st.mu.Unlock()
 }
 
@@ -41,27 +33,14 @@ func (st *storedSettings) into(c *Config) {
 	defer st.mu.Unlock()
 	c.MinReplicasToWrite, c.MinReplicasMaxLag = st.c.MinReplicasToWrite, st.c.MinReplicasMaxLag
 	c.NoDisklessSync, c.DisklessSyncDelay = st.c.NoDisklessSync, st.c.DisklessSyncDelay
-	c.MaxMemory, c.MaxMemoryPolicy = st.c.MaxMemory, st.c.MaxMemoryPolicy
 }
 
 // checkStored validates the stored-only settings of c for New.
 func checkStored(c *Config) error {
-	if c.MinReplicasToWrite < 0 || c.MinReplicasToWrite > math.MaxInt32 || c.MaxMemory < 0 {
-		return fmt.Errorf("%w: MinReplicasToWrite or MaxMemory out of range", ErrConfig)
-	}
-	if c.MaxMemoryPolicy != "" && !isMaxMemoryPolicy(c.MaxMemoryPolicy) {
-		return fmt.Errorf("%w: MaxMemoryPolicy %q: want one of %s", ErrConfig, c.MaxMemoryPolicy, strings.Join(maxMemoryPolicies, ", "))
+	if c.MinReplicasToWrite < 0 || c.MinReplicasToWrite > math.MaxInt32 {
+		return fmt.Errorf("%w: MinReplicasToWrite out of range", ErrConfig)
 	}
 	return nil
-}
-
-func isMaxMemoryPolicy(s string) bool {
-	for _, p := range maxMemoryPolicies {
-		if strings.EqualFold(p, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // secondsWithDefault renders a stored-only count or number of seconds
@@ -127,28 +106,4 @@ var storedParams = []serverParam{
 			return ""
 		}},
 	countParam("repl-diskless-sync-delay", "", func(c *Config) *int { return &c.DisklessSyncDelay }, defaultDisklessSyncDelay),
-	{"maxmemory", "",
-		func(c *Config) string { return strconv.FormatInt(c.MaxMemory, 10) },
-		func(c *Config, v string) string {
-			n, err := ParseMemory(v)
-			if err != nil {
-				return "argument must be a memory value"
-			}
-			c.MaxMemory = n
-			return ""
-		}},
-	{"maxmemory-policy", "",
-		func(c *Config) string {
-			if c.MaxMemoryPolicy == "" {
-				return defaultMaxMemoryPolicy
-			}
-			return strings.ToLower(c.MaxMemoryPolicy)
-		},
-		func(c *Config, v string) string {
-			if !isMaxMemoryPolicy(v) {
-				return "argument(s) must be one of the following: " + strings.Join(maxMemoryPolicies, ", ")
-			}
-			c.MaxMemoryPolicy = strings.ToLower(v)
-			return ""
-		}},
 }

@@ -13,7 +13,7 @@ import (
 func TestStoredParams(t *testing.T) {
 	var c Config
 	for name, value := range map[string]string{"min-slaves-to-write": "3", "min-replicas-max-lag": "0",
-		"repl-diskless-sync": "no", "repl-diskless-sync-delay": "7", "maxmemory": "1mb", "maxmemory-policy": "Volatile-TTL"} {
+		"repl-diskless-sync": "no", "repl-diskless-sync-delay": "7"} {
 		if err := ApplyServerParam(&c, name, value); !errors.Is(err, ErrUnknownParam) {
 			t.Errorf("ApplyServerParam %s: %v, want ErrUnknownParam", name, err)
 		}
@@ -21,11 +21,10 @@ func TestStoredParams(t *testing.T) {
 			t.Fatalf("%s %s: %v", name, value, err)
 		}
 	}
-	want := Config{MinReplicasToWrite: 3, MinReplicasMaxLag: -1, NoDisklessSync: true, DisklessSyncDelay: 7,
-		MaxMemory: 1 << 20, MaxMemoryPolicy: "volatile-ttl"}
+	want := Config{MinReplicasToWrite: 3, MinReplicasMaxLag: -1, NoDisklessSync: true, DisklessSyncDelay: 7}
 	checkEq(t, "settings applied", c, want)
-	if err := setDynamicParam(&c, "maxmemory-policy", "lru"); !errors.Is(err, ErrBadValue) {
-		t.Errorf("maxmemory-policy lru: %v", err)
+	if err := setDynamicParam(&c, "min-replicas-to-write", "-1"); !errors.Is(err, ErrBadValue) {
+		t.Errorf("min-replicas-to-write -1: %v", err)
 	}
 	checkEq(t, "settings after a refused value", c, want)
 
@@ -45,15 +44,42 @@ func TestStoredParams(t *testing.T) {
 		got[v.name] = v.value
 	}
 	for name, value := range map[string]string{"min-replicas-to-write": "3", "min-slaves-max-lag": "0", "repl-diskless-sync": "no",
-		"repl-diskless-sync-delay": "7", "maxmemory": "1048576", "maxmemory-policy": "volatile-ttl"} {
+		"repl-diskless-sync-delay": "7", "maxmemory": "0", "maxmemory-policy": "noeviction"} {
 		if got[name] != value {
 			t.Errorf("CONFIG GET %s = %q, want %q", name, got[name], value)
 		}
 	}
-	for _, bad := range []Config{{MinReplicasToWrite: -1}, {MaxMemory: -1}, {MaxMemoryPolicy: "lru"}} {
+	for _, bad := range []Config{{MinReplicasToWrite: -1}} {
 		bad.Store = store
 		if _, err := New(bad); !errors.Is(err, ErrConfig) {
 			t.Errorf("New(%+v): %v, want ErrConfig", bad, err)
 		}
+	}
+}
+
+// TestMemoryParams: maxmemory and its companions are the Store's settings
+// (ApplyParam, as a configuration file and CONFIG SET apply them), with
+// Redis's units, ranges and reasons.
+func TestMemoryParams(t *testing.T) {
+	var c replikv.Config
+	for name, value := range map[string]string{"maxmemory": "100mb", "maxmemory-policy": "Volatile-TTL",
+		"maxmemory-samples": "10", "lfu-log-factor": "0", "lfu-decay-time": "5"} {
+		if err := ApplyParam(&c, name, value); err != nil {
+			t.Fatalf("%s %s: %v", name, value, err)
+		}
+	}
+	want := replikv.Config{MaxMemory: 100 << 20, EvictionPolicy: replikv.VolatileTTL, MaxMemorySamples: 10,
+		LFULogFactor: -1, LFUDecayTime: 5}
+	checkEq(t, "memory settings", c, want)
+	for _, bad := range [][2]string{{"maxmemory", "1.5gb"}, {"maxmemory", "-1"}, {"maxmemory-policy", "lru"},
+		{"maxmemory-samples", "0"}, {"maxmemory-samples", "2147483648"}, {"lfu-log-factor", "-1"}, {"lfu-decay-time", "x"}} {
+		if err := ApplyParam(&c, bad[0], bad[1]); !errors.Is(err, ErrBadValue) {
+			t.Errorf("%s %s: %v, want ErrBadValue", bad[0], bad[1], err)
+		}
+	}
+	checkEq(t, "memory settings after refused values", c, want)
+	p := findStoreParam("lfu-log-factor")
+	if got := p.get(&c); got != "0" {
+		t.Errorf("lfu-log-factor reads %q, want 0", got)
 	}
 }

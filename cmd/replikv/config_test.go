@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/replikv/replikv"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -166,7 +167,8 @@ func TestHardeningDirectives(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.conf")
 	for _, tc := range []struct{ file, want string }{
-		{"port 1\nmaxmemory 100mb\n", "bad.conf:2: maxmemory is not supported, and ignoring it would let memory grow"},
+		{"maxmemory 1.5gb\n", "bad.conf:1: server: maxmemory: argument must be a memory value"},
+		{"maxmemory-policy lru\n", "bad.conf:1: server: maxmemory-policy: argument(s) must be one of the following"},
 		{"user alice on >pw ~* +@all\n", "bad.conf:1: user is not supported"},
 		{"aclfile /etc/redis/users.acl\n", "bad.conf:1: aclfile is not supported"},
 		{"tls-cluster yes\n", "bad.conf:1: tls-cluster is not supported, and ignoring it would serve or replicate in clear text"},
@@ -182,5 +184,23 @@ func TestHardeningDirectives(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, errUsage) {
 			t.Errorf("%q: error %v, want one containing %q", tc.file, err, tc.want)
 		}
+	}
+}
+
+// TestMaxMemoryDirectives: the memory directives reach the store's
+// configuration, with Redis's units, from flags and a file.
+func TestMaxMemoryDirectives(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	conf := filepath.Join(t.TempDir(), "mem.conf")
+	os.WriteFile(conf, []byte("maxmemory 1gb\nmaxmemory-policy volatile-ttl\nlfu-decay-time 0\n"), 0o600)
+	o, err := parseArgs([]string{conf, "--maxmemory", "100mb", "--maxmemory-policy", "ALLKEYS-LFU",
+		"--maxmemory-samples", "10", "--lfu-log-factor", "20"}, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.store
+	if c.MaxMemory != 100<<20 || c.EvictionPolicy != replikv.AllKeysLFU || c.MaxMemorySamples != 10 ||
+		c.LFULogFactor != 20 || c.LFUDecayTime != -1 {
+		t.Fatalf("store config %+v", c)
 	}
 }

@@ -92,8 +92,8 @@ func TestBinaryOutOfDescriptors(t *testing.T) {
 
 // TestBinaryHardeningConfig is defect 8 end to end: with the issue's
 // config file the binary starts, FLUSHALL and CONFIG are gone and GET
-// answers to its new name; with maxmemory set it refuses to start and
-// says why.
+// answers to its new name; with min-replicas-to-write set it refuses to
+// start and says why.
 func TestBinaryHardeningConfig(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
@@ -120,10 +120,10 @@ func TestBinaryHardeningConfig(t *testing.T) {
 	}
 	n.stop(t)
 
-	os.WriteFile(conf, []byte("rename-command FLUSHALL \"\"\nmaxmemory 100mb\n"), 0o600)
+	os.WriteFile(conf, []byte("rename-command FLUSHALL \"\"\nmin-replicas-to-write 1\n"), 0o600)
 	out, err := exec.Command(bin, conf, "--port", freePort(t)).CombinedOutput()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "hard.conf:2: maxmemory is not supported") {
-		t.Errorf("with maxmemory: %v, output:\n%s", err, out)
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "hard.conf:2: min-replicas-to-write is not supported") {
+		t.Errorf("with min-replicas-to-write: %v, output:\n%s", err, out)
 	}
 }

@@ -32,7 +32,8 @@ func TestUsageListsEveryDirective(t *testing.T) {
 		"repl-ping-replica-period", "repl-ping-slave-period", "dir", "tls-port", "tls-cert-file", "tls-key-file",
 		"tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
 		"tls-ca-cert-file", "tls-ca-cert-dir", "tls-auth-clients", "tls-replication", "tls-protocols",
-		"tls-ciphers", "tls-ciphersuites"} {
+		"tls-ciphers", "tls-ciphersuites", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor",
+		"lfu-decay-time"} {
 		if !listed[name] {
 			t.Errorf("the usage does not list --%s", name)
 		}
@@ -43,7 +44,9 @@ func TestUsageListsEveryDirective(t *testing.T) {
 		"repl-ping-slave-period": {"5"}, "dir": {t.TempDir()}, "tls-port": {"0"}, "tls-auth-clients": {"optional"},
 		"tls-replication": {"no"}, "tls-protocols": {"TLSv1.2"}, "tls-ciphers": {"ECDHE-RSA-AES128-GCM-SHA256"},
 		"tls-ciphersuites": {""}, "protected-mode": {"yes"}, "replica-read-only": {"yes"}, "slave-read-only": {"yes"},
-		"replica-serve-stale-data": {"yes"}, "slave-serve-stale-data": {"yes"}, "enable-debug-command": {"local"}}
+		"replica-serve-stale-data": {"yes"}, "slave-serve-stale-data": {"yes"}, "enable-debug-command": {"local"},
+		"maxmemory": {"100mb"}, "maxmemory-policy": {"allkeys-lfu"}, "maxmemory-samples": {"10"},
+		"lfu-log-factor": {"0"}, "lfu-decay-time": {"2"}}
 	for name := range listed {
 		args, ok := values[name]
 		if !ok {
