@@ -76,6 +76,7 @@ type recorder struct {
 	from int64
 	sub  *Subscription
 	done chan struct{}
+	err  error // what ended the recording, under mu
 }
 
 func record(t testing.TB, s *Store, from int64) *recorder {
@@ -95,6 +96,9 @@ func recordSub(t testing.TB, sub *Subscription, from int64) *recorder {
 		for {
 			data, _, err := sub.Next(context.Background(), b)
 			if err != nil {
+				r.mu.Lock()
+				r.err = err
+				r.mu.Unlock()
 				return
 			}
 			r.mu.Lock()
@@ -120,7 +124,11 @@ func (r *recorder) bytesUntil(t testing.TB, end int64) []byte {
 			r.mu.Unlock()
 			return b
 		}
+		err := r.err
 		r.mu.Unlock()
+		if err != nil {
+			t.Fatalf("stream ended at offset %d, want %d: %v", n, end, err)
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("stream stuck at offset %d, want %d", n, end)
 		}
