@@ -120,7 +120,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		log.Info("following a primary", "addr", net.JoinHostPort(host, p), "tls", opts.tlsClient != nil)
 	}
-	return serve(srv, ls, log)
+	return serve(srv, ls, store.Config, log)
 }
 
 // reservedFDs are the file descriptors kept for other uses than clients
@@ -145,14 +145,15 @@ func fitMaxClients(maxClients int, log *slog.Logger) int {
 	return fitted
 }
 
-// serve serves the listeners until a signal or a listener failure.
-func serve(srv *server.Server, ls []net.Listener, log *slog.Logger) int {
+// serve serves the listeners until a signal or a listener failure; conf
+// returns the store's configuration (for the memory limit, see memLimiter).
+func serve(srv *server.Server, ls []net.Listener, conf func() replikv.Config, log *slog.Logger) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
 	ctx, cancel := context.WithCancel(context.Background())
 	returned := make(chan struct{})
-	go func() { defer close(returned); returnMemory(ctx) }()
+	go func() { defer close(returned); returnMemory(ctx, conf) }()
 	defer func() { cancel(); <-returned }()
 	failed := make(chan error, len(ls))
 	for _, l := range ls {

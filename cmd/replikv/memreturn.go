@@ -5,6 +5,8 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
+
+	"github.com/replikv/replikv"
 )
 
 // The Go runtime keeps memory it freed for a while before giving it back
@@ -27,8 +29,11 @@ const freeHeapMetric = "/memory/classes/heap/free:bytes"
 // shouldReturn decides, from the free heap bytes, whether to return them.
 func shouldReturn(free uint64) bool { return free > returnThreshold }
 
-// returnMemory runs until ctx ends.
-func returnMemory(ctx context.Context) {
+// returnMemory runs until ctx ends. It also keeps the runtime's memory
+// limit in step with the store's maxmemory (see memLimiter).
+func returnMemory(ctx context.Context, conf func() replikv.Config) {
+	limits := newMemLimiter()
+	limits.update(conf())
 	sample := []metrics.Sample{{Name: freeHeapMetric}}
 	t := time.NewTicker(returnPeriod)
 	defer t.Stop()
@@ -38,6 +43,7 @@ func returnMemory(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		limits.update(conf())
 		metrics.Read(sample)
 		if sample[0].Value.Kind() == metrics.KindUint64 && shouldReturn(sample[0].Value.Uint64()) {
 			debug.FreeOSMemory()

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"math"
+	"runtime/debug"
+	"testing"
+
+	"github.com/replikv/replikv"
+)
+
+func TestMemoryLimit(t *testing.T) {
+	if got := memoryLimit(replikv.Config{}); got != math.MaxInt64 {
+		t.Errorf("no maxmemory: limit %d, want none", got)
+	}
+	cfg := replikv.Config{MaxMemory: 1 << 30, BacklogSize: 1 << 20}
+	if got, want := memoryLimit(cfg), int64(1<<30+1<<28+64<<20+1<<20); got != want {
+		t.Errorf("1 GiB maxmemory: limit %d, want %d", got, want)
+	}
+}
+
+// TestMemLimiterFollowsMaxMemory: the runtime's limit follows maxmemory
+// (set, changed, removed) and is left alone when the user set GOMEMLIMIT.
+func TestMemLimiterFollowsMaxMemory(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	m := &memLimiter{}
+	for _, max := range []int64{100 << 20, 200 << 20, 0} {
+		cfg := replikv.Config{MaxMemory: max}
+		m.update(cfg)
+		if got, want := debug.SetMemoryLimit(-1), memoryLimit(cfg); got != want {
+			t.Errorf("maxmemory %d: runtime limit %d, want %d", max, got, want)
+		}
+	}
+	user := &memLimiter{user: true}
+	debug.SetMemoryLimit(12345 << 20)
+	if got := user.update(replikv.Config{MaxMemory: 1 << 20}); got != -1 || debug.SetMemoryLimit(-1) != 12345<<20 {
+		t.Errorf("GOMEMLIMIT set: the limiter changed the runtime's limit")
+	}
+}
