@@ -18,8 +18,8 @@ func (s *Store) Config() Config { return *s.conf() }
 // MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout,
 // PingPeriod (from the next PING on), AckPeriod (from the next
 // connection to the primary), ReplicaOutputLimits (for replicas that sync
-// from now on) and
-// BacklogSize (the newest bytes are kept). Changing any other field is an
+// from now on), MinReplicasToWrite, MinReplicasMaxLag (from the next
+// write) and BacklogSize (the newest bytes are kept). Changing any other field is an
 // error wrapping ErrInvalidArgument. After Close it returns ErrClosed.
 func (s *Store) Reconfigure(fn func(c *Config)) error {
 	s.reconfMu.Lock()
@@ -47,8 +47,9 @@ func (s *Store) Reconfigure(fn func(c *Config)) error {
 	fixed.ReplicaWritable, fixed.RefuseStaleReads, fixed.ReplTimeout = c.ReplicaWritable, c.RefuseStaleReads, c.ReplTimeout
 	fixed.ReplicaOutputLimits, fixed.BacklogSize = c.ReplicaOutputLimits, c.BacklogSize
 	fixed.PingPeriod, fixed.AckPeriod = c.PingPeriod, c.AckPeriod
+	fixed.MinReplicasToWrite, fixed.MinReplicasMaxLag = c.MinReplicasToWrite, c.MinReplicasMaxLag
 	if !sameFixed(fixed, c) {
-		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, PingPeriod, AckPeriod, ReplicaOutputLimits and BacklogSize change at runtime", ErrInvalidArgument)
+		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, PingPeriod, AckPeriod, ReplicaOutputLimits, MinReplicasToWrite, MinReplicasMaxLag and BacklogSize change at runtime", ErrInvalidArgument)
 	}
 	if c.BacklogSize != old.BacklogSize {
 		s.resizeBacklog(c.BacklogSize)

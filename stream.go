@@ -43,7 +43,10 @@ type stream struct {
 	txBuf   []byte
 	txCount int
 	epoch   uint64 // last snapshot epoch handed out
-	now     func() time.Time
+	// pause is set while a failover pauses writes (failover.go), closed
+	// and cleared when it ends; API writes wait on it.
+	pause chan struct{}
+	now   func() time.Time
 }
 
 func newStream(backlogSize int, now func() time.Time) *stream {

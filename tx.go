@@ -26,6 +26,7 @@ var errTxDone = errors.New("replikv: transaction used after Atomic returned")
 // changes made before fn returns an error stay (and are propagated).
 // fn must not call the Store's own methods (it would deadlock); it uses tx.
 func (s *Store) Atomic(fn func(tx *Tx) error) error {
+	s.awaitWritable()
 	s.lockAll()
 	s.st.tx = true
 	tx := &Tx{s: s}
@@ -42,6 +43,7 @@ func (s *Store) Atomic(fn func(tx *Tx) error) error {
 // An operation in fn on another key, and FlushAll, return an error
 // wrapping ErrInvalidArgument; Len counts the keys of the locked shards.
 func (s *Store) AtomicKeys(keys []string, fn func(tx *Tx) error) error {
+	s.awaitWritable()
 	idx := s.lockKeys(keys)
 	s.st.tx = true
 	tx := &Tx{s: s, shards: idx}

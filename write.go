@@ -409,6 +409,7 @@ func (s *Store) appendValueLocked(key string, suffix []byte) (int, error) {
 
 // FlushAll removes every key; the stream receives FLUSHALL.
 func (s *Store) FlushAll() error {
+	s.awaitWritable()
 	s.lockAll()
 	defer s.unlockAll()
 	if err := s.admitLocked(); err != nil {

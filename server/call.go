@@ -159,6 +159,8 @@ func storeError(err error) string {
 	switch {
 	case errors.Is(err, replikv.ErrReadOnly):
 		return errReadOnly
+	case errors.Is(err, replikv.ErrNoReplicas):
+		return "NOREPLICAS Not enough good replicas to write."
 	case errors.Is(err, replikv.ErrSyncing):
 		return errMasterDown
 	case errors.Is(err, replikv.ErrNotInteger):

@@ -80,13 +80,13 @@
 //     default, as redis-server does.
 //   - RenameCommands applies to the names clients send; COMMAND lists
 //     commands under their new names but describes them with the old.
-//   - CONFIG SET changes the replication settings (see ApplyParam),
-//     timeout and protected-mode. It also accepts, and CONFIG GET
-//     reports, settings the server stores without acting on them yet:
-//     min-replicas-to-write, min-replicas-max-lag, repl-diskless-sync
-//     (snapshots are always streamed without a file),
+//   - CONFIG SET changes the replication settings (see ApplyParam,
+//     min-replicas-to-write and min-replicas-max-lag included), timeout
+//     and protected-mode. It also accepts, and CONFIG GET reports,
+//     settings the server stores without acting on them yet:
+//     repl-diskless-sync (snapshots are always streamed without a file),
 //     repl-diskless-sync-delay, maxmemory and maxmemory-policy (see
-//     Config.MinReplicasToWrite). CONFIG GET shows a few more, read-only,
+//     Config.MaxMemory). CONFIG GET shows a few more, read-only,
 //     for tools; CONFIG SET of one of those to the value it has is
 //     accepted, to another refused as immutable.
 //   - CLIENT LIST shows normal clients only; qbuf, qbuf-free, argv-mem,

@@ -10,7 +10,6 @@ import (
 
 // Defaults of the stored-only settings, as Redis's.
 const (
-	defaultMinReplicasMaxLag = 10
 	defaultDisklessSyncDelay = 5
 	defaultMaxMemoryPolicy   = "noeviction"
 )
@@ -29,7 +28,6 @@ type storedSettings struct {
 
 func (st *storedSettings) set(c Config) {
 	st.mu.Lock()
-	st.c.MinReplicasToWrite, st.c.MinReplicasMaxLag = c.MinReplicasToWrite, c.MinReplicasMaxLag
 	st.c.NoDisklessSync, st.c.DisklessSyncDelay = c.NoDisklessSync, c.DisklessSyncDelay
 	st.c.MaxMemory, st.c.MaxMemoryPolicy = c.MaxMemory, c.MaxMemoryPolicy
 	st.mu.Unlock()
@@ -39,15 +37,14 @@ func (st *storedSettings) set(c Config) {
 func (st *storedSettings) into(c *Config) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	c.MinReplicasToWrite, c.MinReplicasMaxLag = st.c.MinReplicasToWrite, st.c.MinReplicasMaxLag
 	c.NoDisklessSync, c.DisklessSyncDelay = st.c.NoDisklessSync, st.c.DisklessSyncDelay
 	c.MaxMemory, c.MaxMemoryPolicy = st.c.MaxMemory, st.c.MaxMemoryPolicy
 }
 
 // checkStored validates the stored-only settings of c for New.
 func checkStored(c *Config) error {
-	if c.MinReplicasToWrite < 0 || c.MinReplicasToWrite > math.MaxInt32 || c.MaxMemory < 0 {
-		return fmt.Errorf("%w: MinReplicasToWrite or MaxMemory out of range", ErrConfig)
+	if c.MaxMemory < 0 {
+		return fmt.Errorf("%w: MaxMemory out of range", ErrConfig)
 	}
 	if c.MaxMemoryPolicy != "" && !isMaxMemoryPolicy(c.MaxMemoryPolicy) {
 		return fmt.Errorf("%w: MaxMemoryPolicy %q: want one of %s", ErrConfig, c.MaxMemoryPolicy, strings.Join(maxMemoryPolicies, ", "))
@@ -114,8 +111,6 @@ func countParam(name, alias string, field func(c *Config) *int, def int) serverP
 
 // storedParams are the stored-only settings as serverParams.
 var storedParams = []serverParam{
-	countParam("min-replicas-to-write", "min-slaves-to-write", func(c *Config) *int { return &c.MinReplicasToWrite }, 0),
-	countParam("min-replicas-max-lag", "min-slaves-max-lag", func(c *Config) *int { return &c.MinReplicasMaxLag }, defaultMinReplicasMaxLag),
 	{"repl-diskless-sync", "",
 		func(c *Config) string { return yesNo(!c.NoDisklessSync) },
 		func(c *Config, v string) string {

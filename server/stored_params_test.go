@@ -12,7 +12,7 @@ import (
 // that ApplyServerParam (a configuration file's path) does not know them.
 func TestStoredParams(t *testing.T) {
 	var c Config
-	for name, value := range map[string]string{"min-slaves-to-write": "3", "min-replicas-max-lag": "0",
+	for name, value := range map[string]string{
 		"repl-diskless-sync": "no", "repl-diskless-sync-delay": "7", "maxmemory": "1mb", "maxmemory-policy": "Volatile-TTL"} {
 		if err := ApplyServerParam(&c, name, value); !errors.Is(err, ErrUnknownParam) {
 			t.Errorf("ApplyServerParam %s: %v, want ErrUnknownParam", name, err)
@@ -21,7 +21,7 @@ func TestStoredParams(t *testing.T) {
 			t.Fatalf("%s %s: %v", name, value, err)
 		}
 	}
-	want := Config{MinReplicasToWrite: 3, MinReplicasMaxLag: -1, NoDisklessSync: true, DisklessSyncDelay: 7,
+	want := Config{NoDisklessSync: true, DisklessSyncDelay: 7,
 		MaxMemory: 1 << 20, MaxMemoryPolicy: "volatile-ttl"}
 	checkEq(t, "settings applied", c, want)
 	if err := setDynamicParam(&c, "maxmemory-policy", "lru"); !errors.Is(err, ErrBadValue) {
@@ -44,13 +44,13 @@ func TestStoredParams(t *testing.T) {
 	for _, v := range srv.configValues() {
 		got[v.name] = v.value
 	}
-	for name, value := range map[string]string{"min-replicas-to-write": "3", "min-slaves-max-lag": "0", "repl-diskless-sync": "no",
+	for name, value := range map[string]string{"repl-diskless-sync": "no",
 		"repl-diskless-sync-delay": "7", "maxmemory": "1048576", "maxmemory-policy": "volatile-ttl"} {
 		if got[name] != value {
 			t.Errorf("CONFIG GET %s = %q, want %q", name, got[name], value)
 		}
 	}
-	for _, bad := range []Config{{MinReplicasToWrite: -1}, {MaxMemory: -1}, {MaxMemoryPolicy: "lru"}} {
+	for _, bad := range []Config{{MaxMemory: -1}, {MaxMemoryPolicy: "lru"}} {
 		bad.Store = store
 		if _, err := New(bad); !errors.Is(err, ErrConfig) {
 			t.Errorf("New(%+v): %v, want ErrConfig", bad, err)

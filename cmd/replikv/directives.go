@@ -29,6 +29,8 @@ var directives = []directiveDoc{
 	{"repl-backlog-size", "", "<bytes>", "replication backlog, such as 1mb (default 1mb)"},
 	{"repl-timeout", "", "<seconds>", "a replication link silent this long is dead (default 60)"},
 	{"repl-ping-replica-period", "repl-ping-slave-period", "<seconds>", "PING replicas this often (default 10)"},
+	{"min-replicas-to-write", "min-slaves-to-write", "<n>", "refuse writes (NOREPLICAS) with fewer good replicas than this; 0 turns it off (default 0)"},
+	{"min-replicas-max-lag", "min-slaves-max-lag", "<seconds>", "a replica is good while its last ACK is younger than this; 0 turns the check off (default 10)"},
 	{"dir", "", "<directory>", "where a full resync spools its snapshot (default: the system's temporary directory)"},
 	{"tls-port", "", "<port>", "TCP port for TLS clients and replicas; 0 turns it off (default 0)"},
 	{"tls-cert-file", "", "<file>", "PEM certificate the server presents, and the replication client too"},
