@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -294,7 +295,7 @@ func TestFailoverRefusals(t *testing.T) {
 		{FailoverOptions{Dial: dial, Timeout: -1}, "timeout must be greater than 0"},
 	} {
 		_, err := p.StartFailover(tc.opts)
-		if err == nil || !contains(err.Error(), tc.want) {
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("StartFailover(%+v): %v, want %q", tc.opts, err, tc.want)
 		}
 	}
@@ -302,21 +303,10 @@ func TestFailoverRefusals(t *testing.T) {
 	must(t, r.ReplicaOf(mn.dialer("p")))
 	waitSynced(t, r)
 	poll(t, 5*time.Second, "the replica online", func() bool { return len(p.Info().Replicas) == 1 })
-	if _, err := p.StartFailover(FailoverOptions{Dial: dial, Port: 9}); err == nil || !contains(err.Error(), "is not a replica") {
+	if _, err := p.StartFailover(FailoverOptions{Dial: dial, Port: 9}); err == nil || !strings.Contains(err.Error(), "is not a replica") {
 		t.Errorf("unknown target: %v", err)
 	}
-	if _, err := r.StartFailover(FailoverOptions{Dial: dial}); err == nil || !contains(err.Error(), "not valid when server is a replica") {
+	if _, err := r.StartFailover(FailoverOptions{Dial: dial}); err == nil || !strings.Contains(err.Error(), "not valid when server is a replica") {
 		t.Errorf("on a replica: %v", err)
 	}
-}
-
-func contains(s, sub string) bool { return len(sub) == 0 || indexOf(s, sub) >= 0 }
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }

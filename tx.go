@@ -43,6 +43,12 @@ func (s *Store) Atomic(fn func(tx *Tx) error) error {
 // An operation in fn on another key, and FlushAll, return an error
 // wrapping ErrInvalidArgument; Len counts the keys of the locked shards.
 func (s *Store) AtomicKeys(keys []string, fn func(tx *Tx) error) error {
+	return s.atomicKeys(keys, fn, nil)
+}
+
+// atomicKeys is AtomicKeys; when pos is not nil it receives the stream
+// position right after the transaction's commands (see AtomicKeysPos).
+func (s *Store) atomicKeys(keys []string, fn func(tx *Tx) error, pos *Pos) error {
 	s.awaitWritable()
 	idx := s.lockKeys(keys)
 	s.st.tx = true
@@ -50,6 +56,9 @@ func (s *Store) AtomicKeys(keys []string, fn func(tx *Tx) error) error {
 	defer func() {
 		tx.done = true
 		s.st.txEndLocked()
+		if pos != nil {
+			*pos = Pos{ReplID: s.st.replid, Offset: s.st.end}
+		}
 		s.unlockKeys(idx)
 	}()
 	return fn(tx)
