@@ -14,6 +14,7 @@ func replicationCommands() []*command {
 		cmd("replicaof", 3, fAdmin|fNoMulti, 0, 0, 0, replicaofCmd),
 		cmd("slaveof", 3, fAdmin|fNoMulti, 0, 0, 0, replicaofCmd),
 		cmd("wait", 3, fNoMulti, 0, 0, 0, waitCmd),
+		cmd("failover", -1, fAdmin|fNoMulti, 0, 0, 0, failoverCmd),
 		cmd("sync", 1, fAdmin|fNoMulti, 0, 0, 0, handOffCmd),
 		cmd("psync", -3, fAdmin|fNoMulti, 0, 0, 0, handOffCmd),
 		cmd("replconf", -1, fAdmin|fNoMulti, 0, 0, 0, handOffCmd),
