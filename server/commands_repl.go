@@ -68,6 +68,10 @@ func roleCmd(x *call) {
 // replicaofCmd is REPLICAOF host port (Store.ReplicaOf through
 // Config.Dial) and REPLICAOF NO ONE (Store.Promote).
 func replicaofCmd(x *call) {
+	if x.s.store.FailoverState() != replikv.NoFailover {
+		x.r.err("ERR REPLICAOF not allowed while failing over.")
+		return
+	}
 	if is(x.args[1], "no") && is(x.args[2], "one") {
 		if err := x.s.store.Promote(); err != nil {
 			x.fail(err)
