@@ -22,7 +22,7 @@
 // # Roles
 //
 // A store is a primary, a replica or closed (Role). The role changes only
-// through ReplicaOf, Promote, Shutdown and Close, which are serialised, and
+// through ReplicaOf, Promote, Failover, Shutdown and Close, which are serialised, and
 // every write checks it under the lock that orders the stream: a write
 // either is in the stream before a role change or fails after it
 // (ErrReadOnly, ErrClosed). After Close no goroutine of the store runs and
