@@ -50,15 +50,10 @@ func (c failoverCand) matches(host string, port int) bool {
 
 // checkFailoverStart decides whether a failover may start on a primary
 // with these replicas, toward host:port when hasTarget, and returns Redis's
-// reason when it may not.
+// reason when it may not. Without a target, replicas still syncing count:
+// the failover waits for one to be online and caught up.
 func checkFailoverStart(cands []failoverCand, hasTarget bool, host string, port int) error {
-	online := 0
-	for _, c := range cands {
-		if c.Online {
-			online++
-		}
-	}
-	if online == 0 {
+	if len(cands) == 0 { // as Redis: any replica, online or still syncing
 		return fmt.Errorf("%w: FAILOVER requires connected replicas", ErrFailover)
 	}
 	if !hasTarget {

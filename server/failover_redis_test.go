@@ -209,7 +209,10 @@ func TestFailoverCommandErrors(t *testing.T) {
 	if err := r.store.ReplicaOf(transport.TCP(p.addr)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a replica online", func() bool { return len(p.store.Info().Replicas) == 1 })
+	eventually(t, "a replica online", func() bool {
+		in := p.store.Info()
+		return len(in.Replicas) == 1 && in.Replicas[0].State == "online"
+	})
 	rc := r.client(t, nil)
 	for args, want := range map[string]string{
 		"FAILOVER TO 127.0.0.1 1": "ERR FAILOVER target HOST and PORT is not a replica.",

@@ -29,7 +29,8 @@ func TestUsageListsEveryDirective(t *testing.T) {
 	for _, name := range []string{"port", "bind", "protected-mode", "requirepass", "maxclients", "timeout",
 		"rename-command", "replicaof", "slaveof", "masterauth", "masteruser", "replica-read-only", "slave-read-only",
 		"replica-serve-stale-data", "slave-serve-stale-data", "repl-backlog-size", "repl-timeout",
-		"repl-ping-replica-period", "repl-ping-slave-period", "dir", "tls-port", "tls-cert-file", "tls-key-file",
+		"repl-ping-replica-period", "repl-ping-slave-period", "min-replicas-to-write", "min-slaves-to-write",
+		"min-replicas-max-lag", "min-slaves-max-lag", "dir", "tls-port", "tls-cert-file", "tls-key-file",
 		"tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
 		"tls-ca-cert-file", "tls-ca-cert-dir", "tls-auth-clients", "tls-replication", "tls-protocols",
 		"tls-ciphers", "tls-ciphersuites"} {
@@ -43,7 +44,8 @@ func TestUsageListsEveryDirective(t *testing.T) {
 		"repl-ping-slave-period": {"5"}, "dir": {t.TempDir()}, "tls-port": {"0"}, "tls-auth-clients": {"optional"},
 		"tls-replication": {"no"}, "tls-protocols": {"TLSv1.2"}, "tls-ciphers": {"ECDHE-RSA-AES128-GCM-SHA256"},
 		"tls-ciphersuites": {""}, "protected-mode": {"yes"}, "replica-read-only": {"yes"}, "slave-read-only": {"yes"},
-		"replica-serve-stale-data": {"yes"}, "slave-serve-stale-data": {"yes"}, "enable-debug-command": {"local"}}
+		"replica-serve-stale-data": {"yes"}, "slave-serve-stale-data": {"yes"}, "enable-debug-command": {"local"},
+		"min-replicas-to-write": {"1"}, "min-slaves-to-write": {"0"}, "min-replicas-max-lag": {"10"}, "min-slaves-max-lag": {"0"}}
 	for name := range listed {
 		args, ok := values[name]
 		if !ok {
