@@ -167,6 +167,23 @@ type Config struct {
 	// buffers, for up to ReplTimeout and are then closed. Default 64.
 	MaxHandshakes int
 
+	// MinReplicasToWrite, when positive, makes a primary refuse API writes
+	// with ErrNoReplicas while fewer than this many replicas are online
+	// with an acknowledgement younger than MinReplicasMaxLag (Info's
+	// GoodReplicas). It bounds how much an isolated primary can accept
+	// that no replica has; it does not make a write wait for replicas (use
+	// Wait for that). Redis: min-replicas-to-write. Default 0: off.
+	// Reconfigure may change it.
+	MinReplicasToWrite int
+
+	// MinReplicasMaxLag is how old a replica's last REPLCONF ACK may be for
+	// it to count toward MinReplicasToWrite. Replicas ACK every AckPeriod
+	// (Redis replicas every second), so keep it well above that. A
+	// negative value turns the min-replicas check off, as Redis's 0 does.
+	// Redis: min-replicas-max-lag (in seconds there). Default 10s.
+	// Reconfigure may change it.
+	MinReplicasMaxLag time.Duration
+
 	// Now is the clock used for expiry. Default time.Now. Tests may set it.
 	Now func() time.Time
 
@@ -196,6 +213,7 @@ const (
 	DefaultMaxMemorySamples     = 5
 	DefaultLFULogFactor         = 10
 	DefaultLFUDecayTime         = 1
+	DefaultMinReplicasMaxLag    = 10 * time.Second
 )
 
 // orDefault sets *v to d when it is the zero value.
@@ -283,6 +301,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxHandshakes < 1 {
 		return c, fmt.Errorf("%w: Config.MaxHandshakes %d: want at least 1", ErrInvalidArgument, c.MaxHandshakes)
 	}
+	if c.MinReplicasToWrite < 0 {
+		return c, fmt.Errorf("%w: Config.MinReplicasToWrite %d: want 0 or more", ErrInvalidArgument, c.MinReplicasToWrite)
+	}
+	orDefault(&c.MinReplicasMaxLag, DefaultMinReplicasMaxLag)
 	if c.ListeningPort < 0 || c.ListeningPort > 65535 {
 		return c, fmt.Errorf("%w: Config.ListeningPort %d", ErrInvalidArgument, c.ListeningPort)
 	}

@@ -63,4 +63,20 @@ var (
 	// ErrNaNOrInfinity is returned by IncrByFloat when the result would not
 	// be finite (Redis: "increment would produce NaN or Infinity").
 	ErrNaNOrInfinity = errors.New("replikv: increment would produce NaN or Infinity")
+	// ErrNoReplicas is returned by writes on a primary while fewer replicas
+	// than Config.MinReplicasToWrite are online with a fresh ACK (Redis:
+	// "NOREPLICAS Not enough good replicas to write.").
+	ErrNoReplicas = errors.New("replikv: not enough good replicas to write")
+	// ErrWritesPaused is returned by a write that cannot wait (inside
+	// Atomic or AtomicKeys) while a failover pauses writes; other writes
+	// wait for the failover to end instead.
+	ErrWritesPaused = errors.New("replikv: writes paused by a failover")
+	// ErrFailover is wrapped by the errors of Failover that end it without
+	// a handover (no eligible replica, timeout, abort, refusal): the store
+	// is still the primary.
+	ErrFailover = errors.New("replikv: failover failed")
+	// ErrHistoryDiverged is returned by WaitOffset when the store's
+	// history cannot contain the awaited position: it neither is nor
+	// continues that position's replication ID at that offset.
+	ErrHistoryDiverged = errors.New("replikv: history does not contain that position")
 )

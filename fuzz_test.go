@@ -54,7 +54,9 @@ func FuzzPSyncParse(f *testing.F) {
 			}
 			return // SYNC is always a full resync; no decision is made
 		}
-		if len(args) != 3 {
+		// Redis's PSYNC has arity -3: it reads a fourth argument (FAILOVER)
+		// and ignores any more.
+		if len(args) < 3 || req.Failover != (len(args) > 3 && equalFold(args[3], "FAILOVER")) {
 			t.Fatalf("PSYNC parsed as %+v from %q", req, args)
 		}
 		if off, err := strconv.ParseInt(string(args[2]), 10, 64); err != nil || req.Offset != off || req.ReplID != string(args[1]) {

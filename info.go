@@ -28,6 +28,15 @@ type Info struct {
 	// to 64 more blocks (1 MiB) that left the window are kept for reuse.
 	ReplBufferBytes int64
 
+	// GoodReplicas is how many replicas are online with an ACK younger
+	// than Config.MinReplicasMaxLag (min_slaves_good_slaves), what
+	// Config.MinReplicasToWrite is compared with; -1 when the check is off
+	// (Redis then omits the line).
+	GoodReplicas int
+	// FailoverState is where a coordinated failover stands
+	// (master_failover_state; see Failover).
+	FailoverState FailoverState
+
 	// Replicas connected to this store (connected_slaves, slaveN lines),
 	// from their PSYNC or SYNC on: syncing ones included.
 	Replicas []ReplicaInfo
@@ -167,6 +176,11 @@ func (s *Store) Info() Info {
 	}
 	p.mu.Unlock()
 	sort.Slice(in.Replicas, func(i, j int) bool { return in.Replicas[i].ID < in.Replicas[j].ID })
+	in.GoodReplicas = -1
+	if c := s.conf(); minReplicasOn(c) {
+		in.GoodReplicas = s.goodReplicas(now, c.MinReplicasMaxLag)
+	}
+	in.FailoverState = s.FailoverState()
 	in.SnapshotInProgress, in.SnapshotOffset, in.SnapshotBytes, in.SnapshotReplicas = s.syncJobInfo()
 	in.Keys, in.Expires = s.counts()
 	in.ExpiredKeys = s.expiredKeys.Load()

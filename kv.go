@@ -22,7 +22,7 @@
 // # Roles
 //
 // A store is a primary, a replica or closed (Role). The role changes only
-// through ReplicaOf, Promote, Shutdown and Close, which are serialised, and
+// through ReplicaOf, Promote, Failover, Shutdown and Close, which are serialised, and
 // every write checks it under the lock that orders the stream: a write
 // either is in the stream before a role change or fails after it
 // (ErrReadOnly, ErrClosed). After Close no goroutine of the store runs and
@@ -91,6 +91,8 @@ type Store struct {
 	// periodsSet tells which of PingPeriod and AckPeriod the user set (the
 	// others follow ReplTimeout); guarded by reconfMu.
 	periodsSet struct{ ping, ack bool }
+
+	fo atomic.Pointer[failover] // the running coordinated failover (failover.go)
 
 	prim primaryState // serving replicas (primary.go)
 	rep  replicaState // following a primary (replica.go)
@@ -403,10 +405,19 @@ func (s *Store) readable() error {
 
 // admitLocked decides an API write with the stream locked, so that the
 // role cannot change between the decision and the write's stream append:
-// ErrReadOnly on a read-only replica, ErrClosed after Close.
+// ErrReadOnly on a read-only replica, ErrClosed after Close, errPaused
+// while a failover pauses writes (see lockWrite), ErrNoReplicas on a
+// primary short of good replicas (minreplicas.go).
 func (s *Store) admitLocked() error {
-	_, err := admitWrite(s.st.loadRole(), s.conf().ReplicaWritable)
-	return err
+	if s.st.pause != nil {
+		return errPaused
+	}
+	c := s.conf()
+	stream, err := admitWrite(s.st.loadRole(), c.ReplicaWritable)
+	if err != nil || !stream {
+		return err
+	}
+	return s.minReplicasLocked(c)
 }
 
 // lockKey locks key's shard and the stream for a mutation.
@@ -418,15 +429,22 @@ func (s *Store) lockKey(key string) *shard {
 }
 
 // lockWrite is lockKey for an API write, admitted by admitLocked; on error
-// nothing is locked.
+// nothing is locked. While a failover pauses writes it waits, unlocked,
+// for the failover to end, then decides again.
 func (s *Store) lockWrite(key string) (*shard, error) {
-	s.makeRoom(false) // evicts when over MaxMemory; only growing writes fail
-	sh := s.lockKey(key)
-	if err := s.admitLocked(); err != nil {
+	for {
+		s.makeRoom(false) // evicts when over MaxMemory; only growing writes fail
+		sh := s.lockKey(key)
+		err := s.admitLocked()
+		if err == nil {
+			return sh, nil
+		}
+		pause := s.st.pause
 		s.unlockWrite(sh)
-		return nil, err
+		if err != errPaused || !s.awaitPause(pause) {
+			return nil, err
+		}
 	}
-	return sh, nil
 }
 
 // findLocked returns the shard and bucket of key (bucket -1 when absent);

@@ -40,6 +40,11 @@ type replicaConn struct {
 
 	sub atomic.Pointer[Subscription] // its stream reader, once it has one
 
+	// online and ackNano mirror state == "online" and lastAck for the
+	// lock-free count of good replicas (minreplicas.go).
+	online  atomic.Bool
+	ackNano atomic.Int64
+
 	ackOnce  sync.Once
 	firstAck chan struct{} // closed at the first REPLCONF ACK after the sync
 }
@@ -47,7 +52,15 @@ type replicaConn struct {
 func (rc *replicaConn) setState(st string) {
 	rc.mu.Lock()
 	rc.state = st
+	rc.online.Store(st == "online")
 	rc.mu.Unlock()
+}
+
+// touchAckLocked records that the replica was heard from at t; rc.mu is
+// held.
+func (rc *replicaConn) touchAckLocked(t time.Time) {
+	rc.lastAck = t
+	rc.ackNano.Store(t.UnixNano())
 }
 
 // primaryState is the serving side of a Store.
@@ -56,9 +69,12 @@ type primaryState struct {
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
 	replicas  map[int64]*replicaConn
-	nextID    int64
-	pingOnce  sync.Once
-	acked     chan struct{} // closed and replaced whenever a replica ACKs
+	// listed is a copy of the replicas, replaced under mu at every change,
+	// for readers that may not take mu (the write admission).
+	listed   atomic.Pointer[[]*replicaConn]
+	nextID   int64
+	pingOnce sync.Once
+	acked    chan struct{} // closed and replaced whenever a replica ACKs
 
 	job       *syncJob                    // the latest full resync snapshot, while in use (fullsync.go)
 	jobWake   chan struct{}               // closed and replaced when a job starts
@@ -219,7 +235,9 @@ func (s *Store) pingLoop() {
 			continue
 		}
 		s.st.mu.Lock()
-		s.st.emitBareLocked(s.cfg.DB, "PING") // dropped unless this store streams (primary)
+		if s.st.pause == nil { // a failover waits for a fixed final offset
+			s.st.emitBareLocked(s.cfg.DB, "PING") // dropped unless this store streams (primary)
+		}
 		s.st.mu.Unlock()
 	}
 }
@@ -455,6 +473,16 @@ func replconf(rc *replicaConn, args [][]byte) string {
 func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, req psyncRequest, log interface {
 	Info(string, ...any)
 }) error {
+	if req.Failover {
+		if reply := s.takeOver(req.ReplID, rc.conn.RemoteAddr().String()); reply != "" {
+			w.WriteString(reply + "\r\n")
+			return w.Flush()
+		}
+	}
+	if s.FailoverState() != NoFailover {
+		w.WriteString("-NOMASTERLINK Can't SYNC while failing over\r\n")
+		return w.Flush()
+	}
 	if s.Role() == RoleReplica && s.LinkStatus() != LinkUp {
 		w.WriteString("-NOMASTERLINK Can't SYNC while not connected with my master\r\n")
 		return w.Flush()
@@ -537,13 +565,15 @@ func (s *Store) listReplica(rc *replicaConn) func() {
 	p.nextID++
 	rc.id = p.nextID
 	rc.mu.Lock()
-	rc.lastAck = time.Now()
+	rc.touchAckLocked(time.Now())
 	rc.mu.Unlock()
 	p.replicas[rc.id] = rc
+	p.relistLocked()
 	p.mu.Unlock()
 	return func() {
 		p.mu.Lock()
 		delete(p.replicas, rc.id)
+		p.relistLocked()
 		p.mu.Unlock()
 	}
 }
@@ -559,7 +589,7 @@ func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Sub
 	// while this goroutine is blocked writing to it.
 	sub.OnClose(func() { rc.conn.Close() })
 	rc.mu.Lock()
-	rc.lastAck = time.Now()
+	rc.touchAckLocked(time.Now())
 	rc.mu.Unlock()
 	rc.setState("online")
 
@@ -626,7 +656,7 @@ func (s *Store) readAcks(rc *replicaConn, rd *resp.Reader) error {
 			return err
 		}
 		rc.mu.Lock()
-		rc.lastAck = time.Now()
+		rc.touchAckLocked(time.Now())
 		advanced := false
 		if len(cmd.Args) >= 3 && equalFold(cmd.Args[0], "REPLCONF") && equalFold(cmd.Args[1], "ACK") {
 			if off, err := strconv.ParseInt(string(cmd.Args[2]), 10, 64); err == nil && off > rc.ackOff {

@@ -49,6 +49,9 @@ type psyncRequest struct {
 	ReplID string
 	Offset int64 // 1-based next byte; -1 with "?"
 	Legacy bool  // SYNC: always full, $len framing, no +FULLRESYNC line
+	// Failover: "PSYNC <replid> <offset> FAILOVER", sent by a primary
+	// handing its role over to this replica (Redis FAILOVER).
+	Failover bool
 }
 
 // parsePSync parses the arguments of PSYNC (replid, offset) or SYNC.
@@ -56,14 +59,16 @@ func parsePSync(args [][]byte) (psyncRequest, error) {
 	switch {
 	case len(args) == 1 && equalFold(args[0], "SYNC"):
 		return psyncRequest{ReplID: "?", Offset: -1, Legacy: true}, nil
-	case len(args) != 3:
+	case len(args) < 3:
 		return psyncRequest{}, fmt.Errorf("wrong number of arguments for 'psync' command")
 	}
 	off, err := strconv.ParseInt(string(args[2]), 10, 64)
 	if err != nil {
 		return psyncRequest{}, fmt.Errorf("value is not an integer or out of range")
 	}
-	return psyncRequest{ReplID: string(args[1]), Offset: off}, nil
+	// Redis ignores arguments after the offset, but the fourth: FAILOVER.
+	fo := len(args) > 3 && equalFold(args[3], "FAILOVER")
+	return psyncRequest{ReplID: string(args[1]), Offset: off, Failover: fo}, nil
 }
 
 // equalFold reports whether b equals the ASCII string s ignoring case.

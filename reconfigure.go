@@ -18,7 +18,8 @@ func (s *Store) Config() Config { return *s.conf() }
 // MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout,
 // PingPeriod (from the next PING on), AckPeriod (from the next
 // connection to the primary), ReplicaOutputLimits (for replicas that sync
-// from now on), BacklogSize (the newest bytes are kept), and the memory
+// from now on), MinReplicasToWrite, MinReplicasMaxLag (from the next
+// write), BacklogSize (the newest bytes are kept), and the memory
 // settings MaxMemory, EvictionPolicy, MaxMemorySamples, LFULogFactor and
 // LFUDecayTime (from the next write on; a lower MaxMemory evicts then). Changing any other field is an
 // error wrapping ErrInvalidArgument. After Close it returns ErrClosed.
@@ -50,8 +51,9 @@ func (s *Store) Reconfigure(fn func(c *Config)) error {
 	fixed.PingPeriod, fixed.AckPeriod = c.PingPeriod, c.AckPeriod
 	fixed.MaxMemory, fixed.EvictionPolicy, fixed.MaxMemorySamples = c.MaxMemory, c.EvictionPolicy, c.MaxMemorySamples
 	fixed.LFULogFactor, fixed.LFUDecayTime = c.LFULogFactor, c.LFUDecayTime
+	fixed.MinReplicasToWrite, fixed.MinReplicasMaxLag = c.MinReplicasToWrite, c.MinReplicasMaxLag
 	if !sameFixed(fixed, c) {
-		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, PingPeriod, AckPeriod, ReplicaOutputLimits, BacklogSize, MaxMemory, EvictionPolicy, MaxMemorySamples, LFULogFactor and LFUDecayTime change at runtime", ErrInvalidArgument)
+		return fmt.Errorf("%w: only Password, MasterUser, MasterAuth, ReplicaWritable, RefuseStaleReads, ReplTimeout, PingPeriod, AckPeriod, ReplicaOutputLimits, MinReplicasToWrite, MinReplicasMaxLag, BacklogSize, MaxMemory, EvictionPolicy, MaxMemorySamples, LFULogFactor and LFUDecayTime change at runtime", ErrInvalidArgument)
 	}
 	if c.BacklogSize != old.BacklogSize {
 		s.resizeBacklog(c.BacklogSize)

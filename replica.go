@@ -24,6 +24,7 @@ type linkConn struct {
 	rd   *resp.Reader
 	wmu  sync.Mutex // the apply loop and the ACK ticker both write
 	w    *bufio.Writer
+	fo   *failover // send PSYNC … FAILOVER and report the answer to it
 }
 
 func (lc *linkConn) send(args ...string) error {
@@ -84,6 +85,7 @@ func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 		conn: conn,
 		rd:   resp.NewReader(conn, s.streamLimits()),
 		w:    bufio.NewWriterSize(timeoutWriter{conn, s}, 16<<10),
+		fo:   l.fo,
 	}
 	replid, offset, full, err := s.handshake(lc)
 	if err != nil {
@@ -176,11 +178,22 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 	if (s.rep.hasHistory.Load() || myOff > 0) && !s.rep.forceFull.Load() {
 		psyncID, psyncOff = myID, strconv.FormatInt(myOff+1, 10)
 	}
-	if err := lc.send("PSYNC", psyncID, psyncOff); err != nil {
+	psync := []string{"PSYNC", psyncID, psyncOff}
+	fo := lc.fo
+	if fo != nil && FailoverState(fo.state.Load()) != FailoverInProgress {
+		fo = nil // the failover ended: an ordinary reconnection
+	}
+	if fo != nil {
+		psync = append(psync, "FAILOVER")
+	}
+	if err := lc.send(psync...); err != nil {
 		return "", 0, false, err
 	}
 	if line, err = lc.readLine(); err != nil {
 		return "", 0, false, fmt.Errorf("PSYNC: %w", err)
+	}
+	if fo != nil {
+		fo.reportHandover(line)
 	}
 	switch {
 	case strings.HasPrefix(line, "+FULLRESYNC"):

@@ -29,8 +29,18 @@ func (s *Store) Role() Role { return s.st.loadRole() }
 // changeRole applies event ev: it asks step for the transition and carries
 // out its effects. For evReplicaOf, d is the new primary's dialer.
 func (s *Store) changeRole(ev roleEvent, d transport.Dialer) error {
+	return s.changeRoleBy(ev, d, false)
+}
+
+// changeRoleBy is changeRole; only the failover itself (byFailover) may
+// change the role while a failover runs (Redis: "REPLICAOF not allowed
+// while failing over"), but Close always may.
+func (s *Store) changeRoleBy(ev roleEvent, d transport.Dialer, byFailover bool) error {
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
+	if !byFailover && ev != evClose && s.fo.Load() != nil {
+		return fmt.Errorf("%w: %v not allowed while failing over", ErrFailover, ev)
+	}
 	cur := s.st.loadRole() // stable: changed only under ctl
 	stp := step(cur, ev)
 	if stp.err != nil {
@@ -103,6 +113,7 @@ type link struct {
 	d      transport.Dialer
 	host   string
 	port   int
+	fo     *failover // the failover this link hands over, if any
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -112,6 +123,9 @@ type link struct {
 func (s *Store) startLink(d transport.Dialer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &link{d: d, cancel: cancel, done: make(chan struct{})}
+	if fo := s.fo.Load(); fo != nil && FailoverState(fo.state.Load()) == FailoverInProgress {
+		l.fo = fo // its handshake asks the new primary to take over
+	}
 	l.host, l.port = transport.HostPort(d)
 	r := &s.rep
 	r.mu.Lock()

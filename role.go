@@ -18,9 +18,10 @@ const (
 	// Config.ReplicaWritable (then they change only this store).
 	RoleReplica
 	// RoleFailingOver is a primary whose writes are paused while its
-	// replicas catch up: during Shutdown, and while it hands its role over
-	// to one of them (Redis FAILOVER), which ends as a replica, or back as
-	// a primary when it is aborted.
+	// replicas catch up: during Shutdown (writes fail with ErrReadOnly),
+	// and while Failover waits for its target (writes wait), which ends
+	// as a replica of the target, or back as a primary when it is aborted
+	// or times out.
 	RoleFailingOver
 	// RoleClosed is a store after Close: no goroutine runs, writes and
 	// control calls return ErrClosed; the data stays readable.

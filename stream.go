@@ -43,7 +43,13 @@ type stream struct {
 	txBuf   []byte
 	txCount int
 	epoch   uint64 // last snapshot epoch handed out
-	now     func() time.Time
+	// moved, when not nil, is closed (and cleared) at the next change of
+	// the position: an append or a new history (WaitOffset waits on it).
+	moved chan struct{}
+	// pause is set while a failover pauses writes (failover.go), closed
+	// and cleared when it ends; API writes wait on it.
+	pause chan struct{}
+	now   func() time.Time
 }
 
 func newStream(backlogSize int, now func() time.Time) *stream {
@@ -88,6 +94,9 @@ func (st *stream) appendLocked(b []byte) {
 	}
 	st.ring.Append(b)
 	st.end += int64(len(b))
+	if st.moved != nil {
+		st.wakeLocked()
+	}
 	if len(st.subs) == 0 {
 		return
 	}
@@ -246,6 +255,7 @@ func (st *stream) txEndLocked() {
 // resetLocked starts a new history at (replid, offset): the backlog is
 // emptied and every subscriber is closed with ErrHistoryChanged.
 func (st *stream) resetLocked(replid string, offset int64, db int) {
+	st.wakeLocked()
 	st.replid = replid
 	st.replid2 = ""
 	st.off2 = -1
@@ -275,7 +285,16 @@ func (st *stream) closeSubsLocked(err error) {
 // shiftReplicationId, used on promotion): replid2 := replid, off2 :=
 // offset+1, and a fresh replid.
 func (st *stream) shiftLocked(newID string) {
+	st.wakeLocked()
 	st.replid2 = st.replid
 	st.off2 = st.end + 1
 	st.replid = newID
+}
+
+// wakeLocked wakes WaitOffset's waiters (see moved).
+func (st *stream) wakeLocked() {
+	if st.moved != nil {
+		close(st.moved)
+		st.moved = nil
+	}
 }

@@ -39,6 +39,7 @@ var errTxDone = errors.New("replikv: transaction used after Atomic returned")
 // memory stays above the limit, tx's writes that may grow the data fail
 // with ErrOOM.
 func (s *Store) Atomic(fn func(tx *Tx) error) error {
+	s.awaitWritable()
 	oom := s.makeRoom(true)
 	s.lockAll()
 	s.st.tx = true
@@ -56,6 +57,13 @@ func (s *Store) Atomic(fn func(tx *Tx) error) error {
 // An operation in fn on another key, and FlushAll, return an error
 // wrapping ErrInvalidArgument; Len counts the keys of the locked shards.
 func (s *Store) AtomicKeys(keys []string, fn func(tx *Tx) error) error {
+	return s.atomicKeys(keys, fn, nil)
+}
+
+// atomicKeys is AtomicKeys; when pos is not nil it receives the stream
+// position right after the transaction's commands (see AtomicKeysPos).
+func (s *Store) atomicKeys(keys []string, fn func(tx *Tx) error, pos *Pos) error {
+	s.awaitWritable()
 	oom := s.makeRoom(true)
 	idx := s.lockKeys(keys)
 	s.st.tx = true
@@ -63,6 +71,9 @@ func (s *Store) AtomicKeys(keys []string, fn func(tx *Tx) error) error {
 	defer func() {
 		tx.done = true
 		s.st.txEndLocked()
+		if pos != nil {
+			*pos = Pos{ReplID: s.st.replid, Offset: s.st.end}
+		}
 		s.unlockKeys(idx)
 	}()
 	return fn(tx)

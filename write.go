@@ -56,6 +56,12 @@ func (s *Store) SetTTL(key string, value []byte, ttl time.Duration) error {
 // SET key value [PXAT deadline] (a deadline in the past gives DEL), or
 // nothing when NX/XX prevented the write.
 func (s *Store) SetWithOptions(key string, value []byte, opt SetOptions) (SetResult, error) {
+	return s.set(key, value, opt, nil)
+}
+
+// set is SetWithOptions; when pos is not nil it receives the stream
+// position right after the write (see SetPos).
+func (s *Store) set(key string, value []byte, opt SetOptions, pos *Pos) (SetResult, error) {
 	if err := s.makeRoom(true); err != nil { // Redis: denyoom
 		return SetResult{}, err
 	}
@@ -68,7 +74,11 @@ func (s *Store) SetWithOptions(key string, value []byte, opt SetOptions) (SetRes
 		return SetResult{}, err
 	}
 	defer s.unlockWrite(sh)
-	return s.setLocked(key, value, opt, it), nil
+	res := s.setLocked(key, value, opt, it)
+	if pos != nil {
+		*pos = Pos{ReplID: s.st.replid, Offset: s.st.end}
+	}
+	return res, nil
 }
 
 // prepareSet validates a SET and allocates its item, before any lock.
@@ -418,6 +428,7 @@ func (s *Store) appendValueLocked(key string, suffix []byte) (int, error) {
 
 // FlushAll removes every key; the stream receives FLUSHALL.
 func (s *Store) FlushAll() error {
+	s.awaitWritable()
 	s.lockAll()
 	defer s.unlockAll()
 	if err := s.admitLocked(); err != nil {

@@ -422,6 +422,7 @@ func (s *Store) BitOp(op BitOp, dest string, srcs ...string) (int, error) {
 	if err := s.checkBitOp(op, dest, srcs); err != nil {
 		return 0, err
 	}
+	s.awaitWritable()
 	idx := s.lockKeys(append([]string{dest}, srcs...))
 	defer s.unlockKeys(idx)
 	if err := s.admitLocked(); err != nil {

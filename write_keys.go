@@ -27,13 +27,19 @@ var (
 // lockWriteKeys is lockKeys for an API write, admitted by admitLocked; on
 // error nothing is locked.
 func (s *Store) lockWriteKeys(keys ...string) ([]int, error) {
-	s.makeRoom(false) // evicts when over MaxMemory; only growing writes fail
-	idx := s.lockKeys(keys)
-	if err := s.admitLocked(); err != nil {
+	for {
+		s.makeRoom(false) // evicts when over MaxMemory; only growing writes fail
+		idx := s.lockKeys(keys)
+		err := s.admitLocked()
+		if err == nil {
+			return idx, nil
+		}
+		pause := s.st.pause
 		s.unlockKeys(idx)
-		return nil, err
+		if err != errPaused || !s.awaitPause(pause) {
+			return nil, err
+		}
 	}
-	return idx, nil
 }
 
 // Rename renames src to dst, with its deadline, replacing dst (Redis

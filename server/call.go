@@ -163,6 +163,8 @@ func storeError(err error) string {
 		return errReadOnly
 	case errors.Is(err, replikv.ErrOOM):
 		return errOOM
+	case errors.Is(err, replikv.ErrNoReplicas):
+		return "NOREPLICAS Not enough good replicas to write."
 	case errors.Is(err, replikv.ErrSyncing):
 		return errMasterDown
 	case errors.Is(err, replikv.ErrNotInteger):

@@ -14,6 +14,7 @@ func replicationCommands() []*command {
 		cmd("replicaof", 3, fAdmin|fNoMulti, 0, 0, 0, replicaofCmd),
 		cmd("slaveof", 3, fAdmin|fNoMulti, 0, 0, 0, replicaofCmd),
 		cmd("wait", 3, fNoMulti, 0, 0, 0, waitCmd),
+		cmd("failover", -1, fAdmin|fNoMulti, 0, 0, 0, failoverCmd),
 		cmd("sync", 1, fAdmin|fNoMulti, 0, 0, 0, handOffCmd),
 		cmd("psync", -3, fAdmin|fNoMulti, 0, 0, 0, handOffCmd),
 		cmd("replconf", -1, fAdmin|fNoMulti, 0, 0, 0, handOffCmd),
@@ -67,6 +68,10 @@ func roleCmd(x *call) {
 // replicaofCmd is REPLICAOF host port (Store.ReplicaOf through
 // Config.Dial) and REPLICAOF NO ONE (Store.Promote).
 func replicaofCmd(x *call) {
+	if x.s.store.FailoverState() != replikv.NoFailover {
+		x.r.err("ERR REPLICAOF not allowed while failing over.")
+		return
+	}
 	if is(x.args[1], "no") && is(x.args[2], "one") {
 		if err := x.s.store.Promote(); err != nil {
 			x.fail(err)

@@ -81,13 +81,12 @@
 //   - RenameCommands applies to the names clients send; COMMAND lists
 //     commands under their new names but describes them with the old.
 //   - CONFIG SET changes the store's settings (see ApplyParam: the
-//     replication ones, maxmemory, maxmemory-policy, maxmemory-samples,
-//     lfu-log-factor, lfu-decay-time), timeout and protected-mode. It
-//     also accepts, and CONFIG GET reports, settings the server stores
-//     without acting on them yet: min-replicas-to-write,
-//     min-replicas-max-lag, repl-diskless-sync (snapshots are always
-//     streamed without a file) and repl-diskless-sync-delay (see
-//     Config.MinReplicasToWrite).
+//     replication ones, min-replicas-to-write, min-replicas-max-lag,
+//     maxmemory, maxmemory-policy, maxmemory-samples, lfu-log-factor,
+//     lfu-decay-time), timeout and protected-mode. It also accepts, and
+//     CONFIG GET reports, settings the server stores without acting on
+//     them yet: repl-diskless-sync (snapshots are always streamed without
+//     a file) and repl-diskless-sync-delay.
 //   - maxmemory counts the data as the store accounts it (INFO memory
 //     used_memory; see replikv.Config.MaxMemory), not the process's
 //     heap (used_memory_heap). Above it, commands flagged denyoom and

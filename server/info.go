@@ -262,6 +262,9 @@ func (s *Server) infoReplication(b *infoBuilder, in *replikv.Info) {
 		b.field("replica_announced", "1")
 	}
 	b.int("connected_slaves", int64(len(in.Replicas)))
+	if in.GoodReplicas >= 0 {
+		b.int("min_slaves_good_slaves", int64(in.GoodReplicas))
+	}
 	for i, r := range in.Replicas {
 		line := "ip=" + r.Addr + ",port=" + strconv.Itoa(r.Port) + ",state=" + r.State +
 			",offset=" + strconv.FormatInt(r.Offset, 10) + ",lag=" + strconv.FormatInt(seconds(r.Lag), 10)
@@ -273,7 +276,7 @@ func (s *Server) infoReplication(b *infoBuilder, in *replikv.Info) {
 		}
 		b.field("slave"+strconv.Itoa(i), line)
 	}
-	b.field("master_failover_state", "no-failover")
+	b.field("master_failover_state", in.FailoverState.String())
 	b.field("master_replid", in.ReplID)
 	b.field("master_replid2", in.ReplID2)
 	b.int("master_repl_offset", in.Offset)

@@ -91,6 +91,28 @@ var storeParams = []storeParam{
 			c.ReplTimeout, reason = parseSeconds(v, 1, c.ReplTimeout)
 			return reason
 		}},
+	{"min-replicas-to-write", "min-slaves-to-write",
+		func(c *replikv.Config) string { return strconv.Itoa(c.MinReplicasToWrite) },
+		func(c *replikv.Config, v string) string {
+			n, reason := parseCount(v, 0)
+			if reason == "" {
+				c.MinReplicasToWrite = n
+			}
+			return reason
+		}},
+	{"min-replicas-max-lag", "min-slaves-max-lag",
+		func(c *replikv.Config) string { return strconv.FormatInt(max(0, seconds(c.MinReplicasMaxLag)), 10) },
+		func(c *replikv.Config, v string) string {
+			n, reason := parseCount(v, 0)
+			if reason != "" {
+				return reason
+			}
+			c.MinReplicasMaxLag = time.Duration(n) * time.Second
+			if n == 0 {
+				c.MinReplicasMaxLag = -1 // Redis's 0: the check is off
+			}
+			return ""
+		}},
 	{"repl-ping-replica-period", "repl-ping-slave-period",
 		func(c *replikv.Config) string { return strconv.FormatInt(seconds(c.PingPeriod), 10) },
 		func(c *replikv.Config, v string) (reason string) {
@@ -220,9 +242,9 @@ func findParamIn(ps []serverParam, name string) *serverParam {
 // unchanged and the error is a *ParamError, as ApplyParam's.
 //
 // The settings the server stores without acting on them (see
-// Config.MinReplicasToWrite) are unknown to it on purpose: a
-// configuration file that asks for a memory limit or for replicas to
-// acknowledge writes must not be taken as done (cmd/replikv refuses it).
+// Config.MaxMemory) are unknown to it on purpose: a configuration file
+// that asks for a memory limit must not be taken as done (cmd/replikv
+// refuses it).
 // CONFIG SET accepts them, as Redis test suites and tools set them.
 func ApplyServerParam(c *Config, name, value string) error {
 	p := findServerParam(name)
@@ -274,7 +296,9 @@ func findStoreParam(name string) *storeParam {
 // masteruser, replica-read-only and replica-serve-stale-data (yes or no;
 // also spelled slave-…), repl-backlog-size (a Redis memory size such as
 // 1mb), repl-timeout and repl-ping-replica-period (seconds; also spelled
-// repl-ping-slave-period), maxmemory (a memory size), maxmemory-policy,
+// repl-ping-slave-period), min-replicas-to-write (a count),
+// min-replicas-max-lag (seconds, 0 turns the check off; also spelled
+// min-slaves-…), maxmemory (a memory size), maxmemory-policy,
 // maxmemory-samples (1 to 2147483647), lfu-log-factor and lfu-decay-time
 // (0 to 2147483647), with Redis's ranges. On error c is unchanged and the error
 // is a *ParamError. CONFIG SET uses it through Store.Reconfigure; a program

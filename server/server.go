@@ -122,18 +122,12 @@ type Config struct {
 	// Stored-only settings: CONFIG GET reports them and CONFIG SET
 	// changes them, so that tools and test suites written for Redis can
 	// set them, but the server does not act on them yet (later versions
-	// act on min-replicas); ApplyServerParam does not know them. maxmemory
-	// and maxmemory-policy are real: replikv.Config.MaxMemory and
-	// EvictionPolicy. repl-ping-replica-period, which the Store does act on, is
-	// replikv.Config.PingPeriod.
+	// act on them); ApplyServerParam does not know them.
+	// repl-ping-replica-period, min-replicas-to-write, maxmemory and
+	// maxmemory-policy, which the Store does act on, are
+	// replikv.Config.PingPeriod, MinReplicasToWrite, MaxMemory and
+	// EvictionPolicy.
 
-	// MinReplicasToWrite is Redis's min-replicas-to-write (also spelled
-	// min-slaves-to-write). Stored only. Default 0.
-	MinReplicasToWrite int
-	// MinReplicasMaxLag is Redis's min-replicas-max-lag (also spelled
-	// min-slaves-max-lag), in seconds. Stored only. Default 10; a
-	// negative value means 0.
-	MinReplicasMaxLag int
 	// NoDisklessSync is Redis's repl-diskless-sync no. Stored only: the
 	// Store always streams its snapshots without a file, as Redis's
 	// repl-diskless-sync yes (its default). Default false.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"sync"
@@ -9,7 +8,6 @@ import (
 
 // Defaults of the stored-only settings, as Redis's.
 const (
-	defaultMinReplicasMaxLag = 10
 	defaultDisklessSyncDelay = 5
 )
 
@@ -22,7 +20,6 @@ type storedSettings struct {
 
 func (st *storedSettings) set(c Config) {
 	st.mu.Lock()
-	st.c.MinReplicasToWrite, st.c.MinReplicasMaxLag = c.MinReplicasToWrite, c.MinReplicasMaxLag
 	st.c.NoDisklessSync, st.c.DisklessSyncDelay = c.NoDisklessSync, c.DisklessSyncDelay
 	st.mu.Unlock()
 }
@@ -31,17 +28,12 @@ func (st *storedSettings) set(c Config) {
 func (st *storedSettings) into(c *Config) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	c.MinReplicasToWrite, c.MinReplicasMaxLag = st.c.MinReplicasToWrite, st.c.MinReplicasMaxLag
 	c.NoDisklessSync, c.DisklessSyncDelay = st.c.NoDisklessSync, st.c.DisklessSyncDelay
 }
 
-// checkStored validates the stored-only settings of c for New.
-func checkStored(c *Config) error {
-	if c.MinReplicasToWrite < 0 || c.MinReplicasToWrite > math.MaxInt32 {
-		return fmt.Errorf("%w: MinReplicasToWrite out of range", ErrConfig)
-	}
-	return nil
-}
+// checkStored validates the stored-only settings of c for New: the two
+// left (NoDisklessSync, DisklessSyncDelay) take any value.
+func checkStored(c *Config) error { return nil }
 
 // secondsWithDefault renders a stored-only count or number of seconds
 // whose zero means def and whose negative values mean 0.
@@ -93,8 +85,6 @@ func countParam(name, alias string, field func(c *Config) *int, def int) serverP
 
 // storedParams are the stored-only settings as serverParams.
 var storedParams = []serverParam{
-	countParam("min-replicas-to-write", "min-slaves-to-write", func(c *Config) *int { return &c.MinReplicasToWrite }, 0),
-	countParam("min-replicas-max-lag", "min-slaves-max-lag", func(c *Config) *int { return &c.MinReplicasMaxLag }, defaultMinReplicasMaxLag),
 	{"repl-diskless-sync", "",
 		func(c *Config) string { return yesNo(!c.NoDisklessSync) },
 		func(c *Config, v string) string {

@@ -12,8 +12,7 @@ import (
 // that ApplyServerParam (a configuration file's path) does not know them.
 func TestStoredParams(t *testing.T) {
 	var c Config
-	for name, value := range map[string]string{"min-slaves-to-write": "3", "min-replicas-max-lag": "0",
-		"repl-diskless-sync": "no", "repl-diskless-sync-delay": "7"} {
+	for name, value := range map[string]string{"repl-diskless-sync": "no", "repl-diskless-sync-delay": "7"} {
 		if err := ApplyServerParam(&c, name, value); !errors.Is(err, ErrUnknownParam) {
 			t.Errorf("ApplyServerParam %s: %v, want ErrUnknownParam", name, err)
 		}
@@ -21,10 +20,10 @@ func TestStoredParams(t *testing.T) {
 			t.Fatalf("%s %s: %v", name, value, err)
 		}
 	}
-	want := Config{MinReplicasToWrite: 3, MinReplicasMaxLag: -1, NoDisklessSync: true, DisklessSyncDelay: 7}
+	want := Config{NoDisklessSync: true, DisklessSyncDelay: 7}
 	checkEq(t, "settings applied", c, want)
-	if err := setDynamicParam(&c, "min-replicas-to-write", "-1"); !errors.Is(err, ErrBadValue) {
-		t.Errorf("min-replicas-to-write -1: %v", err)
+	if err := setDynamicParam(&c, "repl-diskless-sync-delay", "-1"); !errors.Is(err, ErrBadValue) {
+		t.Errorf("repl-diskless-sync-delay -1: %v", err)
 	}
 	checkEq(t, "settings after a refused value", c, want)
 
@@ -43,16 +42,9 @@ func TestStoredParams(t *testing.T) {
 	for _, v := range srv.configValues() {
 		got[v.name] = v.value
 	}
-	for name, value := range map[string]string{"min-replicas-to-write": "3", "min-slaves-max-lag": "0", "repl-diskless-sync": "no",
-		"repl-diskless-sync-delay": "7", "maxmemory": "0", "maxmemory-policy": "noeviction"} {
+	for name, value := range map[string]string{"repl-diskless-sync": "no", "repl-diskless-sync-delay": "7"} {
 		if got[name] != value {
 			t.Errorf("CONFIG GET %s = %q, want %q", name, got[name], value)
-		}
-	}
-	for _, bad := range []Config{{MinReplicasToWrite: -1}} {
-		bad.Store = store
-		if _, err := New(bad); !errors.Is(err, ErrConfig) {
-			t.Errorf("New(%+v): %v, want ErrConfig", bad, err)
 		}
 	}
 }

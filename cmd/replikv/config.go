@@ -197,7 +197,7 @@ func (o *options) applyAll(ds []directive, log *slog.Logger) error {
 // against what the file asks, or "" when ignoring it is harmless: access
 // control, the cluster bus's TLS, write safety and memory limits the
 // binary does not implement. A value that asks for what the binary does
-// anyway (tls-cluster no, min-replicas-to-write 0) is
+// anyway (tls-cluster no) is
 // harmless.
 func weakening(d directive) string {
 	off := len(d.args) == 1 && (d.args[0] == "0" || strings.EqualFold(d.args[0], "no") || d.args[0] == "")
@@ -206,8 +206,6 @@ func weakening(d directive) string {
 		return "leave the default user open instead of the ACL users it defines"
 	case d.name == "tls-cluster" && !off:
 		return "serve or replicate in clear text what is meant to be encrypted"
-	case (d.name == "min-replicas-to-write" || d.name == "min-slaves-to-write") && !off:
-		return "accept writes that it requires replicas to acknowledge"
 	case d.name == "enable-protected-configs" || d.name == "enable-module-command":
 		return "" // the binary has none of these: as strict as "no"
 	}

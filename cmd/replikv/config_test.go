@@ -173,7 +173,7 @@ func TestHardeningDirectives(t *testing.T) {
 		{"aclfile /etc/redis/users.acl\n", "bad.conf:1: aclfile is not supported"},
 		{"tls-cluster yes\n", "bad.conf:1: tls-cluster is not supported, and ignoring it would serve or replicate in clear text"},
 		{"tls-port 6380\n", "tls-cert-file and tls-key-file are needed with tls-port or tls-replication"},
-		{"min-replicas-to-write 1\n", "bad.conf:1: min-replicas-to-write is not supported"},
+		{"min-replicas-to-write x\n", "bad.conf:1: server: min-replicas-to-write: argument couldn't be parsed into an integer"},
 		{"rename-command get\n", "bad.conf:1: rename-command takes a command and its new name"},
 		{"rename-command get a\nrename-command GET b\n", "bad.conf:2: rename-command: GET renamed twice"},
 		{"timeout -1\n", "bad.conf:1: server: timeout: argument must be between 0 and 2147483647 inclusive"},

@@ -34,6 +34,8 @@ var directives = []directiveDoc{
 	{"maxmemory-samples", "", "<n>", "keys sampled per eviction (default 5)"},
 	{"lfu-log-factor", "", "<n>", "accesses per LFU counter step grow with this factor (default 10)"},
 	{"lfu-decay-time", "", "<minutes>", "idle minutes that take one off an LFU counter; 0 never (default 1)"},
+	{"min-replicas-to-write", "min-slaves-to-write", "<n>", "refuse writes (NOREPLICAS) with fewer good replicas than this; 0 turns it off (default 0)"},
+	{"min-replicas-max-lag", "min-slaves-max-lag", "<seconds>", "a replica is good while its last ACK is younger than this; 0 turns the check off (default 10)"},
 	{"dir", "", "<directory>", "where a full resync spools its snapshot (default: the system's temporary directory)"},
 	{"tls-port", "", "<port>", "TCP port for TLS clients and replicas; 0 turns it off (default 0)"},
 	{"tls-cert-file", "", "<file>", "PEM certificate the server presents, and the replication client too"},

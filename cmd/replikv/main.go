@@ -17,7 +17,7 @@
 // rename-command and the tls-* directives included; unknown directives
 // in a file are logged and ignored, except those that would leave the
 // server less protected than the file asks if ignored (user, aclfile,
-// min-replicas-to-write …): the binary refuses to start on
+// tls-cluster …): the binary refuses to start on
 // them, naming them. An unknown --flag is an error. As in Redis,
 // protected-mode is on by default: without a password only loopback
 // clients are served, port 0 turns the plain port off, and tls-port

@@ -22,7 +22,7 @@ the next --directive ("--replicaof 127.0.0.1 6379" or "--replicaof
 A file may hold directives of redis-server that replikv does not
 implement: they are logged and ignored, unless ignoring them would leave
 the server less protected than the file asks (user, aclfile,
-min-replicas-to-write ...), which stops it.
+tls-cluster ...), which stops it.
 
 Examples:
        replikv --port 7777

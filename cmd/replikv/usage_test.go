@@ -29,7 +29,8 @@ func TestUsageListsEveryDirective(t *testing.T) {
 	for _, name := range []string{"port", "bind", "protected-mode", "requirepass", "maxclients", "timeout",
 		"rename-command", "replicaof", "slaveof", "masterauth", "masteruser", "replica-read-only", "slave-read-only",
 		"replica-serve-stale-data", "slave-serve-stale-data", "repl-backlog-size", "repl-timeout",
-		"repl-ping-replica-period", "repl-ping-slave-period", "dir", "tls-port", "tls-cert-file", "tls-key-file",
+		"repl-ping-replica-period", "repl-ping-slave-period", "min-replicas-to-write", "min-slaves-to-write",
+		"min-replicas-max-lag", "min-slaves-max-lag", "dir", "tls-port", "tls-cert-file", "tls-key-file",
 		"tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
 		"tls-ca-cert-file", "tls-ca-cert-dir", "tls-auth-clients", "tls-replication", "tls-protocols",
 		"tls-ciphers", "tls-ciphersuites", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor",
@@ -46,7 +47,8 @@ func TestUsageListsEveryDirective(t *testing.T) {
 		"tls-ciphersuites": {""}, "protected-mode": {"yes"}, "replica-read-only": {"yes"}, "slave-read-only": {"yes"},
 		"replica-serve-stale-data": {"yes"}, "slave-serve-stale-data": {"yes"}, "enable-debug-command": {"local"},
 		"maxmemory": {"100mb"}, "maxmemory-policy": {"allkeys-lfu"}, "maxmemory-samples": {"10"},
-		"lfu-log-factor": {"0"}, "lfu-decay-time": {"2"}}
+		"lfu-log-factor": {"0"}, "lfu-decay-time": {"2"},
+		"min-replicas-to-write": {"1"}, "min-slaves-to-write": {"0"}, "min-replicas-max-lag": {"10"}, "min-slaves-max-lag": {"0"}}
 	for name := range listed {
 		args, ok := values[name]
 		if !ok {
