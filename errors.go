@@ -58,4 +58,12 @@ var (
 	// ErrNaNOrInfinity is returned by IncrByFloat when the result would not
 	// be finite (Redis: "increment would produce NaN or Infinity").
 	ErrNaNOrInfinity = errors.New("replikv: increment would produce NaN or Infinity")
+	// ErrCorruptSnapshot is returned by New (wrapped with the file's name
+	// and the reason) when the snapshot file in Config.Dir cannot be
+	// loaded: truncated, a bad checksum, or not an RDB file. The file is
+	// left as it is and nothing is loaded.
+	ErrCorruptSnapshot = errors.New("replikv: corrupt snapshot file")
+	// ErrSaveInProgress is returned by BackgroundSave while another
+	// save runs (Redis: "Background save already in progress").
+	ErrSaveInProgress = errors.New("replikv: background save already in progress")
 )

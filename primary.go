@@ -502,6 +502,11 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 		s.prim.syncPartialErr.Add(1)
 		log.Info("partial resynchronization refused", "reason", dec.Reason)
 	}
+	if why := s.refuseFullSync(req, replid); why != "" { // persist.go
+		log.Info("full resynchronization refused", "reason", why)
+		w.WriteString("-" + why + "\r\n")
+		return w.Flush()
+	}
 	s.prim.syncFull.Add(1)
 	rc.syncTotal.Store(-1)
 	rc.setState("wait_bgsave")

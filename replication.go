@@ -42,6 +42,9 @@ func (s *Store) changeRole(ev roleEvent, d transport.Dialer) error {
 	st := s.st
 	st.mu.Lock()
 	st.role.Store(int32(stp.next))
+	if stp.startLink {
+		s.resumeRestoredLocked() // persist_load.go
+	}
 	if stp.shiftID {
 		st.shiftLocked(newReplID())
 		st.db = -1 // our first write selects its database

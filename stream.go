@@ -43,6 +43,9 @@ type stream struct {
 	txBuf   []byte
 	txCount int
 	epoch   uint64 // last snapshot epoch handed out
+	// changes counts the writes made or applied so far (Redis's dirty
+	// counter, for save points and rdb_changes_since_last_save).
+	changes int64
 	now     func() time.Time
 }
 
@@ -128,6 +131,7 @@ func (st *stream) beginLocked(db int) []byte {
 }
 
 func (st *stream) finishLocked(b []byte) {
+	st.changes++
 	if !streams(st.loadRole()) {
 		return
 	}
@@ -216,6 +220,9 @@ func (st *stream) emitBareLocked(db int, name string) {
 	b = resp.AppendArrayLen(b, 1)
 	b = resp.AppendBulkString(b, name)
 	st.finishLocked(b)
+	if name == "PING" {
+		st.changes-- // a keepalive, not a write
+	}
 }
 
 // txEndLocked appends a transaction's commands: alone when there is one,
