@@ -205,6 +205,7 @@ func (s *Store) saveOnClose() {
 		if !s.cfg.SaveOnClose || s.isClosed() {
 			return
 		}
+		s.waitReplicasCaughtUp()
 		// Wait for a running save (a background one finishes on its own).
 		for {
 			if s.beginSave(false) {
@@ -267,5 +268,44 @@ func (c ctxDone) Err() error {
 		return context.Canceled
 	default:
 		return nil
+	}
+}
+
+// shutdownWait bounds how long Close waits for replicas to acknowledge
+// the stream before its save (Redis: shutdown-timeout 10).
+const shutdownWait = 10 * time.Second
+
+// waitReplicasCaughtUp waits, on a primary, until every online replica
+// has acknowledged the stream up to the offset at the start of the wait,
+// for at most shutdownWait (and ReplTimeout): the save then holds an
+// offset they all reached, so that they continue after the restart.
+// Redis SHUTDOWN does the same.
+func (s *Store) waitReplicasCaughtUp() {
+	if s.Role() != RolePrimary {
+		return
+	}
+	_, end := s.Position()
+	deadline := time.Now().Add(min(shutdownWait, s.conf().ReplTimeout))
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		behind := 0
+		for _, r := range s.Info().Replicas {
+			if r.State == "online" && r.Offset < end {
+				behind++
+			}
+		}
+		if behind == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.cfg.Logger.Warn("saving on close with replicas behind", "replicas", behind, "offset", end)
+			return
+		}
+		select {
+		case <-t.C:
+		case <-s.done:
+			return
+		}
 	}
 }
