@@ -49,6 +49,10 @@ type persistState struct {
 	// Config.ServeFullSyncWhenEmpty).
 	emptyGuard atomic.Bool
 
+	// quiet stops the primary's PINGs while Close saves, so that the
+	// saved offset is the one its replicas acknowledged.
+	quiet atomic.Bool
+
 	closeOnce sync.Once
 	stopLoop  chan struct{} // closed to stop the save loop
 }

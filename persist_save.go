@@ -205,6 +205,7 @@ func (s *Store) saveOnClose() {
 		if !s.cfg.SaveOnClose || s.isClosed() {
 			return
 		}
+		p.quiet.Store(true)
 		s.waitReplicasCaughtUp()
 		// Wait for a running save (a background one finishes on its own).
 		for {
@@ -289,6 +290,7 @@ func (s *Store) waitReplicasCaughtUp() {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
+		_, end = s.Position() // a PING may have slipped in as quiet was set
 		behind := 0
 		for _, r := range s.Info().Replicas {
 			if r.State == "online" && r.Offset < end {

@@ -215,7 +215,7 @@ func (s *Store) pingLoop() {
 		s.prim.mu.Lock()
 		n := len(s.prim.replicas)
 		s.prim.mu.Unlock()
-		if n == 0 {
+		if n == 0 || s.pers.quiet.Load() { // quiet: saving on close (persist_save.go)
 			continue
 		}
 		s.st.mu.Lock()
