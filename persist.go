@@ -53,6 +53,8 @@ type persistState struct {
 	// saved offset is the one its replicas acknowledged.
 	quiet atomic.Bool
 
+	closeSaved atomic.Bool // Shutdown decided the save: Close does not save
+
 	closeOnce sync.Once
 	stopLoop  chan struct{} // closed to stop the save loop
 }

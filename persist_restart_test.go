@@ -75,6 +75,11 @@ func TestReplicaRestartContinues(t *testing.T) {
 // with +CONTINUE under the new ID, without a full resync; the restarted
 // primary's new writes reach it.
 func TestPrimaryRestartContinues(t *testing.T) {
+	t.Run("SaveOnClose", func(t *testing.T) { testPrimaryRestart(t, false) })
+	t.Run("ShutdownSave", func(t *testing.T) { testPrimaryRestart(t, true) })
+}
+
+func testPrimaryRestart(t *testing.T, shutdownSave bool) {
 	mn := memNet{transport.NewMemNetwork()}
 	dir := t.TempDir()
 	cfg := persistConfig(dir)
@@ -90,6 +95,9 @@ func TestPrimaryRestartContinues(t *testing.T) {
 	waitSynced(t, r)
 	waitConverged(t, p, r)
 	oldID, _ := p.Position()
+	if shutdownSave {
+		must(t, p.ShutdownSave(context.Background()))
+	}
 	stop() // saves on close, after the replica acknowledged everything
 
 	p2, err := New(persistConfig(dir))

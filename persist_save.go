@@ -190,35 +190,79 @@ func syncDir(dir string) error {
 	return err
 }
 
-// saveOnClose saves the store's own file once, at the first Close, when
-// Config.SaveOnClose is set, after stopping the save loop and waiting for
-// a background save.
+// ShutdownSave is Shutdown with a save, as Redis's SHUTDOWN SAVE: on a
+// primary, writes stop and PINGs too, every streaming replica is waited
+// for (up to 10 s, or ctx) until it acknowledged the final offset, then
+// the store is saved to Config.Dir/Config.DBFilename, so that the saved
+// offset is the one its replicas reached and they continue with
+// +CONTINUE after the restart; then the store closes. A replica saves its
+// primary's history and offset for its own restart. If the save fails,
+// ShutdownSave returns its error, the store stays open and writable, and
+// the previous file is untouched (Redis: "Errors trying to SHUTDOWN").
+func (s *Store) ShutdownSave(ctx context.Context) error {
+	if s.SnapshotPath() == "" {
+		return fmt.Errorf("%w: ShutdownSave needs Config.Dir", ErrInvalidArgument)
+	}
+	p := &s.pers
+	p.quiet.Store(true)
+	defer p.quiet.Store(false)
+	paused := s.changeRole(evPause, nil) == nil
+	if paused {
+		_, off := s.Position()
+		wctx, cancel := context.WithTimeout(ctx, shutdownWait)
+		if err := s.waitAcked(wctx, s.streamingReplicas(), off); err != nil {
+			s.cfg.Logger.Warn("saving with replicas behind", "err", err)
+		}
+		cancel()
+	}
+	for !s.beginSave(false) { // a running save, a background one finishes on its own
+		if s.waitSaveEnd() {
+			return ErrClosed
+		}
+	}
+	if err := s.endSave(s.saveFile(ctx, s.SnapshotPath(), s.markSaved), false); err != nil {
+		if paused {
+			s.changeRole(evResume, nil)
+		}
+		return err
+	}
+	p.closeSaved.Store(true)
+	return s.Close()
+}
+
+// finalSave is the save before closing (Shutdown, SaveOnClose).
+func (s *Store) finalSave(ctx context.Context) error {
+	if s.SnapshotPath() == "" {
+		return fmt.Errorf("%w: no Config.Dir to save to", ErrInvalidArgument)
+	}
+	p := &s.pers
+	p.quiet.Store(true)
+	defer p.quiet.Store(false) // still open: after a failure, or for Close
+	s.waitReplicasCaughtUp()
+	for !s.beginSave(false) { // a running save, a background one finishes on its own
+		if s.waitSaveEnd() {
+			return ErrClosed
+		}
+	}
+	return s.endSave(s.saveFile(ctx, s.SnapshotPath(), s.markSaved), false)
+}
+
+// saveOnClose stops the save loop at the first Close and, with
+// Config.SaveOnClose (and unless Shutdown decided), saves the store; a
+// failed save is logged and Close goes on.
 func (s *Store) saveOnClose() {
 	p := &s.pers
 	p.closeOnce.Do(func() {
+		if s.cfg.SaveOnClose && !p.closeSaved.Load() && !s.isClosed() {
+			if err := s.finalSave(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+				s.cfg.Logger.Error("save on close failed", "err", err)
+			}
+		}
 		p.mu.Lock()
 		p.closing = true
 		p.mu.Unlock()
 		if p.stopLoop != nil {
 			close(p.stopLoop)
-		}
-		if !s.cfg.SaveOnClose || s.isClosed() {
-			return
-		}
-		p.quiet.Store(true)
-		s.waitReplicasCaughtUp()
-		// Wait for a running save (a background one finishes on its own).
-		for {
-			if s.beginSave(false) {
-				break
-			}
-			if s.waitSaveEnd() {
-				return
-			}
-		}
-		err := s.endSave(s.saveFile(context.Background(), s.SnapshotPath(), s.markSaved), false)
-		if err != nil && !errors.Is(err, ErrClosed) {
-			s.cfg.Logger.Error("save on close failed", "err", err)
 		}
 	})
 }
