@@ -163,5 +163,5 @@ func fullSyncGuard(guard, legacy bool, replid, current string) string {
 		replid = "unknown: SYNC"
 	}
 	return "NOMASTERLINK full resync refused: this primary started without its snapshot file and would replace the replica's data (history " +
-		truncate(replid, 40) + ") with an empty keyspace; call AllowFullSync (server: REPLIKV ALLOWFULLSYNC) to allow it"
+		truncate(replid, 40) + ") with an empty keyspace; call AllowFullSync (replikv server: ALLOWFULLSYNC) to allow it"
 }

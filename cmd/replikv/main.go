@@ -105,6 +105,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sc := opts.server
 	sc.Store, sc.Logger, sc.MaxClients, sc.Dial = store, log, maxClients, dial
 	sc.Port, sc.Bind, sc.ConfigFile = port, strings.Join(opts.binds, " "), opts.configFile
+	shutdown := make(chan struct{}, 1)
+	sc.Shutdown = shutdownFunc(store, len(opts.store.SavePoints) > 0, shutdown) // persist_main.go
 	srv, err := server.New(sc)
 	if err != nil {
 		log.Error("cannot create the server", "err", err)
@@ -120,7 +122,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		log.Info("following a primary", "addr", net.JoinHostPort(host, p), "tls", opts.tlsClient != nil)
 	}
-	return serve(srv, ls, log)
+	return serve(srv, ls, log, store, len(opts.store.SavePoints) > 0, shutdown)
 }
 
 // reservedFDs are the file descriptors kept for other uses than clients
@@ -146,7 +148,7 @@ func fitMaxClients(maxClients int, log *slog.Logger) int {
 }
 
 // serve serves the listeners until a signal or a listener failure.
-func serve(srv *server.Server, ls []net.Listener, log *slog.Logger) int {
+func serve(srv *server.Server, ls []net.Listener, log *slog.Logger, store *replikv.Store, saveOnSignal bool, shutdown <-chan struct{}) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
@@ -161,6 +163,15 @@ func serve(srv *server.Server, ls []net.Listener, log *slog.Logger) int {
 	select {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String())
+		if saveOnSignal { // as redis-server with save points
+			if err := store.ShutdownSave(context.Background()); err != nil {
+				log.Error("cannot save before exiting; the previous snapshot file is untouched", "err", err)
+				srv.Close()
+				return 1
+			}
+		}
+	case <-shutdown:
+		log.Info("shutting down", "command", "SHUTDOWN")
 	case err := <-failed:
 		log.Error("serving failed", "err", err)
 		srv.Close()
