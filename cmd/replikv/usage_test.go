@@ -29,7 +29,7 @@ func TestUsageListsEveryDirective(t *testing.T) {
 	for _, name := range []string{"port", "bind", "protected-mode", "requirepass", "maxclients", "timeout",
 		"rename-command", "replicaof", "slaveof", "masterauth", "masteruser", "replica-read-only", "slave-read-only",
 		"replica-serve-stale-data", "slave-serve-stale-data", "repl-backlog-size", "repl-timeout",
-		"repl-ping-replica-period", "repl-ping-slave-period", "dir", "tls-port", "tls-cert-file", "tls-key-file",
+		"repl-ping-replica-period", "repl-ping-slave-period", "dir", "dbfilename", "save", "full-sync-when-empty", "tls-port", "tls-cert-file", "tls-key-file",
 		"tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
 		"tls-ca-cert-file", "tls-ca-cert-dir", "tls-auth-clients", "tls-replication", "tls-protocols",
 		"tls-ciphers", "tls-ciphersuites"} {
@@ -43,7 +43,8 @@ func TestUsageListsEveryDirective(t *testing.T) {
 		"repl-ping-slave-period": {"5"}, "dir": {t.TempDir()}, "tls-port": {"0"}, "tls-auth-clients": {"optional"},
 		"tls-replication": {"no"}, "tls-protocols": {"TLSv1.2"}, "tls-ciphers": {"ECDHE-RSA-AES128-GCM-SHA256"},
 		"tls-ciphersuites": {""}, "protected-mode": {"yes"}, "replica-read-only": {"yes"}, "slave-read-only": {"yes"},
-		"replica-serve-stale-data": {"yes"}, "slave-serve-stale-data": {"yes"}, "enable-debug-command": {"local"}}
+		"replica-serve-stale-data": {"yes"}, "slave-serve-stale-data": {"yes"}, "enable-debug-command": {"local"},
+		"save": {""}, "full-sync-when-empty": {"no"}}
 	for name := range listed {
 		args, ok := values[name]
 		if !ok {
