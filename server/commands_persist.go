@@ -11,16 +11,17 @@ import (
 )
 
 // persistCommands are SAVE, BGSAVE, LASTSAVE, SHUTDOWN and ALLOWFULLSYNC:
-// the store's snapshot on disk (replikv.Config.Dir).
+// the store's snapshot on disk (replikv.Config.Dir). Those allowed in
+// MULTI run outside EXEC's locks (fOutside): they take the store's.
 func persistCommands() []*command {
 	return []*command{
 		cmd("save", 1, fNoMulti|fAdmin, 0, 0, 0, saveCmd),
-		cmd("bgsave", -1, fAdmin, 0, 0, 0, bgsaveCmd),
-		cmd("lastsave", 1, fFast, 0, 0, 0, func(x *call) {
+		cmd("bgsave", -1, fAdmin|fOutside, 0, 0, 0, bgsaveCmd),
+		cmd("lastsave", 1, fFast|fOutside, 0, 0, 0, func(x *call) {
 			x.r.int(x.s.store.PersistenceInfo().LastSaveTime.Unix())
 		}),
 		cmd("shutdown", -1, fNoMulti|fAdmin, 0, 0, 0, shutdownCmd),
-		cmd("allowfullsync", 1, fAdmin, 0, 0, 0, func(x *call) {
+		cmd("allowfullsync", 1, fAdmin|fOutside, 0, 0, 0, func(x *call) {
 			x.s.store.AllowFullSync()
 			x.r.ok()
 		}),
