@@ -60,7 +60,16 @@ func TestRedisLoadsOurDump(t *testing.T) {
 	must(t, s.Save(context.Background(), ""))
 	want := dump(s)
 	r := startRedisIn(t, freePort(t), dir)
-	if d := cmp.Diff(want, r.dump(t)); d != "" {
+	got := r.dump(t)
+	// Keys whose short TTL ran out before Redis loaded or read them are
+	// dropped by Redis, as they are hidden by replikv.
+	cut := time.Now().UnixMilli()
+	for k, e := range want {
+		if e.Deadline != 0 && e.Deadline <= cut {
+			delete(want, k)
+		}
+	}
+	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("redis-server loaded something else (-replikv +redis):\n%s", d)
 	}
 }
