@@ -113,6 +113,9 @@ func (s *Store) applyCommand(raw []byte, args [][]byte) error {
 		defer s.st.mu.Unlock()
 	}
 	s.st.appendLocked(raw)
+	if kind == cmdKey || kind == cmdFlush {
+		s.st.changes++
+	}
 	return s.applyLocked(kind, h, args)
 }
 
@@ -123,6 +126,7 @@ func (s *Store) execQueued(discard bool) error {
 	s.lockAll()
 	defer s.unlockAll()
 	s.st.appendLocked(m.raw)
+	s.st.changes += int64(len(m.cmds))
 	var first, resync error
 	if !discard {
 		for _, args := range m.cmds {

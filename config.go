@@ -184,6 +184,40 @@ type Config struct {
 	// Reconfigure may change it.
 	MinReplicasMaxLag time.Duration
 
+	// Dir is the directory of the store's snapshot file on disk (Redis:
+	// dir). Default "": no disk IO at all. When set, New loads
+	// Dir/DBFilename if it exists (a missing file starts the store empty;
+	// a corrupt or truncated one makes New fail with ErrCorruptSnapshot,
+	// the file left as it is), and Save with an empty path writes there.
+	// See persist.go and the README's "Persistence and restarts".
+	Dir string
+
+	// DBFilename is the snapshot file's name inside Dir (Redis:
+	// dbfilename). Default "dump.rdb". It must be a plain file name.
+	DBFilename string
+
+	// SavePoints, with Dir, save the store to Dir/DBFilename in the
+	// background whenever, for one of them, at least Changes writes
+	// happened and After has passed since the last save (Redis: save
+	// <seconds> <changes>). Default none: no periodic save.
+	SavePoints []SavePoint
+
+	// SaveOnClose, with Dir, makes Close save the store to Dir/DBFilename
+	// before stopping (Redis saves on SHUTDOWN when save points are set).
+	// A failed save is logged and Close goes on. Default false.
+	SaveOnClose bool
+
+	// ServeFullSyncWhenEmpty turns off the guard of a primary that started
+	// without its snapshot: with Dir set and no file found by New, such a
+	// primary refuses (with -NOMASTERLINK, which replicas retry later)
+	// the full resyncs of replicas that hold data of another history,
+	// because that full resync would replace their data with its empty
+	// keyspace, until AllowFullSync is called. Replicas asking "PSYNC ? -1"
+	// (no data) and replicas of its own new history are served. Redis has
+	// no such guard: set this to behave as Redis does. Default false
+	// (guard on).
+	ServeFullSyncWhenEmpty bool
+
 	// Now is the clock used for expiry. Default time.Now. Tests may set it.
 	Now func() time.Time
 
@@ -307,6 +341,9 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.MinReplicasMaxLag, DefaultMinReplicasMaxLag)
 	if c.ListeningPort < 0 || c.ListeningPort > 65535 {
 		return c, fmt.Errorf("%w: Config.ListeningPort %d", ErrInvalidArgument, c.ListeningPort)
+	}
+	if err := c.persistDefaults(); err != nil {
+		return c, err
 	}
 	if c.Now == nil {
 		c.Now = time.Now

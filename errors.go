@@ -79,4 +79,12 @@ var (
 	// history cannot contain the awaited position: it neither is nor
 	// continues that position's replication ID at that offset.
 	ErrHistoryDiverged = errors.New("replikv: history does not contain that position")
+	// ErrCorruptSnapshot is returned by New (wrapped with the file's name
+	// and the reason) when the snapshot file in Config.Dir cannot be
+	// loaded: truncated, a bad checksum, or not an RDB file. The file is
+	// left as it is and nothing is loaded.
+	ErrCorruptSnapshot = errors.New("replikv: corrupt snapshot file")
+	// ErrSaveInProgress is returned by BackgroundSave while another
+	// save runs (Redis: "Background save already in progress").
+	ErrSaveInProgress = errors.New("replikv: background save already in progress")
 )

@@ -96,12 +96,15 @@ type Store struct {
 
 	prim primaryState // serving replicas (primary.go)
 	rep  replicaState // following a primary (replica.go)
+	pers persistState // snapshots on disk (persist.go)
 
 	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
 }
 
-// New returns an empty primary Store configured by cfg.
+// New returns a primary Store configured by cfg: empty, or, when
+// cfg.Dir is set and holds cfg.DBFilename, loaded from that snapshot file
+// (see Config.Dir; a corrupt file makes New fail with ErrCorruptSnapshot).
 func New(cfg Config) (*Store, error) {
 	user := cfg
 	cfg, err := cfg.withDefaults()
@@ -123,10 +126,15 @@ func New(cfg Config) (*Store, error) {
 	for n := cfg.Shards; n > 1; n >>= 1 {
 		s.shift--
 	}
+	if err := s.loadAtStart(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if cfg.ActiveExpiryInterval > 0 {
 		s.wg.Add(1)
 		go s.expiryLoop()
 	}
+	s.startSaveLoop()
 	return s, nil
 }
 
@@ -136,6 +144,7 @@ func New(cfg Config) (*Store, error) {
 // return ErrClosed (Info, Stats and Position still answer). Close is
 // idempotent and safe to call concurrently with any other method.
 func (s *Store) Close() error {
+	s.saveOnClose()
 	s.changeRole(evClose, nil) // cannot fail
 	s.closeServing()
 	s.wg.Wait()

@@ -33,6 +33,9 @@ type LoadStats struct {
 	Bytes       int64         // snapshot bytes read
 	ReplID      string        // history adopted
 	Offset      int64         // stream offset adopted
+	// FromSnapshot tells that ReplID and Offset came from the snapshot's
+	// repl-id and repl-offset aux fields.
+	FromSnapshot bool
 }
 
 // loadProgress is read by Info while a load runs.
@@ -135,8 +138,9 @@ func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, 
 		if off, err := strconv.ParseInt(aux["repl-offset"], 10, 64); err == nil && off >= 0 {
 			stats.Offset = off
 		}
+		stats.FromSnapshot = true
 		if len(stats.ReplID) != 40 {
-			stats.ReplID, stats.Offset = newReplID(), 0
+			stats.ReplID, stats.Offset, stats.FromSnapshot = newReplID(), 0, false
 		}
 	}
 	if prog != nil {
@@ -166,6 +170,7 @@ func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, 
 		s.shards[i].t = tables[i]
 	}
 	s.st.resetLocked(stats.ReplID, stats.Offset, streamDB)
+	s.pers.emptyGuard.Store(false) // it has data now (persist.go)
 	s.unlockAll()
 	return stats, nil
 }

@@ -231,7 +231,7 @@ func (s *Store) pingLoop() {
 		s.prim.mu.Lock()
 		n := len(s.prim.replicas)
 		s.prim.mu.Unlock()
-		if n == 0 {
+		if n == 0 || s.pers.quiet.Load() { // quiet: saving on close (persist_save.go)
 			continue
 		}
 		s.st.mu.Lock()
@@ -529,6 +529,11 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 	if req.ReplID != "?" {
 		s.prim.syncPartialErr.Add(1)
 		log.Info("partial resynchronization refused", "reason", dec.Reason)
+	}
+	if why := s.refuseFullSync(req, replid); why != "" { // persist.go
+		log.Info("full resynchronization refused", "reason", why)
+		w.WriteString("-" + why + "\r\n")
+		return w.Flush()
 	}
 	s.prim.syncFull.Add(1)
 	rc.syncTotal.Store(-1)

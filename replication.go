@@ -52,6 +52,9 @@ func (s *Store) changeRoleBy(ev roleEvent, d transport.Dialer, byFailover bool) 
 	st := s.st
 	st.mu.Lock()
 	st.role.Store(int32(stp.next))
+	if stp.startLink {
+		s.resumeRestoredLocked() // persist_load.go
+	}
 	if stp.shiftID {
 		st.shiftLocked(newReplID())
 		st.db = -1 // our first write selects its database

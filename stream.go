@@ -49,7 +49,10 @@ type stream struct {
 	// pause is set while a failover pauses writes (failover.go), closed
 	// and cleared when it ends; API writes wait on it.
 	pause chan struct{}
-	now   func() time.Time
+	// changes counts the writes made or applied so far (Redis's dirty
+	// counter, for save points and rdb_changes_since_last_save).
+	changes int64
+	now     func() time.Time
 }
 
 func newStream(backlogSize int, now func() time.Time) *stream {
@@ -137,6 +140,7 @@ func (st *stream) beginLocked(db int) []byte {
 }
 
 func (st *stream) finishLocked(b []byte) {
+	st.changes++
 	if !streams(st.loadRole()) {
 		return
 	}
@@ -225,6 +229,9 @@ func (st *stream) emitBareLocked(db int, name string) {
 	b = resp.AppendArrayLen(b, 1)
 	b = resp.AppendBulkString(b, name)
 	st.finishLocked(b)
+	if name == "PING" {
+		st.changes-- // a keepalive, not a write
+	}
 }
 
 // txEndLocked appends a transaction's commands: alone when there is one,

@@ -59,6 +59,9 @@ func (s *Server) dynamicConfig() Config {
 func (s *Server) staticValues(c *replikv.Config) []configValue {
 	port, bind := s.addr()
 	dir := c.SpoolDir
+	if c.Dir != "" {
+		dir = c.Dir
+	}
 	if dir == "" {
 		dir, _ = os.Getwd()
 	}
@@ -70,7 +73,8 @@ func (s *Server) staticValues(c *replikv.Config) []configValue {
 		{"port", strconv.Itoa(port)},
 		{"bind", bind},
 		{"dir", dir},
-		{"save", ""},
+		{"save", FormatSavePoints(c.SavePoints)},
+		{"dbfilename", c.DBFilename},
 		{"appendonly", "no"},
 		{"databases", "16"},
 		{"maxclients", strconv.Itoa(s.cfg.MaxClients)},

@@ -70,14 +70,7 @@ func (s *Server) infoText(want map[string]bool) string {
 		case "memory":
 			infoMemory(&b, info())
 		case "persistence":
-			b.section("Persistence")
-			b.bool("loading", info().Master.SyncInProgress)
-			b.field("async_loading", "0")
-			b.field("rdb_changes_since_last_save", "0")
-			b.bool("rdb_bgsave_in_progress", info().SnapshotInProgress)
-			b.field("rdb_last_bgsave_status", "ok")
-			b.field("aof_enabled", "0")
-			b.field("aof_rewrite_in_progress", "0")
+			s.infoPersistence(&b, info().Master.SyncInProgress) // commands_persist.go
 		case "stats":
 			s.infoStats(&b, info())
 		case "replication":

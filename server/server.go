@@ -86,6 +86,12 @@ type Config struct {
 	// TCP listener given to Serve.
 	Bind string
 
+	// Shutdown, when set, runs SHUTDOWN [SAVE|NOSAVE]: it saves as asked
+	// (save, nosave, or neither: the default of the process), stops the
+	// process and returns nil, or returns why it could not (the store
+	// stays up). Default nil: SHUTDOWN is refused.
+	Shutdown func(save, nosave bool) error
+
 	// ConfigFile is reported as config_file in INFO. Default: empty.
 	ConfigFile string
 

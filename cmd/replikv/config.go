@@ -120,6 +120,8 @@ func (o *options) check() (err error) {
 		return errors.New("port 0 and no tls-port: configured to listen nowhere")
 	case o.port != 0 && o.port == o.tls.port:
 		return fmt.Errorf("port and tls-port are both %d", o.port)
+	case len(o.store.SavePoints) > 0 && o.store.Dir == "":
+		return errors.New("save points need dir: where would the snapshot go?")
 	}
 	if err := o.tls.check(); err != nil {
 		return err
@@ -249,6 +251,9 @@ func (o *options) apply(d directive) error {
 			return fmt.Errorf("dir: %q is not a directory", v)
 		}
 		o.store.SpoolDir = v
+		o.store.Dir = v // and its dump.rdb (persist.go)
+	case "dbfilename", "save", "full-sync-when-empty":
+		return o.applyPersist(d) // persist.go
 	case "enable-debug-command":
 		v, err := oneArg()
 		if err != nil {

@@ -84,7 +84,10 @@ maxclients 50
 		c.PingPeriod != 4*time.Second || c.SpoolDir != dir || c.MasterUser != "repl user" || c.MasterAuth != "secret" || c.Password != "pw" {
 		t.Errorf("options: %+v", o)
 	}
-	for _, d := range []string{"save", "appendonly"} {
+	if len(c.SavePoints) != 0 {
+		t.Errorf(`save "" left save points: %v`, c.SavePoints)
+	}
+	for _, d := range []string{"appendonly"} { // save is applied (persist.go)
 		if !strings.Contains(logs.String(), "directive="+d) || !strings.Contains(logs.String(), "ignoring unknown directive") {
 			t.Errorf("no warning for %s in logs:\n%s", d, logs.String())
 		}

@@ -105,6 +105,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sc := opts.server
 	sc.Store, sc.Logger, sc.MaxClients, sc.Dial = store, log, maxClients, dial
 	sc.Port, sc.Bind, sc.ConfigFile = port, strings.Join(opts.binds, " "), opts.configFile
+	shutdown := make(chan struct{}, 1)
+	sc.Shutdown = shutdownFunc(store, len(opts.store.SavePoints) > 0, shutdown) // persist_main.go
 	srv, err := server.New(sc)
 	if err != nil {
 		log.Error("cannot create the server", "err", err)
@@ -120,7 +122,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		log.Info("following a primary", "addr", net.JoinHostPort(host, p), "tls", opts.tlsClient != nil)
 	}
-	return serve(srv, ls, store.Config, log)
+	return serve(srv, ls, log, store, len(opts.store.SavePoints) > 0, shutdown)
 }
 
 // reservedFDs are the file descriptors kept for other uses than clients
@@ -145,15 +147,14 @@ func fitMaxClients(maxClients int, log *slog.Logger) int {
 	return fitted
 }
 
-// serve serves the listeners until a signal or a listener failure; conf
-// returns the store's configuration (for the memory limit, see memLimiter).
-func serve(srv *server.Server, ls []net.Listener, conf func() replikv.Config, log *slog.Logger) int {
+// serve serves the listeners until a signal or a listener failure.
+func serve(srv *server.Server, ls []net.Listener, log *slog.Logger, store *replikv.Store, saveOnSignal bool, shutdown <-chan struct{}) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
 	ctx, cancel := context.WithCancel(context.Background())
 	returned := make(chan struct{})
-	go func() { defer close(returned); returnMemory(ctx, conf) }()
+	go func() { defer close(returned); returnMemory(ctx, store.Config) }()
 	defer func() { cancel(); <-returned }()
 	failed := make(chan error, len(ls))
 	for _, l := range ls {
@@ -162,6 +163,15 @@ func serve(srv *server.Server, ls []net.Listener, conf func() replikv.Config, lo
 	select {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String())
+		if saveOnSignal { // as redis-server with save points
+			if err := store.ShutdownSave(context.Background()); err != nil {
+				log.Error("cannot save before exiting; the previous snapshot file is untouched", "err", err)
+				srv.Close()
+				return 1
+			}
+		}
+	case <-shutdown:
+		log.Info("shutting down", "command", "SHUTDOWN")
 	case err := <-failed:
 		log.Error("serving failed", "err", err)
 		srv.Close()

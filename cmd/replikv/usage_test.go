@@ -30,7 +30,7 @@ func TestUsageListsEveryDirective(t *testing.T) {
 		"rename-command", "replicaof", "slaveof", "masterauth", "masteruser", "replica-read-only", "slave-read-only",
 		"replica-serve-stale-data", "slave-serve-stale-data", "repl-backlog-size", "repl-timeout",
 		"repl-ping-replica-period", "repl-ping-slave-period", "min-replicas-to-write", "min-slaves-to-write",
-		"min-replicas-max-lag", "min-slaves-max-lag", "dir", "tls-port", "tls-cert-file", "tls-key-file",
+		"min-replicas-max-lag", "min-slaves-max-lag", "dir", "dbfilename", "save", "full-sync-when-empty", "tls-port", "tls-cert-file", "tls-key-file",
 		"tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
 		"tls-ca-cert-file", "tls-ca-cert-dir", "tls-auth-clients", "tls-replication", "tls-protocols",
 		"tls-ciphers", "tls-ciphersuites", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor",
@@ -48,7 +48,8 @@ func TestUsageListsEveryDirective(t *testing.T) {
 		"replica-serve-stale-data": {"yes"}, "slave-serve-stale-data": {"yes"}, "enable-debug-command": {"local"},
 		"maxmemory": {"100mb"}, "maxmemory-policy": {"allkeys-lfu"}, "maxmemory-samples": {"10"},
 		"lfu-log-factor": {"0"}, "lfu-decay-time": {"2"},
-		"min-replicas-to-write": {"1"}, "min-slaves-to-write": {"0"}, "min-replicas-max-lag": {"10"}, "min-slaves-max-lag": {"0"}}
+		"min-replicas-to-write": {"1"}, "min-slaves-to-write": {"0"}, "min-replicas-max-lag": {"10"}, "min-slaves-max-lag": {"0"},
+		"save": {""}, "full-sync-when-empty": {"no"}}
 	for name := range listed {
 		args, ok := values[name]
 		if !ok {
