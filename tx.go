@@ -28,6 +28,13 @@ func (tx *Tx) grow() error {
 	return tx.oom
 }
 
+// AdmitGrowth lets the rest of the transaction's writes grow the data
+// even though the store was above Config.MaxMemory, and could not evict,
+// as the transaction began: for a caller that decided admission itself
+// before (a server's EXEC, which Redis checks once for the whole
+// transaction, never per queued command).
+func (tx *Tx) AdmitGrowth() { tx.oom = nil }
+
 // errTxDone guards against a Tx used after its Atomic returned.
 var errTxDone = errors.New("replikv: transaction used after Atomic returned")
 
