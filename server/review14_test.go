@@ -23,3 +23,18 @@ func TestReview14ExecSegmentsNotRefusedOOM(t *testing.T) {
 	d.do("GET", "c")
 	d.do("CONFIG", "SET", "maxmemory", "0")
 }
+
+// TestReview14ConfigSetHugeMaxMemory: Redis 7.0.15 takes any decimal
+// maxmemory, saturating what does not fit (CONFIG SET maxmemory
+// 99999999999999999999, 9223372036854775808 and 18446744073709551615 all
+// answer OK: a limit nothing reaches); replikv refused those above
+// 2^63-1 with "argument must be a memory value". Bad units, negative and
+// fractional values are refused by both.
+func TestReview14ConfigSetHugeMaxMemory(t *testing.T) {
+	d := newDiffer(t)
+	for _, v := range []string{"99999999999999999999", "9223372036854775808", "18446744073709551615", "9223372036854775807",
+		"-1", "1.5gb", "10GB", "1k", "12xb"} {
+		d.do("CONFIG", "SET", "maxmemory", v)
+	}
+	d.do("CONFIG", "SET", "maxmemory", "0")
+}
