@@ -60,8 +60,11 @@ func (s *Store) makeRoom(grow bool) error {
 	}
 	// Only a store that could not evict refuses: memory that another
 	// writer's write took back above the limit meanwhile is evicted
-	// before the next write.
-	if stuck && grow {
+	// before the next write. A store that stopped being a primary while
+	// evicting (Close, ReplicaOf) is not out of memory: the write's own
+	// admission under the stream lock refuses it with ErrClosed or
+	// ErrReadOnly (or lets a writable replica write, which never evicts).
+	if stuck && grow && ownsExpiry(s.Role()) {
 		return fmt.Errorf("%w: used memory %d > maxmemory %d (policy %s)", ErrOOM, s.mem.used.Load(), c.MaxMemory, c.EvictionPolicy)
 	}
 	return nil

@@ -261,9 +261,10 @@ func (s *Store) lookItem(key string, touch bool) (slot, error) {
 }
 
 // Exists reports whether key is present and not expired (false where
-// reads are refused).
+// reads are refused). It does not count as an access of the key for
+// eviction (Redis's EXISTS looks up with LOOKUP_NOTOUCH); Touch does.
 func (s *Store) Exists(key string) bool {
-	_, err := s.readItem(key)
+	_, err := s.lookItem(key, false)
 	return err == nil
 }
 

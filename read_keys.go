@@ -57,12 +57,13 @@ func randomInTable(t *table, live func(*slot) bool) (string, bool) {
 }
 
 // Touch returns how many of keys exist (Redis TOUCH; a key named twice
-// counts twice). The store keeps no access times, so nothing changes and
-// nothing is streamed.
+// counts twice), and counts as an access of each for eviction (its idle
+// time restarts, its LFU counter may grow, as a read's). Nothing is
+// streamed.
 func (s *Store) Touch(keys ...string) int {
 	n := 0
 	for _, k := range keys {
-		if s.Exists(k) {
+		if _, err := s.lookItem(k, true); err == nil {
 			n++
 		}
 	}

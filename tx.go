@@ -28,6 +28,13 @@ func (tx *Tx) grow() error {
 	return tx.oom
 }
 
+// AdmitGrowth lets the rest of the transaction's writes grow the data
+// even though the store was above Config.MaxMemory, and could not evict,
+// as the transaction began: for a caller that decided admission itself
+// before (a server's EXEC, which Redis checks once for the whole
+// transaction, never per queued command).
+func (tx *Tx) AdmitGrowth() { tx.oom = nil }
+
 // errTxDone guards against a Tx used after its Atomic returned.
 var errTxDone = errors.New("replikv: transaction used after Atomic returned")
 
@@ -138,10 +145,24 @@ func (tx *Tx) View(key string, fn func(value []byte) error) error {
 	return fn(sh.t.slots[i].value())
 }
 
-// Exists is Store.Exists inside the transaction.
-func (tx *Tx) Exists(key string) bool {
-	_, err := tx.Get(key)
-	return err == nil
+// Exists is Store.Exists inside the transaction: not an access of the
+// key (Redis's EXISTS looks up with LOOKUP_NOTOUCH).
+func (tx *Tx) Exists(key string) bool { return tx.lookup(key, false) }
+
+// lookup reports whether key exists (not expired), counting the lookup as
+// an access of the key when touch is set (TOUCH).
+func (tx *Tx) lookup(key string, touch bool) bool {
+	if tx.checkKey(key, false) != nil {
+		return false
+	}
+	sh, i := tx.s.lookupLocked(key)
+	if i < 0 || tx.s.expired(&sh.t.slots[i], tx.s.nowMs()) {
+		return false
+	}
+	if touch {
+		tx.s.mem.touch(&sh.t, i)
+	}
+	return true
 }
 
 // ExpireTime is Store.ExpireTime inside the transaction.

@@ -58,7 +58,7 @@ func (tx *Tx) RandomKey() (string, error) {
 func (tx *Tx) Touch(keys ...string) int {
 	n := 0
 	for _, k := range keys {
-		if tx.Exists(k) {
+		if tx.lookup(k, true) {
 			n++
 		}
 	}

@@ -206,6 +206,11 @@ func execCmd(x *call) {
 		}
 		aborted := false
 		x.s.store.Atomic(func(tx *replikv.Tx) error {
+			// EXEC passed its OOM check above; like Redis, the queued
+			// commands then run without one of their own (another
+			// client's write, or a queued CONFIG SET maxmemory, may have
+			// taken memory above the limit since).
+			tx.AdmitGrowth()
 			if i == 0 {
 				if watched.changed(tx) {
 					aborted = true

@@ -123,8 +123,11 @@ var storeParams = []storeParam{
 		func(c *replikv.Config) string { return strconv.FormatInt(c.MaxMemory, 10) },
 		func(c *replikv.Config, v string) string {
 			n, err := ParseMemory(v)
-			if err != nil {
+			if err != nil && !tooLargeMemory(v) {
 				return "argument must be a memory value"
+			}
+			if err != nil {
+				n = math.MaxInt64 // Redis saturates: a limit nothing reaches
 			}
 			c.MaxMemory = n
 			return ""
@@ -323,6 +326,20 @@ func ParseYesNo(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%w: %q is not yes or no", ErrBadValue, s)
+}
+
+// tooLargeMemory reports whether s is a well-formed memory size that
+// ParseMemory refused only for not fitting an int64.
+func tooLargeMemory(s string) bool {
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if i < 0 {
+		i = len(s)
+	}
+	if i == 0 {
+		return false
+	}
+	_, err := ParseMemory("1" + s[i:])
+	return err == nil
 }
 
 // ParseMemory parses a Redis memory size: a decimal number of bytes with
