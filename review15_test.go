@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"github.com/google/go-cmp/cmp"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,7 +87,9 @@ func TestReview15TimeoutAfterTakeoverTwoPrimaries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res := make(chan error, 1)
-	go func() { res <- c.p.Failover(ctx, FailoverOptions{Port: 1001, Dial: dial, Timeout: 1500 * time.Millisecond}) }()
+	go func() {
+		res <- c.p.Failover(ctx, FailoverOptions{Port: 1001, Dial: dial, Timeout: 1500 * time.Millisecond})
+	}()
 	poll(t, 5*time.Second, "the target promoted itself", func() bool { return r1.Role() == RolePrimary })
 	var err error
 	select {
@@ -151,4 +156,136 @@ func TestReview15HandoverRetriedAfterCut(t *testing.T) {
 	if n := c.p.Info().Master.FullSyncs; n != 0 {
 		t.Fatalf("old primary resynced in full %d times", n)
 	}
+}
+
+// TestReview15FailoverBackAndForthStress: writers (plain Sets and
+// AtomicKeys) keep writing to whichever node is the primary while a
+// coordinated failover moves the role back and forth between a and b
+// several times (c follows a throughout). Every write that returned
+// success must be on the final primary, every keyspace ends equal, and
+// no full resync happens after the initial ones.
+func TestReview15FailoverBackAndForthStress(t *testing.T) {
+	mn := memNet{transport.NewMemNetwork()}
+	names := map[int]string{1000: "a", 1001: "b", 1002: "c"}
+	mk := func(port int) *Store {
+		cfg := fastConfig()
+		cfg.ListeningPort = port
+		return node(t, mn, names[port], cfg)
+	}
+	a, b, c := mk(1000), mk(1001), mk(1002)
+	must(t, b.ReplicaOf(mn.dialer("a")))
+	must(t, c.ReplicaOf(mn.dialer("a")))
+	waitSynced(t, b)
+	waitSynced(t, c)
+	dial := func(r ReplicaInfo) transport.Dialer { return mn.dialer(names[r.Port]) }
+	stores := []*Store{a, b}
+	var cur atomic.Int32 // index in stores of the primary
+
+	var mu sync.Mutex
+	acked := map[string]string{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var refusedOther atomic.Int64
+	for w := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k1, k2, v := fmt.Sprintf("w%d:%d", w, i), fmt.Sprintf("w%d:%d:b", w, i), fmt.Sprintf("v%d", i)
+				for {
+					s := stores[cur.Load()]
+					var err error
+					if w == 0 {
+						err = s.AtomicKeys([]string{k1, k2}, func(tx *Tx) error {
+							if err := tx.Set(k1, []byte(v)); err != nil {
+								return err
+							}
+							return tx.Set(k2, []byte(v))
+						})
+					} else {
+						err = s.Set(k1, []byte(v))
+					}
+					if err == nil {
+						mu.Lock()
+						acked[k1] = v
+						if w == 0 {
+							acked[k2] = v
+						}
+						mu.Unlock()
+						break
+					}
+					if !errors.Is(err, ErrReadOnly) && !errors.Is(err, ErrWritesPaused) {
+						refusedOther.Add(1)
+						t.Errorf("write refused with %v", err)
+						return
+					}
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
+	}
+	for round := range 6 {
+		time.Sleep(100 * time.Millisecond)
+		from, to := stores[round%2], 1001-round%2
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := from.Failover(ctx, FailoverOptions{Port: to, Dial: dial, Timeout: 5 * time.Second})
+		cancel()
+		if err != nil {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("round %d: Failover: %v", round, err)
+		}
+		cur.Store(int32((round + 1) % 2))
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	p := stores[cur.Load()]
+	other := stores[1-cur.Load()]
+	if p != a {
+		t.Fatalf("final primary should be a after an even number of rounds")
+	}
+	waitSynced(t, b)
+	waitSynced(t, c)
+	waitConverged(t, a, b, c)
+	got := dump(p)
+	lost := 0
+	for k, v := range acked {
+		if got[k].Value != v {
+			lost++
+			if lost < 5 {
+				t.Errorf("acknowledged write %s=%s lost (has %q)", k, v, got[k].Value)
+			}
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d acknowledged writes lost", lost, len(acked))
+	}
+	if d := cmp.Diff(dump(p), dump(other)); d != "" {
+		t.Fatalf("a and b differ:\n%s", d)
+	}
+	for n, s := range map[string]*Store{"a": a, "b": b, "c": c} {
+		in := s.Info()
+		t.Logf("%s: role %v, served full %d partial %d; own full syncs %d, partial %d", n, s.Role(), in.SyncFull, in.SyncPartialOK, in.Master.FullSyncs, in.Master.PartialSyncs)
+	}
+	if n := a.Info().Master.FullSyncs; n != 0 {
+		t.Fatalf("a resynced in full %d times", n)
+	}
+	if n := b.Info().Master.FullSyncs; n != 1 {
+		t.Fatalf("b resynced in full %d times, want only its first", n)
+	}
+	if n := c.Info().Master.FullSyncs; n != 1 {
+		t.Fatalf("c resynced in full %d times, want only its first", n)
+	}
+	t.Logf("%d acknowledged writes, all present", len(acked))
 }
