@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/google/go-cmp/cmp"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -288,4 +289,51 @@ func TestReview15FailoverBackAndForthStress(t *testing.T) {
 		t.Fatalf("c resynced in full %d times, want only its first", n)
 	}
 	t.Logf("%d acknowledged writes, all present", len(acked))
+}
+
+// TestReview15CloseDuringFailover: Close while a failover waits for a
+// stalled target ends the failover, releases a paused writer with
+// ErrClosed (the store is closed, not paused), and leaves no goroutine.
+func TestReview15CloseDuringFailover(t *testing.T) {
+	base := runtime.NumGoroutine()
+	mn := memNet{transport.NewMemNetwork()}
+	f := transport.NewFaults(1)
+	cfg := fastConfig()
+	cfg.Logger = dbgLogger(t, "p")
+	p := newStore(t, cfg)
+	l := mn.listen(t, "p")
+	served := make(chan struct{})
+	go func() { defer close(served); p.Serve(l) }()
+	rcfg := fastConfig()
+	rcfg.ListeningPort = 1001
+	rcfg.Logger = dbgLogger(t, "r")
+	r := newStore(t, rcfg)
+	must(t, r.ReplicaOf(f.Dialer("r", "p", mn.dialer("p"))))
+	waitSynced(t, r)
+	poll(t, 5*time.Second, "replica online", func() bool { return len(p.Info().Replicas) == 1 && p.Info().Replicas[0].State == "online" })
+	f.Stall("r", "p")
+	must(t, p.Set("k", []byte("v")))
+	res, err := p.StartFailover(FailoverOptions{Port: 1001, Dial: func(ReplicaInfo) transport.Dialer { return mn.dialer("r") }})
+	must(t, err)
+	werr := make(chan error, 1)
+	go func() { werr <- p.Set("paused", []byte("1")) }()
+	time.Sleep(100 * time.Millisecond)
+	p.Close()
+	<-served
+	if err := <-res; err == nil {
+		t.Fatalf("failover succeeded after Close")
+	}
+	if err := <-werr; !errors.Is(err, ErrClosed) {
+		t.Errorf("paused writer after Close: %v, want ErrClosed", err)
+	}
+	f.Resume("r", "p")
+	r.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines left, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
 }
