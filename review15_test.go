@@ -337,3 +337,77 @@ func TestReview15CloseDuringFailover(t *testing.T) {
 		t.Fatalf("%d goroutines left, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestReview15ReadYourWritesLoop: after WaitOffset returns for the Pos a
+// write produced, the replica serves that write; many writers and
+// waiters at once, and many cancelled waiters leave nothing behind.
+func TestReview15ReadYourWritesLoop(t *testing.T) {
+	mn := memNet{transport.NewMemNetwork()}
+	p := node(t, mn, "p", fastConfig())
+	r := node(t, mn, "r", fastConfig())
+	must(t, r.ReplicaOf(mn.dialer("p")))
+	waitSynced(t, r)
+	base := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				k, v := fmt.Sprintf("k%d:%d", w, i), fmt.Sprintf("v%d", i)
+				_, pos, err := p.SetPos(k, []byte(v), SetOptions{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%10 == 0 { // a waiter that gives up at once
+					ctx, cancel := context.WithCancel(context.Background())
+					cancel()
+					_ = r.WaitOffset(ctx, pos.ReplID, pos.Offset+1<<30)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err = r.WaitOffset(ctx, pos.ReplID, pos.Offset)
+				cancel()
+				if err != nil {
+					t.Errorf("WaitOffset(%v): %v", pos, err)
+					return
+				}
+				got, err := r.Get(k)
+				if err != nil || string(got) != v {
+					t.Errorf("after WaitOffset(%v): Get(%s) = %q, %v; want %q", pos, k, got, err, v)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Fatalf("%d goroutines, %d before", n, base)
+	}
+}
+
+// TestReview15MinReplicasNotOnApply: a replica configured with
+// min-replicas-to-write (and no replicas of its own) still applies its
+// primary's stream, including after it was the primary of a failover.
+func TestReview15MinReplicasNotOnApply(t *testing.T) {
+	mn := memNet{transport.NewMemNetwork()}
+	p := node(t, mn, "p", fastConfig())
+	cfg := fastConfig()
+	cfg.MinReplicasToWrite, cfg.MinReplicasMaxLag = 1, time.Second
+	r := node(t, mn, "r", cfg)
+	must(t, r.ReplicaOf(mn.dialer("p")))
+	waitSynced(t, r)
+	for i := range 50 {
+		must(t, p.Set(fmt.Sprintf("k%d", i), []byte("v")))
+	}
+	must(t, p.FlushAll())
+	must(t, p.Set("last", []byte("v")))
+	waitConverged(t, p, r)
+	if err := r.Set("x", []byte("1")); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("write on the replica: %v, want ErrReadOnly", err)
+	}
+}
