@@ -390,6 +390,34 @@ func TestReview15ReadYourWritesLoop(t *testing.T) {
 	}
 }
 
+// TestReview15WaitOffsetAfterFullResyncElsewhere: a replica waiting for
+// an offset of its primary's history that it will never get, because it
+// is re-pointed to an unrelated primary (full resync onto another
+// history), should get ErrHistoryDiverged as WaitOffset's doc says ("or
+// this store followed another primary"), not wait until ctx ends.
+func TestReview15WaitOffsetAfterFullResyncElsewhere(t *testing.T) {
+	mn := memNet{transport.NewMemNetwork()}
+	p := node(t, mn, "p", fastConfig())
+	q := node(t, mn, "q", fastConfig())
+	r := node(t, mn, "r", fastConfig())
+	must(t, q.Set("other", []byte("1")))
+	must(t, r.ReplicaOf(mn.dialer("p")))
+	waitSynced(t, r)
+	_, pos, err := p.SetPos("k", []byte("v"), SetOptions{})
+	must(t, err)
+	waitConverged(t, p, r)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	res := make(chan error, 1)
+	go func() { res <- r.WaitOffset(ctx, pos.ReplID, pos.Offset+1000) }()
+	time.Sleep(50 * time.Millisecond)
+	must(t, r.ReplicaOf(mn.dialer("q")))
+	waitSynced(t, r)
+	if err := <-res; !errors.Is(err, ErrHistoryDiverged) {
+		t.Fatalf("WaitOffset after a full resync onto another history: %v, want ErrHistoryDiverged", err)
+	}
+}
+
 // TestReview15MinReplicasNotOnApply: a replica configured with
 // min-replicas-to-write (and no replicas of its own) still applies its
 // primary's stream, including after it was the primary of a failover.
