@@ -57,6 +57,23 @@ type failover struct {
 	// replies carries the target's answers to PSYNC … FAILOVER from the
 	// link (replica.go).
 	replies chan string
+	// sent is foNotSent until the link first sends PSYNC … FAILOVER
+	// (foSent); a timeout that wins the race sets foTimedOut first, so
+	// that it is never sent. Once sent, the target may have promoted
+	// itself: the timeout no longer applies (as in Redis, it bounds
+	// waiting-for-sync only), the answer or an abort ends the handover.
+	sent atomic.Int32
+}
+
+const (
+	foNotSent int32 = iota
+	foSent
+	foTimedOut
+)
+
+// claimSend reports whether the link may send PSYNC … FAILOVER (again).
+func (fo *failover) claimSend() bool {
+	return fo.sent.CompareAndSwap(foNotSent, foSent) || fo.sent.Load() == foSent
 }
 
 // errPaused is admitLocked's answer while a failover pauses writes:
@@ -310,6 +327,12 @@ func (s *Store) handOver(fo *failover, target failoverCand, deadline <-chan time
 				return fmt.Errorf("%w: failover target rejected psync request: %s", ErrFailover, reply)
 			}
 		case <-deadline:
+			if !fo.sent.CompareAndSwap(foNotSent, foTimedOut) {
+				// The target may have taken over already: wait for its
+				// answer (or an abort), never resume beside it.
+				deadline = nil
+				continue
+			}
 			return fmt.Errorf("%w: failover target did not take over before timeout", ErrFailover)
 		case <-fo.abort:
 			return fmt.Errorf("%w: failover manually aborted", ErrFailover)
@@ -380,9 +403,21 @@ func isFailoverErr(err error) bool { return errors.Is(err, ErrFailover) }
 // whose history is that replid promotes itself, keeping the history, and
 // the PSYNC then continues as any (+CONTINUE with its new ID). It returns
 // Redis's error reply when it refuses, else "".
-func (s *Store) takeOver(replid, peer string) string {
+//
+// A primary that was promoted from replid's history at or after offset
+// has taken over already: the request is a retry after the link broke
+// before the answer arrived, and the PSYNC continues (refusing it would
+// make the old primary resume beside this one).
+func (s *Store) takeOver(replid string, offset int64, peer string) string {
 	s.cfg.Logger.Warn("failover request received", "replid", replid, "peer", peer)
 	if s.Role() != RoleReplica {
+		s.st.mu.Lock()
+		again := s.st.replid2 != "" && s.st.replid2 == replid && offset >= 0 && offset <= s.st.off2
+		s.st.mu.Unlock()
+		if again && s.Role() == RolePrimary {
+			s.cfg.Logger.Info("failover request repeated: already took over", "peer", peer)
+			return ""
+		}
 		return "-ERR PSYNC FAILOVER can't be sent to a master."
 	}
 	if id, _ := s.Position(); id != replid {

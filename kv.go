@@ -451,8 +451,11 @@ func (s *Store) lockWrite(key string) (*shard, error) {
 		}
 		pause := s.st.pause
 		s.unlockWrite(sh)
-		if err != errPaused || !s.awaitPause(pause) {
+		if err != errPaused {
 			return nil, err
+		}
+		if !s.awaitPause(pause) {
+			return nil, ErrClosed // closed during the failover
 		}
 	}
 }

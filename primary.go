@@ -474,7 +474,7 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 	Info(string, ...any)
 }) error {
 	if req.Failover {
-		if reply := s.takeOver(req.ReplID, rc.conn.RemoteAddr().String()); reply != "" {
+		if reply := s.takeOver(req.ReplID, req.Offset, rc.conn.RemoteAddr().String()); reply != "" {
 			w.WriteString(reply + "\r\n")
 			return w.Flush()
 		}

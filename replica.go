@@ -180,8 +180,8 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 	}
 	psync := []string{"PSYNC", psyncID, psyncOff}
 	fo := lc.fo
-	if fo != nil && FailoverState(fo.state.Load()) != FailoverInProgress {
-		fo = nil // the failover ended: an ordinary reconnection
+	if fo != nil && (FailoverState(fo.state.Load()) != FailoverInProgress || !fo.claimSend()) {
+		fo = nil // the failover ended or timed out: an ordinary reconnection
 	}
 	if fo != nil {
 		psync = append(psync, "FAILOVER")

@@ -36,8 +36,11 @@ func (s *Store) lockWriteKeys(keys ...string) ([]int, error) {
 		}
 		pause := s.st.pause
 		s.unlockKeys(idx)
-		if err != errPaused || !s.awaitPause(pause) {
+		if err != errPaused {
 			return nil, err
+		}
+		if !s.awaitPause(pause) {
+			return nil, ErrClosed // closed during the failover
 		}
 	}
 }
