@@ -72,14 +72,22 @@ func historyHas(replid, replid2 string, off2, end int64, p Pos) (applied, never 
 // returns nil; or until ctx is done (ctx's error). A replica uses it to
 // read its own writes: the writer passes the Pos its write returned. It
 // returns ErrHistoryDiverged when this store continued replid's history
-// from a point before offset (a failover lost that write, or this store
-// followed another primary), and ErrClosed after Close.
+// from a point before offset (a failover lost that write), or was in that
+// history and left it for an unrelated one before offset (a full resync
+// from another primary); and ErrClosed after Close. A store that has not
+// reached replid's history yet (a replica still syncing) is waited for.
 func (s *Store) WaitOffset(ctx context.Context, replid string, offset int64) error {
 	p := Pos{ReplID: replid, Offset: offset}
+	inside := false // the store was seen in replid's history (or one continuing it)
 	for {
 		st := s.st
 		st.mu.Lock()
 		applied, never := historyHas(st.replid, st.replid2, st.off2, st.end, p)
+		known := replid == st.replid || (st.replid2 != "" && replid == st.replid2)
+		if !known && inside {
+			never = true // it left that history without continuing it (a full resync elsewhere)
+		}
+		inside = inside || known
 		cur := Pos{st.replid, st.end}
 		var moved chan struct{}
 		if !applied && !never {
