@@ -120,10 +120,14 @@ func TestBinaryHardeningConfig(t *testing.T) {
 	}
 	n.stop(t)
 
-	os.WriteFile(conf, []byte("rename-command FLUSHALL \"\"\nmin-replicas-to-write 1\n"), 0o600)
-	out, err := exec.Command(bin, conf, "--port", freePort(t)).CombinedOutput()
+	// A directive whose absence would weaken the server stops it (the
+	// binary would otherwise serve; the context ends it if it does).
+	os.WriteFile(conf, []byte("rename-command FLUSHALL \"\"\ntls-cluster yes\n"), 0o600)
+	runCtx, stop := context.WithTimeout(context.Background(), time.Minute)
+	defer stop()
+	out, err := exec.CommandContext(runCtx, bin, conf, "--port", freePort(t)).CombinedOutput()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "hard.conf:2: min-replicas-to-write is not supported") {
-		t.Errorf("with min-replicas-to-write: %v, output:\n%s", err, out)
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "hard.conf:2: tls-cluster is not supported") {
+		t.Errorf("with tls-cluster yes: %v, output:\n%s", err, out)
 	}
 }
