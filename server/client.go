@@ -89,56 +89,91 @@ func (c *client) log() *slog.Logger {
 // replies once nothing more is pipelined.
 func (c *client) serve() {
 	handed := false
-	defer func() {
-		c.stopMonitor()
-		if !handed {
-			c.conn.Close()
-		}
-		c.publishStats()
-		c.releaseReplies()
-		c.s.forget(c)
-	}()
+	defer func() { c.finish(handed) }()
 	for {
 		if c.buffered() == 0 {
 			c.releaseReplies() // going idle: hold no reply buffer
 		}
 		// Before AUTH, Redis's low limits: a peer without the password
 		// cannot make the server buffer much (see resp.SetUnauthenticated).
-		c.rd.SetUnauthenticated(!c.authed && c.s.store.Config().Password != "")
+		c.rd.SetUnauthenticated(c.unauthenticated())
 		cmd, err := c.rd.ReadCommand()
 		if err != nil {
 			c.readFailed(err)
 			return
 		}
-		if c.rbuf == nil {
-			c.takeReplies()
-		}
-		if !cmd.Empty {
-			c.noteCommand(cmd)
-			c.dispatch(cmd.Args)
-		}
-		if c.gone {
-			return
-		}
-		if c.handoff != nil || c.quit || len(c.r.b) >= 64<<10 || c.buffered() == 0 {
-			if err := c.flush(); err != nil {
-				return
-			}
-		}
-		if c.quit {
+		if !c.handle(cmd) {
 			return
 		}
 		if c.handoff != nil {
-			if !c.s.handOff(c) {
-				return
-			}
-			handed = true
-			c.log().Info("client is a replica; handing it to the store")
-			c.in.handOff()
-			c.s.store.ServeReplicaConn(c.conn, c.rd, c.handoff)
+			handed = c.handOffConn()
 			return
 		}
 	}
+}
+
+// serve's helpers below are not inlined into it: serve's frame is on the
+// stack of every idle client waiting for input, and must stay small for
+// the collector to shrink an idle client's stack back after a burst (see
+// TestMemoryPerIdleConnection; a copy of the store's Config in it was
+// enough to keep 8 KiB stacks).
+
+// unauthenticated reports whether the client must still authenticate.
+//
+//go:noinline
+func (c *client) unauthenticated() bool {
+	return !c.authed && c.s.store.Config().Password != ""
+}
+
+// finish releases what the client holds once serve ends; handed tells
+// whether the connection now belongs to the store (a replica's).
+//
+//go:noinline
+func (c *client) finish(handed bool) {
+	c.stopMonitor()
+	if !handed {
+		c.conn.Close()
+	}
+	c.publishStats()
+	c.releaseReplies()
+	c.s.forget(c)
+}
+
+// handOffConn hands the connection to the store, which serves it as a
+// replica's; it reports whether it did.
+//
+//go:noinline
+func (c *client) handOffConn() bool {
+	if !c.s.handOff(c) {
+		return false
+	}
+	c.log().Info("client is a replica; handing it to the store")
+	c.in.handOff()
+	c.s.store.ServeReplicaConn(c.conn, c.rd, c.handoff)
+	return true
+}
+
+// handle runs one command read by serve and writes the replies when the
+// pipeline ends; it reports false when the client is done.
+//
+//go:noinline
+func (c *client) handle(cmd resp.Command) bool {
+	if c.rbuf == nil {
+		c.takeReplies()
+	}
+	if !cmd.Empty {
+		c.noteCommand(cmd)
+		c.dispatch(cmd.Args)
+	}
+	if c.gone {
+		return false
+	}
+	if c.handoff != nil || c.quit || len(c.r.b) >= 64<<10 || c.buffered() == 0 {
+		if err := c.flush(); err != nil {
+			return false
+		}
+	}
+	return !c.quit
 }
 
 // readFailed handles the error that ends a client's reading: bad input
