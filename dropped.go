@@ -36,8 +36,9 @@ type DroppedHistory struct {
 type droppedState struct {
 	// demoted is set when a primary becomes a replica and cleared by its
 	// first resync: only then does a full resync mean dropping writes
-	// this store accepted itself, and only then is the new primary asked
-	// where its history stands (INFO replication before PSYNC).
+	// this store accepted itself. The new primary is asked where its
+	// history stands (INFO replication before PSYNC) only when this store
+	// served replicas: otherwise no other node can hold its history.
 	demoted atomic.Bool
 	total   atomic.Int64 // bytes dropped in all (Kept known or not)
 	mu      sync.Mutex

@@ -186,9 +186,10 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 		psyncID, psyncOff = myID, strconv.FormatInt(myOff+1, 10)
 	}
 	var peer *peerHistory
-	if psyncID != "?" && s.rep.dropped.demoted.Load() {
-		// A demoted primary may hold writes the new primary never had:
-		// ask where its history stands, to tell what a full resync drops.
+	if psyncID != "?" && s.rep.dropped.demoted.Load() && s.prim.syncFull.Load()+s.prim.syncPartialOK.Load() > 0 {
+		// A demoted primary that served replicas may hold writes the new
+		// primary (one of them, perhaps) never had: ask where its history
+		// stands, to tell what a full resync drops.
 		if peer, err = s.probePeerHistory(lc); err != nil {
 			return "", 0, false, err
 		}
