@@ -2,6 +2,7 @@ package replikv
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -158,4 +159,44 @@ func TestParsePeerHistory(t *testing.T) {
 	if _, ok := parsePeerHistory("-ERR nope"); ok {
 		t.Fatal("parsed an error")
 	}
+}
+
+// A FORCE failover to a replica that never received the last writes: the
+// old primary resyncs in full from it and counts exactly those bytes (the
+// target's INFO, asked before PSYNC … FAILOVER, gave its offset).
+func TestForcedFailoverDropsHistoryLoudly(t *testing.T) {
+	c := newFOCluster(t, 0)
+	r := c.reps[1001]
+	must(t, c.p.Set("both", []byte("1")))
+	waitConverged(t, c.p, r)
+	// Nothing more reaches the replica but what a read already under way
+	// takes (at most its buffer): 160 KiB more cannot all get through.
+	c.f.Stall("p", c.names[1001])
+	big := bytes.Repeat([]byte("x"), 8<<10)
+	for i := range 20 {
+		must(t, c.p.Set(fmt.Sprintf("onlyP%d", i), big))
+	}
+	oldID, end := c.p.Position()
+	err := c.p.Failover(context.Background(), FailoverOptions{Port: 1001, Dial: c.dial, Timeout: 200 * time.Millisecond, Force: true})
+	if err != nil {
+		t.Fatalf("forced failover: %v", err)
+	}
+	if r.Role() != RolePrimary {
+		t.Fatalf("target role %v after a forced failover", r.Role())
+	}
+	waitSynced(t, c.p)
+	kept := r.Info().SecondOffset - 1 // where the target took the history over
+	if kept >= end {
+		t.Fatalf("the target held %d of the %d bytes: the stall held nothing back", kept, end)
+	}
+	in := c.p.Info()
+	d := in.LastDroppedHistory
+	if d == nil || d.ReplID != oldID || d.Kept != kept || d.End < end || d.Bytes != d.End-kept {
+		t.Fatalf("LastDroppedHistory = %+v, want replid %s, kept %d, end at least %d", d, oldID, kept, end)
+	}
+	if in.DroppedHistoryBytes != d.Bytes {
+		t.Errorf("DroppedHistoryBytes = %d, want %d", in.DroppedHistoryBytes, d.Bytes)
+	}
+	must(t, r.Set("after", []byte("x")))
+	waitConverged(t, r, c.p)
 }
