@@ -54,6 +54,14 @@ type Info struct {
 	// became full ones). Redis: sync_full, sync_partial_ok, sync_partial_err.
 	SyncFull, SyncPartialOK, SyncPartialErr int64
 
+	// DroppedHistoryBytes counts, in all, the stream bytes of its own
+	// history this store threw away in full resyncs after it was demoted:
+	// writes it had accepted (or received) that its new primary never
+	// had. LastDroppedHistory describes the last such resync (nil when
+	// none). See DroppedHistory for what is known and what is a bound.
+	DroppedHistoryBytes int64
+	LastDroppedHistory  *DroppedHistory
+
 	// Master describes the link of a replica (zero on a primary).
 	Master MasterInfo
 
@@ -181,6 +189,7 @@ func (s *Store) Info() Info {
 		in.GoodReplicas = s.goodReplicas(now, c.MinReplicasMaxLag)
 	}
 	in.FailoverState = s.FailoverState()
+	in.DroppedHistoryBytes, in.LastDroppedHistory = s.droppedInfo()
 	in.SnapshotInProgress, in.SnapshotOffset, in.SnapshotBytes, in.SnapshotReplicas = s.syncJobInfo()
 	in.Keys, in.Expires = s.counts()
 	in.ExpiredKeys = s.expiredKeys.Load()

@@ -381,6 +381,10 @@ func (s *Store) handleConn(c net.Conn, rd *resp.Reader, authed bool, first [][]b
 			reply = "+PONG"
 		case name == "REPLCONF":
 			reply = replconf(rc, cmd.Args)
+		case name == "INFO":
+			// What a demoted primary asks before PSYNC (dropped.go).
+			text := s.replInfoText()
+			reply = "$" + strconv.Itoa(len(text)) + "\r\n" + text
 		case name == "PSYNC" || name == "SYNC":
 			req, err := parsePSync(cmd.Args)
 			if err != nil {

@@ -25,6 +25,8 @@ type linkConn struct {
 	wmu  sync.Mutex // the apply loop and the ACK ticker both write
 	w    *bufio.Writer
 	fo   *failover // send PSYNC … FAILOVER and report the answer to it
+	// drop is the history the full resync in progress drops (dropped.go).
+	drop *DroppedHistory
 }
 
 func (lc *linkConn) send(args ...string) error {
@@ -99,6 +101,10 @@ func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 		}
 		s.rep.syncFull.Add(1)
 		s.rep.forceFull.Store(false)
+		if lc.drop != nil {
+			s.noteDropped(lc.drop, log)
+		}
+		s.rep.dropped.demoted.Store(false)
 		log.Info("full resync loaded", "replid", replid, "offset", offset)
 		if eof { // a Redis primary streams nothing until this ACK
 			if err := lc.sendACK(offset); err != nil {
@@ -107,6 +113,7 @@ func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 		}
 	} else {
 		s.rep.syncPartial.Add(1)
+		s.rep.dropped.demoted.Store(false)
 		log.Info("partial resync accepted", "replid", replid, "offset", offset)
 	}
 	s.rep.hasHistory.Store(true)
@@ -178,6 +185,15 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 	if (s.rep.hasHistory.Load() || myOff > 0) && !s.rep.forceFull.Load() {
 		psyncID, psyncOff = myID, strconv.FormatInt(myOff+1, 10)
 	}
+	var peer *peerHistory
+	if psyncID != "?" && s.rep.dropped.demoted.Load() && s.prim.syncFull.Load()+s.prim.syncPartialOK.Load() > 0 {
+		// A demoted primary that served replicas may hold writes the new
+		// primary (one of them, perhaps) never had: ask where its history
+		// stands, to tell what a full resync drops.
+		if peer, err = s.probePeerHistory(lc); err != nil {
+			return "", 0, false, err
+		}
+	}
 	psync := []string{"PSYNC", psyncID, psyncOff}
 	fo := lc.fo
 	if fo != nil && (FailoverState(fo.state.Load()) != FailoverInProgress || !fo.claimSend()) {
@@ -200,6 +216,9 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 		id, off, err := parseFullResync(line[1:])
 		if err != nil {
 			return "", 0, false, fmt.Errorf("PSYNC: %w", err)
+		}
+		if psyncID != "?" && s.rep.dropped.demoted.Load() {
+			lc.drop = judgeDropped(myID, myOff, id, off, peer)
 		}
 		return id, off, true, nil
 	case line == "+CONTINUE" || strings.HasPrefix(line, "+CONTINUE "):

@@ -77,6 +77,7 @@ func (s *Store) changeRoleBy(ev roleEvent, d transport.Dialer, byFailover bool) 
 			// cached master of itself): its replicas share it, and the new
 			// primary may hold it as replid2. A fresh store asks "PSYNC ? -1".
 			s.rep.hasHistory.Store(true)
+			s.rep.dropped.demoted.Store(true)
 		}
 		s.startLink(d)
 	case stp.next != RoleReplica:
@@ -390,4 +391,5 @@ type replicaState struct {
 	// held a command whose effect this store could not know
 	// (errNeedFullResync); cleared when a full resync has loaded.
 	forceFull atomic.Bool
+	dropped   droppedState // dropped.go
 }
