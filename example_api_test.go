@@ -269,6 +269,10 @@ func ExampleStore_Promote() {
 	report("order:2")
 
 	// b goes away, once a has acknowledged its last write; a takes over.
+	// (Shutdown waits for the replicas b lists as online; a.WaitSynced
+	// returning does not mean b lists a yet, so wait for a's ACK first.)
+	_, off = b.Position()
+	b.WaitReplicas(ctx, 1, off)
 	if err := b.Shutdown(ctx); err != nil {
 		panic(err)
 	}
