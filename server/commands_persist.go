@@ -61,9 +61,11 @@ func bgsaveCmd(x *call) {
 	switch err := x.s.store.BackgroundSave(); {
 	case err == nil:
 		x.r.simple("Background saving started")
-	case errors.Is(err, replikv.ErrSaveInProgress) && len(x.args) == 2:
-		x.r.simple("Background saving scheduled")
 	case errors.Is(err, replikv.ErrSaveInProgress):
+		// Redis 7.0 answers this also to BGSAVE SCHEDULE while an RDB
+		// save runs (SCHEDULE only waits out an AOF rewrite, which
+		// replikv has not); "scheduled" would promise a save that
+		// nothing runs.
 		x.r.err("ERR Background save already in progress")
 	default:
 		x.r.err("ERR " + oneLine(err.Error()))
