@@ -8,7 +8,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"strconv"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/replikv/replikv/transport"
 )
 
 // TestReview17CorruptFileNotOverwrittenBySaveOnClose: New refuses a
@@ -105,5 +110,151 @@ func TestReview17HugeLengthNoBigAlloc(t *testing.T) {
 	}
 	if d := after.TotalAlloc - before.TotalAlloc; d > 64<<20 {
 		t.Fatalf("refusing a 19-byte file allocated %d MB", d>>20)
+	}
+}
+
+// TestReview17ReplicaSaveUnderLoad: a replica saved while its primary is
+// busy writing (single commands and transactions) restarts from that
+// file with one partial resync and no full one, and converges to the
+// primary's exact keyspace: the saved offset matches the saved keyspace.
+func TestReview17ReplicaSaveUnderLoad(t *testing.T) {
+	mn := memNet{transport.NewMemNetwork()}
+	p := node(t, mn, "p", fastConfig())
+	dir := t.TempDir()
+	r, err := New(persistConfig(dir))
+	must(t, err)
+	must(t, r.ReplicaOf(mn.dialer("p")))
+	waitSynced(t, r)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := "w" + strconv.Itoa(w) + "-" + strconv.Itoa(i%300)
+				if i%3 == 0 {
+					p.Atomic(func(tx *Tx) error {
+						tx.Set(k, []byte(strconv.Itoa(i)))
+						tx.Set(k+"b", []byte(strconv.Itoa(i)))
+						return nil
+					})
+				} else {
+					p.Set(k, []byte(strconv.Itoa(i)))
+				}
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	for range 3 {
+		must(t, r.Save(context.Background(), ""))
+		time.Sleep(20 * time.Millisecond)
+	}
+	must(t, r.Close())
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	before := p.Info()
+	r2, err := New(persistConfig(dir))
+	must(t, err)
+	defer r2.Close()
+	must(t, r2.ReplicaOf(mn.dialer("p")))
+	waitSynced(t, r2)
+	waitConverged(t, p, r2)
+	after := p.Info()
+	if full, part := after.SyncFull-before.SyncFull, after.SyncPartialOK-before.SyncPartialOK; full != 0 || part != 1 {
+		t.Fatalf("restart cost %d full and %d partial resyncs, want 0 and 1", full, part)
+	}
+}
+
+// TestReview17ShutdownSaveFailureStaysWritable: ShutdownSave whose save
+// fails returns the error and leaves the store open and writable.
+func TestReview17ShutdownSaveFailureStaysWritable(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "d")
+	must(t, os.Mkdir(sub, 0o755))
+	s := newStore(t, persistConfig(sub))
+	must(t, s.Set("a", []byte("1")))
+	must(t, os.RemoveAll(sub)) // the save cannot create its file
+	if err := s.ShutdownSave(context.Background()); err == nil {
+		t.Fatal("ShutdownSave succeeded without a directory")
+	}
+	if err := s.Set("b", []byte("2")); err != nil {
+		t.Fatalf("after a failed ShutdownSave: %v", err)
+	}
+	if pi := s.PersistenceInfo(); pi.LastErr == nil {
+		t.Fatal("LastErr not set")
+	}
+}
+
+// TestReview17ConcurrentSavesAndClose: Saves, BackgroundSaves and Close
+// racing: no panic, no race, no temporary file left, and the file that
+// remains loads.
+func TestReview17ConcurrentSavesAndClose(t *testing.T) {
+	for round := range 5 {
+		dir := t.TempDir()
+		cfg := persistConfig(dir)
+		cfg.SaveOnClose = round%2 == 0
+		cfg.SavePoints = []SavePoint{{After: time.Millisecond, Changes: 1}}
+		s, err := New(cfg)
+		must(t, err)
+		fillPersist(t, s, "x", 2000)
+		var wg sync.WaitGroup
+		for i := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range 5 {
+					s.Set("k"+strconv.Itoa(i*10+j), []byte("v"))
+					if i%2 == 0 {
+						s.Save(context.Background(), "")
+					} else {
+						s.BackgroundSave()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round) * 3 * time.Millisecond)
+		must(t, s.Close())
+		wg.Wait()
+		assertNoTemp(t, dir)
+		if _, err := os.Stat(filepath.Join(dir, DefaultDBFilename)); err == nil {
+			s2, err := New(persistConfig(dir))
+			if err != nil {
+				t.Fatalf("round %d: the file left does not load: %v", round, err)
+			}
+			s2.Close()
+		}
+	}
+}
+
+// TestReview17ReplicaCountsChanges: a replica counts the writes it applies
+// as changes since the last save (save points work on replicas).
+func TestReview17ReplicaCountsChanges(t *testing.T) {
+	mn := memNet{transport.NewMemNetwork()}
+	p := node(t, mn, "p", fastConfig())
+	r, err := New(persistConfig(t.TempDir()))
+	must(t, err)
+	defer r.Close()
+	must(t, r.ReplicaOf(mn.dialer("p")))
+	waitSynced(t, r)
+	must(t, r.Save(context.Background(), ""))
+	for i := range 10 {
+		must(t, p.Set("c"+strconv.Itoa(i), []byte("v")))
+	}
+	p.Atomic(func(tx *Tx) error { tx.Set("t1", []byte("1")); tx.Set("t2", []byte("2")); return nil })
+	waitConverged(t, p, r)
+	if got := r.PersistenceInfo().ChangesSinceLastSave; got != 12 {
+		t.Fatalf("replica changes since save %d, want 12", got)
+	}
+	if got := p.PersistenceInfo().ChangesSinceLastSave; got != 12 {
+		t.Logf("primary changes %d", got)
 	}
 }
