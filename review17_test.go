@@ -258,3 +258,21 @@ func TestReview17ReplicaCountsChanges(t *testing.T) {
 		t.Logf("primary changes %d", got)
 	}
 }
+
+// TestReview17SaveDueZeroChanges: Redis's "save <seconds> 0" saves every
+// <seconds> even with no change (serverCron: dirty >= changes, 0 >= 0;
+// observed with redis-server 7.0.15 --save "1 0": rdb_saves grows with
+// rdb_changes_since_last_save 0).
+func TestReview17SaveDueZeroChanges(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	pts := []SavePoint{{After: time.Minute, Changes: 0}}
+	if !saveDue(pts, saveState{Now: t0.Add(2 * time.Minute), LastSave: t0}) {
+		t.Error(`"save 60 0": not due after 2 minutes without changes`)
+	}
+	if saveDue(pts, saveState{Now: t0.Add(30 * time.Second), LastSave: t0}) {
+		t.Error(`"save 60 0": due after 30 s`)
+	}
+	if saveDue([]SavePoint{{After: time.Minute, Changes: 1}}, saveState{Now: t0.Add(2 * time.Minute), LastSave: t0}) {
+		t.Error(`"save 60 1": due without changes`)
+	}
+}

@@ -58,3 +58,15 @@ func TestReview17BgsaveSchedule(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestReview17ParseSavePointsAsRedis: redis-server 7.0.15 refuses
+// "save 0 1" (Invalid save parameters: seconds must be at least 1) and
+// accepts "save 60 0".
+func TestReview17ParseSavePointsAsRedis(t *testing.T) {
+	if ps, err := ParseSavePoints("0 1"); err == nil {
+		t.Errorf(`"0 1" accepted: %+v`, ps)
+	}
+	if _, err := ParseSavePoints("60 0"); err != nil {
+		t.Errorf(`"60 0": %v`, err)
+	}
+}
