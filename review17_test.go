@@ -276,3 +276,40 @@ func TestReview17SaveDueZeroChanges(t *testing.T) {
 		t.Error(`"save 60 1": due without changes`)
 	}
 }
+
+// TestReview17ReplicaRestartWithExpiredKey: a replica whose file holds a
+// key that expired while it was down, restarted and told ReplicaOf a
+// moment after New (as after a discovery step), must still continue with
+// a partial resync: Redis loads such keys on a replica and leaves their
+// expiry to the primary. Here the active expiry of the not-yet-replica
+// store deletes the key and moves its offset, which forfeits the resume.
+func TestReview17ReplicaRestartWithExpiredKey(t *testing.T) {
+	mn := memNet{transport.NewMemNetwork()}
+	p := node(t, mn, "p", fastConfig())
+	for i := range 50 {
+		must(t, p.Set("k"+strconv.Itoa(i), []byte("v")))
+	}
+	must(t, p.SetTTL("short", []byte("x"), 300*time.Millisecond))
+	dir := t.TempDir()
+	r, err := New(persistConfig(dir))
+	must(t, err)
+	must(t, r.ReplicaOf(mn.dialer("p")))
+	waitSynced(t, r)
+	waitConverged(t, p, r)
+	must(t, r.Save(context.Background(), ""))
+	must(t, r.Close())
+	time.Sleep(400 * time.Millisecond) // "short" expires meanwhile
+
+	before := p.Info()
+	r2, err := New(persistConfig(dir))
+	must(t, err)
+	defer r2.Close()
+	time.Sleep(300 * time.Millisecond) // finding the primary takes a moment
+	must(t, r2.ReplicaOf(mn.dialer("p")))
+	waitSynced(t, r2)
+	waitConverged(t, p, r2)
+	after := p.Info()
+	if full, part := after.SyncFull-before.SyncFull, after.SyncPartialOK-before.SyncPartialOK; full != 0 || part != 1 {
+		t.Fatalf("restart cost %d full and %d partial resyncs, want 0 and 1", full, part)
+	}
+}
