@@ -127,6 +127,9 @@ func New(cfg Config) (*Store, error) {
 		s.shift--
 	}
 	if err := s.loadAtStart(); err != nil {
+		// Never let SaveOnClose write this empty store over the file it
+		// could not load.
+		s.pers.closeSaved.Store(true)
 		s.Close()
 		return nil, err
 	}

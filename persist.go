@@ -81,6 +81,9 @@ func (c *Config) persistDefaults() error {
 		if p.After < 0 || p.Changes < 0 {
 			return fmt.Errorf("%w: Config.SavePoints[%d] %+v: want non-negative values", ErrInvalidArgument, i, p)
 		}
+		if p.After == 0 && p.Changes == 0 { // would save without pause
+			return fmt.Errorf("%w: Config.SavePoints[%d]: After and Changes both 0", ErrInvalidArgument, i)
+		}
 	}
 	c.SavePoints = append([]SavePoint(nil), c.SavePoints...)
 	return nil

@@ -22,7 +22,9 @@ const saveRetryDelay = 5 * time.Second
 // both its changes and its time since the last save (Redis serverCron).
 // After a failure it waits saveRetryDelay since the last attempt.
 func saveDue(points []SavePoint, in saveState) bool {
-	if in.Saving || in.Changes == 0 {
+	// No "Changes == 0" shortcut: as Redis, "save 60 0" saves every
+	// minute even when nothing changed (dirty >= 0).
+	if in.Saving {
 		return false
 	}
 	if in.LastFailed && in.Now.Sub(in.LastTry) < saveRetryDelay {

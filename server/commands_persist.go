@@ -61,9 +61,11 @@ func bgsaveCmd(x *call) {
 	switch err := x.s.store.BackgroundSave(); {
 	case err == nil:
 		x.r.simple("Background saving started")
-	case errors.Is(err, replikv.ErrSaveInProgress) && len(x.args) == 2:
-		x.r.simple("Background saving scheduled")
 	case errors.Is(err, replikv.ErrSaveInProgress):
+		// Redis 7.0 answers this also to BGSAVE SCHEDULE while an RDB
+		// save runs (SCHEDULE only waits out an AOF rewrite, which
+		// replikv has not); "scheduled" would promise a save that
+		// nothing runs.
 		x.r.err("ERR Background save already in progress")
 	default:
 		x.r.err("ERR " + oneLine(err.Error()))
@@ -124,7 +126,7 @@ func ParseSavePoints(s string) ([]replikv.SavePoint, error) {
 	for i := 0; i < len(f); i += 2 {
 		sec, err1 := strconv.ParseInt(f[i], 10, 32)
 		ch, err2 := strconv.ParseInt(f[i+1], 10, 64)
-		if err1 != nil || err2 != nil || sec < 0 || ch < 0 {
+		if err1 != nil || err2 != nil || sec < 1 || ch < 0 { // as Redis: seconds >= 1
 			return nil, errors.New("save: invalid save point " + strconv.Quote(f[i]+" "+f[i+1]))
 		}
 		out = append(out, replikv.SavePoint{After: time.Duration(sec) * time.Second, Changes: ch})
