@@ -22,8 +22,8 @@ func (s *Store) expiryLoop() {
 		case <-t.C:
 		}
 		s.mem.setClock(s.nowMs()) // the access clock moves even without writes
-		if !ownsExpiry(s.Role()) || s.activeExpiryOff.Load() {
-			continue // a replica waits for its primary's DEL
+		if !ownsExpiry(s.Role()) || s.activeExpiryOff.Load() || s.expiryHeld() {
+			continue // a replica waits for its primary's DEL (see also restoreGrace)
 		}
 		next = s.expireCycle(next, time.Now().Add(expiryBudget))
 	}

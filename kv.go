@@ -544,7 +544,7 @@ func (s *Store) putLocked(sh *shard, i int, it slot) {
 
 // expireIfNeeded deletes key if its deadline has passed, on a primary.
 func (s *Store) expireIfNeeded(key string) {
-	if !ownsExpiry(s.Role()) {
+	if !ownsExpiry(s.Role()) || s.expiryHeld() {
 		return // checked again under the lock, by lookupLocked
 	}
 	sh := s.lockKey(key)

@@ -45,6 +45,11 @@ type persistState struct {
 	// guarded by stream.mu.
 	restored *restoredHistory
 
+	// expiryHeldUntil (unix ns, 0 for none) holds off this store's own
+	// expiry deletes after it loaded a history from its file, until a
+	// first ReplicaOf claims it or restoreGrace passes (see expiryHeld).
+	expiryHeldUntil atomic.Int64
+
 	// emptyGuard is set while the full-sync guard holds (see
 	// Config.ServeFullSyncWhenEmpty).
 	emptyGuard atomic.Bool

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 )
 
 // loadAtStart loads Config.Dir/Config.DBFilename into the new store, when
@@ -58,6 +59,7 @@ func (s *Store) loadAtStart() error {
 		newID := newReplID()
 		st.shiftLocked(newID)
 		s.pers.restored = &restoredHistory{fileID: stats.ReplID, offset: stats.Offset, newID: newID}
+		s.pers.expiryHeldUntil.Store(time.Now().Add(restoreGrace).UnixNano())
 	}
 	replid, replid2, off := st.replid, st.replid2, st.end
 	st.mu.Unlock()
@@ -76,6 +78,7 @@ func (s *Store) resumeRestoredLocked() {
 	// A replica's data comes from its primary: the guard of an empty
 	// start has no object any more.
 	s.pers.emptyGuard.Store(false)
+	s.pers.expiryHeldUntil.Store(0)
 	r := s.pers.restored
 	if r == nil {
 		return
@@ -88,4 +91,20 @@ func (s *Store) resumeRestoredLocked() {
 	st.replid, st.replid2, st.off2 = r.fileID, "", -1
 	s.rep.hasHistory.Store(true)
 	s.cfg.Logger.Info("resuming the history loaded from disk as a replica", "replid", r.fileID, "offset", r.offset)
+}
+
+// restoreGrace is how long a store that loaded a history from its file
+// holds off its own expiry deletes, waiting for a ReplicaOf: a replica
+// restarted from its file resumes its primary's history only if its
+// stream has not moved, and deleting a key that expired while it was down
+// (a DEL in its stream, as a primary does) would move it and cost a full
+// resync. Reads meanwhile see such keys as absent, as always; only the
+// delete waits. Writes, which move the stream anyway, are not held.
+const restoreGrace = 10 * time.Second
+
+// expiryHeld reports whether this store's own expiry deletes wait (see
+// restoreGrace).
+func (s *Store) expiryHeld() bool {
+	d := s.pers.expiryHeldUntil.Load()
+	return d != 0 && time.Now().UnixNano() < d
 }
