@@ -37,6 +37,9 @@ type node struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when the process has been waited for
 	client *redis.Client
+	// startup is the time from the process's start to its first PONG
+	// (Redis answers -LOADING until its file is loaded).
+	startup time.Duration
 }
 
 // addr is the node's loopback address.
@@ -217,15 +220,23 @@ func freePort() (int, error) {
 // start runs a node of sys on a free port with extra redis.conf
 // directives ("name", "value" pairs) and waits until it answers PING.
 func (e *env) start(sys system, extra ...string) (*node, error) {
+	name := fmt.Sprintf("%s-%d", sys, e.procs.seq())
+	dir := filepath.Join(e.tmp, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return e.startIn(sys, name, dir, extra...)
+}
+
+// startIn is start with the node's name and directory given (P1 restarts
+// a server on the directory of the one before); it records how long the
+// process took from its start to its first PONG.
+func (e *env) startIn(sys system, name, dir string, extra ...string) (*node, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	n := &node{sys: sys, port: port, name: fmt.Sprintf("%s-%d", sys, e.procs.seq())}
-	n.dir = filepath.Join(e.tmp, n.name)
-	if err := os.MkdirAll(n.dir, 0o755); err != nil {
-		return nil, err
-	}
+	n := &node{sys: sys, port: port, name: name, dir: dir}
 	logf, err := os.Create(filepath.Join(n.dir, "log"))
 	if err != nil {
 		return nil, err
@@ -252,17 +263,21 @@ func (e *env) start(sys system, extra ...string) (*node, error) {
 	}
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
 	n.cmd.SysProcAttr = childAttr()
+	started := time.Now()
 	if err := n.cmd.Start(); err != nil {
 		return nil, err
 	}
 	n.exited = e.procs.track(n.cmd)
 	n.client = newClient(n.addr())
-	deadline := time.Now().Add(15 * time.Second)
+	// A server loading its file (P1's restarts, 1M keys on a loaded
+	// machine) gets longer than an empty one needs.
+	deadline := started.Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := n.client.Ping(ctx).Err()
 		cancel()
 		if err == nil {
+			n.startup = time.Since(started)
 			return n, nil
 		}
 		select {
@@ -272,7 +287,7 @@ func (e *env) start(sys system, extra ...string) (*node, error) {
 		}
 		if time.Now().After(deadline) {
 			e.stop(n)
-			return nil, fmt.Errorf("%s did not answer PING in 15 s: %v", n.name, err)
+			return nil, fmt.Errorf("%s did not answer PING in 60 s: %v", n.name, err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -39,7 +39,7 @@ type scenario struct {
 // sizes are the scenarios' parameters, small in -quick mode.
 type sizes struct {
 	s1Requests   int           // redis-benchmark SETs per S1 figure
-	bigKeys      int           // "1M keys" of S4, S5, S6
+	bigKeys      int           // "1M keys" of S4, S5, S6, P1
 	s2Sets       int           // in-process Sets of S2
 	s3Keys       int           // keys read in S3
 	s3Gets       int           // timed reads of S3
@@ -147,5 +147,5 @@ func atMost(x float64) func(rk, rd float64) bool {
 
 // scenarios are every scenario, in order.
 func scenarios(sz sizes) []*scenario {
-	return []*scenario{s1(), s2(), s3(), s4(), s5(), s6(), s7(), s8(), s9(sz), h1(sz)}
+	return []*scenario{s1(), s2(), s3(), s4(), s5(), s6(), s7(), s8(), s9(sz), h1(sz), p1()}
 }
