@@ -120,6 +120,12 @@ type Config struct {
 	// Default 32 MiB (DefaultMonitorBufferLimit).
 	MonitorBufferLimit int
 
+	// PubSubLimits bound the output waiting for one client that has
+	// subscribed (messages and replies); one over them is disconnected.
+	// Redis: client-output-buffer-limit pubsub. Default
+	// DefaultPubSubLimits (32 MiB hard, 8 MiB for 60 s soft).
+	PubSubLimits PubSubLimits
+
 	// EnableDebugCommand allows the DEBUG command: "no" (the default, as
 	// the empty string), "yes", or "local" for connections from this host
 	// only. Redis: enable-debug-command.
@@ -179,6 +185,8 @@ type Server struct {
 	stored            storedSettings      // the stored-only settings, changed by CONFIG SET
 	blockedInputLimit int                 // bytes buffered for a blocked client before it is closed
 	monitors          monitorSet          // MONITOR clients
+	pubsub            pubsubHub           // channels and patterns
+	feed              replicaFeed         // the replica's stream for monitors and subscribers
 }
 
 // stats are the counters INFO stats shows.
