@@ -173,3 +173,14 @@ func (c *client) stopPubsub() {
 	sb.out.close()
 	c.ps = nil
 }
+
+// Publish is PUBLISH for a Go program embedding the server: it delivers
+// message to the clients subscribed to channel (or to a pattern matching
+// it), propagates it to the replicas in the replication stream when the
+// store is a primary (their subscribers receive it too), and returns how
+// many clients received it here.
+func (s *Server) Publish(channel, message []byte) int {
+	n := s.pubsub.publish(channel, message)
+	s.store.PropagatePublish(channel, message)
+	return n
+}

@@ -35,9 +35,7 @@ func allowedSubscribed(cmd *command) bool {
 // publishCmd is PUBLISH channel message: delivered to this server's
 // subscribers and, on a primary, propagated to the replicas in the stream.
 func publishCmd(x *call) {
-	n := x.s.pubsub.publish(x.args[1], x.args[2])
-	x.s.store.PropagatePublish(x.args[1], x.args[2])
-	x.r.int(int64(n))
+	x.r.int(int64(x.s.Publish(x.args[1], x.args[2])))
 }
 
 // subscribeCmd is SUBSCRIBE channel … (PSUBSCRIBE pattern …). Each

@@ -101,6 +101,14 @@ func TestPubSubGoRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the unsubscription", func() bool { return c.Publish(ctx(t), "news", "x").Val() == 1 })
+
+	// Server.Publish, for a program embedding the server.
+	checkEq(t, "Server.Publish", n.srv.Publish([]byte("sport"), []byte("api")), 1)
+	m, err := sub.ReceiveMessage(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEq(t, "message from Server.Publish", m.Channel+"="+m.Payload, "sport=api")
 }
 
 // TestPubSubPropagatesToReplica: a PUBLISH on the primary reaches the
