@@ -26,6 +26,14 @@ func (s *Sentinel) Log() string {
 	return string(b)
 }
 
+// Monitor is a primary a sentinel monitors.
+type Monitor struct {
+	Name   string
+	Host   string
+	Port   int
+	Quorum int
+}
+
 // StartSentinel runs redis-sentinel on a free loopback port, monitoring
 // the primary at host:port under name with quorum, a down-after of 1 s
 // and a failover timeout of 5 s (the sentinel lines "sentinel set"
@@ -35,12 +43,21 @@ func (s *Sentinel) Log() string {
 // REPLIKV_REQUIRE_REDIS=1.
 func StartSentinel(t testing.TB, name, host string, port, quorum int) *Sentinel {
 	t.Helper()
+	return StartSentinelFor(t, Monitor{name, host, port, quorum})
+}
+
+// StartSentinelFor is StartSentinel for several primaries.
+func StartSentinelFor(t testing.TB, ms ...Monitor) *Sentinel {
+	t.Helper()
 	bin := Require(t, "redis-sentinel")
 	s := &Sentinel{Port: strconv.Itoa(FreePort(t)), Dir: t.TempDir()}
 	conf := filepath.Join(s.Dir, "sentinel.conf")
-	text := fmt.Sprintf("port %s\nbind 127.0.0.1\nprotected-mode no\ndir %s\nlogfile %s\n"+
-		"sentinel monitor %s %s %d %d\nsentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 5000\n",
-		s.Port, s.Dir, filepath.Join(s.Dir, "sentinel.log"), name, host, port, quorum, name, name)
+	text := fmt.Sprintf("port %s\nbind 127.0.0.1\nprotected-mode no\ndir %s\nlogfile %s\n",
+		s.Port, s.Dir, filepath.Join(s.Dir, "sentinel.log"))
+	for _, m := range ms {
+		text += fmt.Sprintf("sentinel monitor %s %s %d %d\nsentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 5000\n",
+			m.Name, m.Host, m.Port, m.Quorum, m.Name, m.Name)
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
