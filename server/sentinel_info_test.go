@@ -20,7 +20,7 @@ func TestSentinelInfoFields(t *testing.T) {
 	}
 	pc, rc := p.raw(t), r.raw(t)
 	eventually(t, "the replica online", func() bool {
-		return strings.Contains(pc.do("INFO", "replication"), "state=online")
+		return strings.Contains(pc.do("INFO", "replication"), "state=online") && r.store.LinkStatus() == replikv.LinkUp
 	})
 	info := pc.do("INFO")
 	for _, want := range []string{"run_id:", "role:master", "slave0:ip=10.9.8.7,port=7777,state=online,offset=", ",lag=", "min_slaves_good_slaves:1"} {
