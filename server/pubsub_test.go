@@ -182,3 +182,21 @@ func TestClientKillTypePubsub(t *testing.T) {
 	checkEq(t, "KILL TYPE normal", admin.do("CLIENT", "KILL", "TYPE", "normal"), ":1")
 	checkEq(t, "list", strings.Count(admin.do("CLIENT", "LIST"), "id="), 1)
 }
+
+// TestPubSubSoftLimit: a subscriber over the soft limit for longer than
+// SoftFor is disconnected, though under the hard limit.
+func TestPubSubSoftLimit(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{PubSubLimits: PubSubLimits{Hard: 1 << 30, Soft: 256 << 10, SoftFor: 300 * time.Millisecond}})
+	slow := n.raw(t)
+	checkEq(t, "SUBSCRIBE", slow.do("SUBSCRIBE", "ch"), `["subscribe", "ch", :1]`)
+	c := n.client(t, nil)
+	msg := strings.Repeat("x", 64<<10)
+	deadline := time.Now().Add(60 * time.Second)
+	for c.PubSubNumSub(ctx(t), "ch").Val()["ch"] != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow subscriber was never disconnected")
+		}
+		c.Publish(ctx(t), "ch", msg)
+		time.Sleep(time.Millisecond) // the soft limit needs time to pass, not bytes
+	}
+}
