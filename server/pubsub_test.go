@@ -200,3 +200,27 @@ func TestPubSubSoftLimit(t *testing.T) {
 		time.Sleep(time.Millisecond) // the soft limit needs time to pass, not bytes
 	}
 }
+
+// TestPubSubReachesRedisReplica: a real redis-server replica of a replikv
+// primary delivers the PUBLISH commands of the stream to its subscribers,
+// as it does for a Redis primary: replikv propagates PUBLISH as Redis does.
+func TestPubSubReachesRedisReplica(t *testing.T) {
+	needRedisTool(t, "redis-server")
+	n := startNode(t, replikv.Config{}, Config{})
+	host, port, _ := strings.Cut(n.addr, ":")
+	rc := startRedis(t, "--replicaof", host, port)
+	eventually(t, "the Redis replica to sync", func() bool {
+		return infoField(rc.Info(ctx(t), "replication").Val(), "master_link_status") == "up"
+	})
+	sub := rc.Subscribe(ctx(t), "ch")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	checkEq(t, "receivers on the primary", n.client(t, nil).Publish(ctx(t), "ch", "to-redis").Val(), int64(0))
+	m, err := sub.ReceiveMessage(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEq(t, "message on the Redis replica", m.Payload, "to-redis")
+}
