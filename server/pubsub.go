@@ -37,6 +37,10 @@ type subscriber struct {
 	patterns []string
 
 	out outQueue
+
+	// sink, set for a Go subscriber (Server.Subscribe), receives the
+	// messages instead of out.
+	sink func(channel []byte, pattern string, message []byte)
 }
 
 // count is the number of subscriptions, the figure Redis's replies show.
@@ -95,7 +99,9 @@ func (h *pubsubHub) subscribe(s *Server, sb *subscriber, name string, pattern bo
 		if h.clients == 1 {
 			s.feedUsers(1)
 		}
-		sb.c.pubsubMode.Store(true)
+		if sb.c != nil {
+			sb.c.pubsubMode.Store(true)
+		}
 	}
 	*own = append(*own, name)
 	return true
@@ -122,7 +128,9 @@ func (h *pubsubHub) unsubscribe(s *Server, sb *subscriber, name string, pattern 
 		}
 	}
 	if sb.count() == 0 {
-		sb.c.pubsubMode.Store(false)
+		if sb.c != nil {
+			sb.c.pubsubMode.Store(false)
+		}
 		h.clients--
 		if h.clients == 0 {
 			s.feedUsers(-1)
@@ -138,20 +146,34 @@ func (h *pubsubHub) publish(channel, message []byte) int {
 	defer h.mu.RUnlock()
 	n := 0
 	if set := h.channels[string(channel)]; len(set) > 0 {
-		msg := appendMessage(nil, channel, message)
+		var msg []byte
 		for sb := range set {
-			sb.out.push(msg)
 			n++
+			if sb.sink != nil {
+				sb.sink(channel, "", message)
+				continue
+			}
+			if msg == nil {
+				msg = appendMessage(nil, channel, message)
+			}
+			sb.out.push(msg)
 		}
 	}
 	for pat, set := range h.patterns {
 		if !matchGlob([]byte(pat), string(channel)) {
 			continue
 		}
-		msg := appendPMessage(nil, pat, channel, message)
+		var msg []byte
 		for sb := range set {
-			sb.out.push(msg)
 			n++
+			if sb.sink != nil {
+				sb.sink(channel, pat, message)
+				continue
+			}
+			if msg == nil {
+				msg = appendPMessage(nil, pat, channel, message)
+			}
+			sb.out.push(msg)
 		}
 	}
 	return n
