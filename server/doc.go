@@ -63,7 +63,7 @@
 //   - Values are strings only: TYPE answers string or none, and SCAN TYPE
 //     with another type matches nothing.
 //   - Inside MULTI, the commands that need more than the keyspace (KEYS,
-//     SCAN, INFO, ROLE, CONFIG, CLIENT, WAIT, REPLICAOF, DEBUG) are queued
+//     SCAN, INFO, ROLE, CONFIG, CLIENT, WAIT, REPLICAOF, DEBUG, pub/sub) are queued
 //     as in Redis, but EXEC runs them outside the store's lock: a
 //     transaction that has them between keyspace commands is atomic only
 //     between them (see execCmd). Inside EXEC, WAIT and DEBUG SLEEP do
