@@ -119,6 +119,12 @@ type Config struct {
 	// given to Serve, else 0.
 	ListeningPort int
 
+	// AnnounceIP, when set, is announced to the primary (REPLCONF
+	// ip-address) as the address its INFO shows for this replica, instead
+	// of the connection's: what Redis Sentinel and sub-replicas then dial.
+	// Redis: replica-announce-ip. Default: none.
+	AnnounceIP string
+
 	// PingPeriod is how often a primary with replicas sends PING down the
 	// stream, whichever way it serves them (Serve, ServeReplicaConn, and so
 	// package server and cmd/replikv). ReplTimeout, on the primary and on

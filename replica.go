@@ -162,10 +162,12 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 	if port == 0 {
 		port = int(s.prim.port.Load())
 	}
-	for _, args := range [][]string{
-		{"REPLCONF", "listening-port", strconv.Itoa(port)},
-		{"REPLCONF", "capa", "eof", "capa", "psync2"},
-	} {
+	handshake := [][]string{{"REPLCONF", "listening-port", strconv.Itoa(port)}}
+	if s.cfg.AnnounceIP != "" {
+		handshake = append(handshake, []string{"REPLCONF", "ip-address", s.cfg.AnnounceIP})
+	}
+	handshake = append(handshake, []string{"REPLCONF", "capa", "eof", "capa", "psync2"})
+	for _, args := range handshake {
 		if err := lc.send(args...); err != nil {
 			return "", 0, false, err
 		}

@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,7 +89,6 @@ func TestReview17TruncatedEveryByte(t *testing.T) {
 		}
 	}
 }
-
 
 // TestReview17HugeLengthNoBigAlloc: a file declaring a 500 MB value and
 // then ending must be refused without allocating anything near that.

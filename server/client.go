@@ -38,6 +38,8 @@ type client struct {
 	quit    bool        // set by QUIT
 	gone    bool        // the connection ended while the client was blocked
 
+	ps *subscriber // non-nil once the client used pub/sub (see pubsub.go)
+
 	cs connState // WATCH, EXEC, CLIENT REPLY, MONITOR … (see conn_state.go)
 
 	killed  atomic.Bool // closed by CLIENT KILL
@@ -45,10 +47,13 @@ type client struct {
 	// monitoring and noEvict mirror c.cs for CLIENT LIST, which other
 	// clients' goroutines run (flags O and e).
 	monitoring, noEvict atomic.Bool
-	mem                 clientMem // its buffers, for CLIENT LIST
-	curRaw              int       // bytes of the command running (see noteCommand)
-	curArgs             [][]byte  // its arguments
-	pend                pendingStats
+	// pubsubMode is set while the client has subscriptions (CLIENT LIST
+	// flag P, CLIENT KILL TYPE pubsub).
+	pubsubMode atomic.Bool
+	mem        clientMem // its buffers, for CLIENT LIST
+	curRaw     int       // bytes of the command running (see noteCommand)
+	curArgs    [][]byte  // its arguments
+	pend       pendingStats
 
 	mu      sync.Mutex // guards what CLIENT LIST reads from other goroutines
 	name    string
@@ -131,6 +136,7 @@ func (c *client) unauthenticated() bool {
 //go:noinline
 func (c *client) finish(handed bool) {
 	c.stopMonitor()
+	c.stopPubsub()
 	if !handed {
 		c.conn.Close()
 	}
@@ -209,6 +215,11 @@ func (c *client) flush() error {
 	if len(c.r.b) == 0 {
 		return nil
 	}
+	if c.ps != nil { // the writer orders replies and messages
+		c.ps.out.push(c.r.b)
+		c.r.b = c.r.b[:0]
+		return nil
+	}
 	_, err := c.conn.Write(c.r.b)
 	c.r.b = c.r.b[:0]
 	return err
@@ -261,6 +272,11 @@ func (c *client) process(args [][]byte) {
 	if c.s.refuseOOM(cmd, c.multi != nil && cmd.flags&fImmediate == 0) {
 		c.s.cmdStats.rejectedCall(cmd)
 		c.reject(errOOM)
+		return
+	}
+	if c.subscribed() && !allowedSubscribed(cmd) {
+		c.s.cmdStats.rejectedCall(cmd)
+		c.reject("ERR Can't execute '" + cmd.name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
 	}
 	if c.multi != nil && cmd.flags&fImmediate == 0 {

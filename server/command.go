@@ -43,7 +43,7 @@ var numCommands int
 func init() {
 	commands = make(map[string]*command)
 	for _, group := range [][]*command{connectionCommands(), stringCommands(), bitCommands(), keyCommands(),
-		serverCommands(), replicationCommands(), transactionCommands(), debugCommands(), persistCommands()} {
+		serverCommands(), replicationCommands(), pubsubCommands(), transactionCommands(), debugCommands(), persistCommands()} {
 		for _, c := range group {
 			commands[c.name] = c
 			c.idx, numCommands = numCommands, numCommands+1

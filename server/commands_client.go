@@ -135,6 +135,9 @@ func (c *client) describe() string {
 	if c.monitoring.Load() {
 		flags += "O"
 	}
+	if c.pubsubMode.Load() {
+		flags += "P"
+	}
 	switch {
 	case c.blocked.Load():
 		flags += "b"

@@ -16,6 +16,7 @@ func configCommand() *command {
 		cmd("get", -3, fAdmin, 0, 0, 0, configGet),
 		cmd("set", -4, fAdmin, 0, 0, 0, configSet),
 		cmd("resetstat", 2, fAdmin, 0, 0, 0, configResetStat),
+		cmd("rewrite", 2, fAdmin, 0, 0, 0, configRewrite),
 	)
 }
 

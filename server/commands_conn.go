@@ -20,6 +20,20 @@ func connectionCommands() []*command {
 }
 
 func pingCmd(x *call) {
+	if x.c.subscribed() { // RESP2 subscribed mode: a pub/sub-shaped reply
+		if len(x.args) > 2 {
+			x.r.err(wrongArgs("ping"))
+			return
+		}
+		x.r.array(2)
+		x.r.bulkString("pong")
+		if len(x.args) == 2 {
+			x.r.bulk(x.args[1])
+		} else {
+			x.r.bulkString("")
+		}
+		return
+	}
 	switch len(x.args) {
 	case 1:
 		x.r.simple("PONG")

@@ -7,14 +7,15 @@ import (
 // killFilter is the filter of CLIENT KILL: every field set must match.
 type killFilter struct {
 	id          int64
-	typ         string // normal, master or replica; "" for any
+	typ         string // normal, pubsub, master or replica; "" for any
 	addr, laddr string
 	skipMe      bool
 }
 
 // clientKill is CLIENT KILL addr (the old form: +OK or an error) or CLIENT
 // KILL <filter value> … (the new form: the number of connections closed).
-// TYPE master closes the link to the primary (Store.DisconnectPrimary) and
+// TYPE pubsub matches the clients with subscriptions, TYPE normal the
+// other clients (monitors included, as in Redis). TYPE master closes the link to the primary (Store.DisconnectPrimary) and
 // TYPE replica the replicas' connections (Store.DisconnectReplicas); they
 // reconnect by themselves.
 func clientKill(x *call) {
@@ -83,8 +84,11 @@ func parseKillFilter(args [][]byte) (killFilter, string) {
 // client, when matched, is closed after its reply.
 func (s *Server) kill(self *client, f killFilter) int {
 	n := 0
-	if f.typ == "" || f.typ == "normal" {
+	if f.typ == "" || f.typ == "normal" || f.typ == "pubsub" {
 		for _, c := range s.snapshotClients() {
+			if f.typ != "" && (f.typ == "pubsub") != c.pubsubMode.Load() {
+				continue // a client with subscriptions is of type pubsub, not normal
+			}
 			if (f.id != 0 && c.id != f.id) || !matchAddrs(c.conn, f) || (c == self && f.skipMe) {
 				continue
 			}

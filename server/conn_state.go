@@ -33,6 +33,7 @@ func (c *client) dispatch(args [][]byte) {
 	}
 	if c.handoff != nil {
 		c.stopMonitor() // the connection is a replica's now
+		c.stopPubsub()
 	}
 }
 
@@ -93,6 +94,7 @@ func resetCmd(x *call) {
 	c := x.c
 	c.discard()
 	c.stopMonitor()
+	c.stopPubsub()
 	c.cs.reply, c.cs.quiet, c.cs.noEvict = replyOn, false, false
 	c.noEvict.Store(false)
 	c.mu.Lock()

@@ -41,11 +41,17 @@
 //
 // Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //
+// Pub/sub: PUBLISH, SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE,
+// PUBSUB (CHANNELS, NUMSUB, NUMPAT, HELP), with RESP2's subscribed mode.
+// A PUBLISH on a primary is propagated to its replicas in the stream, and
+// a replica's subscribers receive its primary's; Server.Publish and
+// Server.Subscribe are the same from Go.
+//
 // Debugging, where Config.EnableDebugCommand allows it: DEBUG (SLEEP,
 // SET-ACTIVE-EXPIRE, DIGEST, DIGEST-VALUE, HELP).
 //
 // Server and replication: INFO, ROLE, REPLICAOF and SLAVEOF, WAIT, CONFIG
-// (GET, SET, RESETSTAT, HELP), COMMAND (COUNT, INFO, DOCS, LIST, HELP),
+// (GET, SET, RESETSTAT, REWRITE of the replication settings, HELP), COMMAND (COUNT, INFO, DOCS, LIST, HELP),
 // and SYNC, PSYNC and REPLCONF, which hand the connection to the store.
 //
 // # Differences from Redis
@@ -57,7 +63,7 @@
 //   - Values are strings only: TYPE answers string or none, and SCAN TYPE
 //     with another type matches nothing.
 //   - Inside MULTI, the commands that need more than the keyspace (KEYS,
-//     SCAN, INFO, ROLE, CONFIG, CLIENT, WAIT, REPLICAOF, DEBUG) are queued
+//     SCAN, INFO, ROLE, CONFIG, CLIENT, WAIT, REPLICAOF, DEBUG, pub/sub) are queued
 //     as in Redis, but EXEC runs them outside the store's lock: a
 //     transaction that has them between keyspace commands is atomic only
 //     between them (see execCmd). Inside EXEC, WAIT and DEBUG SLEEP do
@@ -71,6 +77,9 @@
 //     is disconnected (Redis sets no limit for normal clients). A
 //     replica's monitors see its primary's commands as they come in the
 //     stream; lines around a role change may be shown or not.
+//   - A subscriber's pending output is bounded by Config.PubSubLimits
+//     (Redis's client-output-buffer-limit pubsub); Server.Subscribe drops
+//     and counts what does not fit its buffer instead.
 //   - Queued commands are bounded by Config.MaxQueuedBytes, which counts
 //     what each costs in memory.
 //   - SCAN cursors encode a shard and a position in it; COUNT bounds the

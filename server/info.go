@@ -250,7 +250,7 @@ func (s *Server) infoReplication(b *infoBuilder, in *replikv.Info) {
 				b.int("master_link_down_since_seconds", -1)
 			}
 		}
-		b.field("slave_priority", "100")
+		b.field("slave_priority", secondsWithDefault(s.dynamicConfig().ReplicaPriority, defaultReplicaPriority))
 		b.bool("slave_read_only", m.ReadOnly)
 		b.field("replica_announced", "1")
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net"
 	"slices"
 	"strconv"
@@ -18,7 +17,6 @@ type monitorSet struct {
 	n    atomic.Int32 // len(list), read without the lock by feed
 	mu   sync.Mutex
 	list []*monitor
-	stop context.CancelFunc // stops the replica feed (monitor_replica.go); nil without monitors
 }
 
 // monitor is one MONITOR client's feed: lines wait in buf for the
@@ -86,7 +84,7 @@ func (c *client) stopMonitor() {
 	c.cs.mon = nil
 	c.monitoring.Store(false)
 	c.in.idle = &c.s.idleTimeout
-	c.s.monitors.remove(m)
+	c.s.monitors.remove(c.s, m)
 	close(m.done)
 }
 
@@ -96,21 +94,18 @@ func (ms *monitorSet) add(s *Server, m *monitor) {
 	defer ms.mu.Unlock()
 	ms.list = append(ms.list, m)
 	ms.n.Store(int32(len(ms.list)))
-	if ms.stop == nil {
-		var ctx context.Context
-		ctx, ms.stop = context.WithCancel(s.ctx)
-		s.startReplicaFeed(ctx)
+	if len(ms.list) == 1 {
+		s.feedUsers(1)
 	}
 }
 
-func (ms *monitorSet) remove(m *monitor) {
+func (ms *monitorSet) remove(s *Server, m *monitor) {
 	ms.mu.Lock()
 	// A new slice: feedLine ranges over the old one without the lock.
 	ms.list = slices.DeleteFunc(slices.Clone(ms.list), func(o *monitor) bool { return o == m })
 	ms.n.Store(int32(len(ms.list)))
-	if len(ms.list) == 0 && ms.stop != nil {
-		ms.stop()
-		ms.stop = nil
+	if len(ms.list) == 0 {
+		s.feedUsers(-1)
 	}
 	ms.mu.Unlock()
 }

@@ -6,12 +6,16 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/replikv/replikv"
 	"github.com/replikv/replikv/resp"
 )
 
+// A replica's subscribers receive the PUBLISH commands of its primary's
+// stream, as Redis's do, through the same feed.
+//
 // A replica's MONITOR also shows the commands its primary sends, as
 // Redis's does: each as it arrives in the replication stream, with the
 // primary's address as the client and the database the stream has
@@ -27,6 +31,32 @@ var replicaFeedLimits = replikv.SubscribeLimits{Hard: 8 << 20, Soft: 4 << 20, So
 // replicaFeedPoll is how often the feed looks whether the store has
 // become a replica while it is a primary.
 const replicaFeedPoll = 50 * time.Millisecond
+
+// replicaFeed counts the users of the replica feed: the monitors (as one)
+// and the pub/sub hub (as one, while it has subscribers).
+type replicaFeed struct {
+	mu    sync.Mutex
+	users int
+	stop  context.CancelFunc
+}
+
+// feedUsers adds delta users to the replica feed, starting it for the
+// first and stopping it after the last.
+func (s *Server) feedUsers(delta int) {
+	f := &s.feed
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.users += delta
+	switch {
+	case f.users > 0 && f.stop == nil:
+		var ctx context.Context
+		ctx, f.stop = context.WithCancel(s.ctx)
+		s.startReplicaFeed(ctx)
+	case f.users == 0 && f.stop != nil:
+		f.stop()
+		f.stop = nil
+	}
+}
 
 // startReplicaFeed starts the feed goroutine; it stops when ctx ends.
 func (s *Server) startReplicaFeed(ctx context.Context) {
@@ -78,8 +108,13 @@ func (s *Server) followForMonitors(ctx context.Context) {
 		if name == "replconf" || !s.isReplica() {
 			continue
 		}
-		line = monitorLine(line[:0], time.Now(), db, src.addr, cmd.Args)
-		s.monitors.feedLine(line)
+		if name == "publish" && len(cmd.Args) == 3 {
+			s.pubsub.publish(cmd.Args[1], cmd.Args[2])
+		}
+		if s.monitors.n.Load() > 0 {
+			line = monitorLine(line[:0], time.Now(), db, src.addr, cmd.Args)
+			s.monitors.feedLine(line)
+		}
 	}
 }
 

@@ -39,7 +39,8 @@ func transactionCommands() []*command {
 // store's Atomic (see execCmd). Their table entries may carry fNoMulti
 // for the sake of code that ran EXEC wholly inside the Atomic; it is
 // cleared here, for them and their subcommands.
-var outsideExec = []string{"config", "keys", "scan", "info", "client", "role", "replicaof", "slaveof", "wait", "debug", "monitor"}
+var outsideExec = []string{"config", "keys", "scan", "info", "client", "role", "replicaof", "slaveof", "wait", "debug", "monitor",
+	"publish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "pubsub"}
 
 // setMultiFlags sets how c and its subcommands behave inside MULTI:
 // those of outsideExec are queued and run outside the store's locks; the

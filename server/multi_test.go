@@ -245,6 +245,9 @@ func TestEveryCommandInExec(t *testing.T) {
 		if c.name == "replicaof" || c.name == "slaveof" {
 			r.do("REPLICAOF", "NO", "ONE")
 		}
+		if c.name == "subscribe" || c.name == "psubscribe" {
+			r.do("RESET") // leave subscribed mode
+		}
 		queued++
 	}
 	if queued < 30 {

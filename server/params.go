@@ -207,6 +207,7 @@ type serverParam struct {
 // serverParams are the server's settings that it acts on; CONFIG SET
 // also changes the stored-only ones (storedParams).
 var serverParams = []serverParam{
+	countParam("replica-priority", "slave-priority", func(c *Config) *int { return &c.ReplicaPriority }, defaultReplicaPriority),
 	{"timeout", "",
 		func(c *Config) string { return strconv.FormatInt(seconds(c.IdleTimeout), 10) },
 		func(c *Config, v string) (reason string) {

@@ -120,6 +120,26 @@ type Config struct {
 	// Default 32 MiB (DefaultMonitorBufferLimit).
 	MonitorBufferLimit int
 
+	// PubSubLimits bound the output waiting for one client that has
+	// subscribed (messages and replies); one over them is disconnected.
+	// Redis: client-output-buffer-limit pubsub. Default
+	// DefaultPubSubLimits (32 MiB hard, 8 MiB for 60 s soft).
+	PubSubLimits PubSubLimits
+
+	// ReplicaPriority is what INFO shows as slave_priority, which Redis
+	// Sentinel reads to choose the replica to promote: the lowest wins,
+	// and 0 means never. Redis: replica-priority (slave-priority), which
+	// CONFIG SET changes. Default 100; a negative value means 0.
+	ReplicaPriority int
+
+	// AnnounceIP and AnnouncePort are what CONFIG REWRITE writes as
+	// replica-announce-ip and replica-announce-port and CONFIG GET shows;
+	// the store announces them to its primary (replikv.Config.AnnounceIP
+	// and ListeningPort), which the binary sets from the same directives.
+	// Default: none.
+	AnnounceIP   string
+	AnnouncePort int
+
 	// EnableDebugCommand allows the DEBUG command: "no" (the default, as
 	// the empty string), "yes", or "local" for connections from this host
 	// only. Redis: enable-debug-command.
@@ -179,6 +199,8 @@ type Server struct {
 	stored            storedSettings      // the stored-only settings, changed by CONFIG SET
 	blockedInputLimit int                 // bytes buffered for a blocked client before it is closed
 	monitors          monitorSet          // MONITOR clients
+	pubsub            pubsubHub           // channels and patterns
+	feed              replicaFeed         // the replica's stream for monitors and subscribers
 }
 
 // stats are the counters INFO stats shows.

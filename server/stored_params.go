@@ -9,6 +9,7 @@ import (
 // Defaults of the stored-only settings, as Redis's.
 const (
 	defaultDisklessSyncDelay = 5
+	defaultReplicaPriority   = 100
 )
 
 // storedSettings holds the stored-only settings of Config (see
@@ -21,6 +22,7 @@ type storedSettings struct {
 func (st *storedSettings) set(c Config) {
 	st.mu.Lock()
 	st.c.NoDisklessSync, st.c.DisklessSyncDelay = c.NoDisklessSync, c.DisklessSyncDelay
+	st.c.ReplicaPriority = c.ReplicaPriority
 	st.mu.Unlock()
 }
 
@@ -29,6 +31,7 @@ func (st *storedSettings) into(c *Config) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	c.NoDisklessSync, c.DisklessSyncDelay = st.c.NoDisklessSync, st.c.DisklessSyncDelay
+	c.ReplicaPriority = st.c.ReplicaPriority
 }
 
 // checkStored validates the stored-only settings of c for New: the two

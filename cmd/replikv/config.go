@@ -282,6 +282,22 @@ func (o *options) apply(d directive) error {
 			o.server.RenameCommands = make(map[string]string)
 		}
 		o.server.RenameCommands[name] = d.args[1]
+	case "replica-announce-ip", "slave-announce-ip":
+		v, err := oneArg()
+		if err != nil {
+			return err
+		}
+		o.store.AnnounceIP, o.server.AnnounceIP = v, v
+	case "replica-announce-port", "slave-announce-port":
+		v, err := oneArg()
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("%s: invalid value %q", d.name, v)
+		}
+		o.server.AnnouncePort = n
 	case "replicaof", "slaveof":
 		if len(d.args) != 2 {
 			return fmt.Errorf("%s takes a host and a port", d.name)

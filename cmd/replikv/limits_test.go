@@ -92,8 +92,8 @@ func TestBinaryOutOfDescriptors(t *testing.T) {
 
 // TestBinaryHardeningConfig is defect 8 end to end: with the issue's
 // config file the binary starts, FLUSHALL and CONFIG are gone and GET
-// answers to its new name; with min-replicas-to-write set it refuses to
-// start and says why.
+// answers to its new name; with aclfile set it refuses to start and says
+// why.
 func TestBinaryHardeningConfig(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()

@@ -86,6 +86,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if port == 0 {
 		port = opts.tls.port
 	}
+	if opts.server.AnnouncePort != 0 {
+		announce = opts.server.AnnouncePort
+	}
 	opts.store.ListeningPort = announce
 	opts.store.Logger = log
 	store, err := replikv.New(opts.store)

@@ -34,7 +34,8 @@ func TestUsageListsEveryDirective(t *testing.T) {
 		"tls-key-file-pass", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
 		"tls-ca-cert-file", "tls-ca-cert-dir", "tls-auth-clients", "tls-replication", "tls-protocols",
 		"tls-ciphers", "tls-ciphersuites", "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor",
-		"lfu-decay-time"} {
+		"lfu-decay-time", "replica-priority", "slave-priority", "replica-announce-ip", "slave-announce-ip",
+		"replica-announce-port", "slave-announce-port"} {
 		if !listed[name] {
 			t.Errorf("the usage does not list --%s", name)
 		}
@@ -49,7 +50,8 @@ func TestUsageListsEveryDirective(t *testing.T) {
 		"maxmemory": {"100mb"}, "maxmemory-policy": {"allkeys-lfu"}, "maxmemory-samples": {"10"},
 		"lfu-log-factor": {"0"}, "lfu-decay-time": {"2"},
 		"min-replicas-to-write": {"1"}, "min-slaves-to-write": {"0"}, "min-replicas-max-lag": {"10"}, "min-slaves-max-lag": {"0"},
-		"save": {""}, "full-sync-when-empty": {"no"}}
+		"save": {""}, "full-sync-when-empty": {"no"},
+		"replica-priority": {"50"}, "slave-priority": {"0"}, "replica-announce-port": {"7001"}, "slave-announce-port": {"0"}}
 	for name := range listed {
 		args, ok := values[name]
 		if !ok {

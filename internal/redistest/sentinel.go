@@ -1,0 +1,85 @@
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Sentinel is a redis-sentinel process started by a test.
+type Sentinel struct {
+	Port   string
+	Dir    string // its working directory, with its config file and sentinel.log
+	Client *redis.Client
+}
+
+// Log returns the sentinel's log so far.
+func (s *Sentinel) Log() string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "sentinel.log"))
+	return string(b)
+}
+
+// Monitor is a primary a sentinel monitors.
+type Monitor struct {
+	Name   string
+	Host   string
+	Port   int
+	Quorum int
+}
+
+// StartSentinel runs redis-sentinel on a free loopback port, monitoring
+// the primary at host:port under name with quorum, a down-after of 1 s
+// and a failover timeout of 5 s (the sentinel lines "sentinel set"
+// would give, written into its config file), and waits until it answers
+// PING. It is killed when the test ends, and its log is shown if the test
+// failed. Without redis-sentinel the test skips, or fails under
+// REPLIKV_REQUIRE_REDIS=1.
+func StartSentinel(t testing.TB, name, host string, port, quorum int) *Sentinel {
+	t.Helper()
+	return StartSentinelFor(t, Monitor{name, host, port, quorum})
+}
+
+// StartSentinelFor is StartSentinel for several primaries.
+func StartSentinelFor(t testing.TB, ms ...Monitor) *Sentinel {
+	t.Helper()
+	bin := Require(t, "redis-sentinel")
+	s := &Sentinel{Port: strconv.Itoa(FreePort(t)), Dir: t.TempDir()}
+	conf := filepath.Join(s.Dir, "sentinel.conf")
+	text := fmt.Sprintf("port %s\nbind 127.0.0.1\nprotected-mode no\ndir %s\nlogfile %s\n",
+		s.Port, s.Dir, filepath.Join(s.Dir, "sentinel.log"))
+	for _, m := range ms {
+		text += fmt.Sprintf("sentinel monitor %s %s %d %d\nsentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 5000\n",
+			m.Name, m.Host, m.Port, m.Quorum, m.Name, m.Name)
+	}
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, conf)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.Client = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + s.Port, Protocol: 2, MaxRetries: -1})
+	t.Cleanup(func() {
+		s.Client.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("redis-sentinel log (port %s):\n%s", s.Port, s.Log())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Client.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-sentinel on port %s did not answer PING within 30 s", s.Port)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return s
+}
