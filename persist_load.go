@@ -45,6 +45,7 @@ func (s *Store) loadAtStart() error {
 		return fmt.Errorf("replikv: open snapshot %s: %w", path, err)
 	}
 	defer f.Close()
+	began := time.Now()
 	stats, err := s.loadSnapshot(context.Background(), f, LoadOptions{SkipNonString: true}, nil, nil, false)
 	if err != nil {
 		return fmt.Errorf("%w %s: %w", ErrCorruptSnapshot, path, err)
@@ -64,6 +65,7 @@ func (s *Store) loadAtStart() error {
 	replid, replid2, off := st.replid, st.replid2, st.end
 	st.mu.Unlock()
 	log.Info("snapshot loaded", "path", path, "keys", stats.Keys, "bytes", stats.Bytes,
+		"seconds", fmt.Sprintf("%.3f", time.Since(began).Seconds()), // as Redis's "DB loaded from disk: X seconds"
 		"replid", replid, "replid2", replid2, "offset", off)
 	return nil
 }

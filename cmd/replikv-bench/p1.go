@@ -14,9 +14,9 @@ import (
 // timed by the client, and the load of that file by a server restarted on
 // the same directory, timed from the process's start to its first PONG
 // (Redis answers -LOADING until it has loaded; replikv does not serve
-// until New has loaded). Both systems by the same method: replikv's log
-// line "snapshot loaded" has no duration; Redis's own "DB loaded from
-// disk" figure goes to the progress log beside it.
+// until New has loaded), and as each server logs it: Redis's "DB loaded
+// from disk: X seconds", replikv's "snapshot loaded … seconds=X" (the
+// issue's measure: the load itself, without the process's start).
 func p1() *scenario {
 	return &scenario{
 		id:    "P1",
@@ -25,15 +25,20 @@ func p1() *scenario {
 		metrics: []metric{
 			{key: "save", name: "SAVE", unit: "s", target: "≤0.5× Redis", pass: atMostRedis(0.5)},
 			{key: "saveMBs", name: "SAVE throughput", unit: "MiB/s"},
-			{key: "load", name: "load at restart (start → PONG)", unit: "s", target: "≤0.5× Redis", pass: atMostRedis(0.5)},
+			{key: "loadLog", name: "load at restart, from its log", unit: "s", target: "≤0.5× Redis", pass: atMostRedis(0.5)},
+			{key: "load", name: "load at restart (start → PONG)", unit: "s"},
 			{key: "loadMBs", name: "load throughput", unit: "MiB/s"},
 			{key: "file", name: "file size", unit: "MiB"},
 		},
 	}
 }
 
-// redisLoaded matches redis-server's log line of a load at start.
-var redisLoaded = regexp.MustCompile(`DB loaded from disk: ([0-9.]+) seconds`)
+// redisLoaded and replikvLoaded match each server's log line of a load
+// at start.
+var (
+	redisLoaded   = regexp.MustCompile(`DB loaded from disk: ([0-9.]+) seconds`)
+	replikvLoaded = regexp.MustCompile(`msg="snapshot loaded".* seconds=([0-9.]+)`)
+)
 
 func runP1(e *env, sys system) (values, error) {
 	ctx := context.Background()
@@ -71,16 +76,23 @@ func runP1(e *env, sys system) (values, error) {
 	if err != nil || got != int64(e.bigKeys) {
 		return nil, fmt.Errorf("%s: DBSIZE %d after the restart, want %d (%v)", n.name, got, e.bigKeys, err)
 	}
+	re := replikvLoaded
 	if sys == sysRedis {
-		logged := "none"
-		b, _ := os.ReadFile(filepath.Join(n.dir, "log"))
-		if m := redisLoaded.FindSubmatch(b); m != nil {
-			logged = string(m[1]) + " s"
-			if _, err := strconv.ParseFloat(string(m[1]), 64); err != nil {
-				logged = "unreadable"
-			}
-		}
-		e.logf("P1: %s: start → PONG %.3f s; its log: DB loaded from disk: %s", n.name, load, logged)
+		re = redisLoaded
 	}
-	return values{"save": save, "saveMBs": size / save, "load": load, "loadMBs": size / load, "file": size}, nil
+	b, err := os.ReadFile(filepath.Join(n.dir, "log"))
+	if err != nil {
+		return nil, err
+	}
+	m := re.FindSubmatch(b)
+	if m == nil {
+		return nil, fmt.Errorf("%s: no load duration in its log", n.name)
+	}
+	loadLog, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		return nil, fmt.Errorf("%s: load duration %q in its log: %w", n.name, m[1], err)
+	}
+	loadLog = max(loadLog, 0.001) // a log's millisecond resolution, never 0
+	e.logf("P1: %s: start → PONG %.3f s; its log: %.3f s", n.name, load, loadLog)
+	return values{"save": save, "saveMBs": size / save, "loadLog": loadLog, "load": load, "loadMBs": size / loadLog, "file": size}, nil
 }
