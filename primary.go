@@ -105,6 +105,7 @@ func (s *Store) Serve(l net.Listener) error {
 	select {
 	case <-s.done:
 		p.mu.Unlock()
+		l.Close() // as Close does to the listeners it finds serving
 		return ErrClosed
 	default:
 	}
@@ -131,6 +132,7 @@ func (s *Store) Serve(l net.Listener) error {
 		if err != nil {
 			select {
 			case <-s.done:
+				l.Close() // closed by Close already, unless it raced this Accept's error
 				return ErrClosed
 			default:
 			}

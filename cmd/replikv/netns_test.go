@@ -45,6 +45,15 @@ func TestNetnsPartition(t *testing.T) {
 	defer pc.Close()
 	rc := redis.NewClient(&redis.Options{Addr: n.hostAddr("b") + ":" + port, MaxRetries: -1})
 	defer rc.Close()
+	// The binaries start in the background: wait until both answer.
+	for _, c := range []*redis.Client{pc, rc} {
+		for c.Ping(ctx).Err() != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("%s does not answer PING", c.Options().Addr)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	write := func(from, to int) {
 		pipe := pc.Pipeline()
 		for i := from; i < to; i++ {
