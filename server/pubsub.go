@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -139,11 +140,28 @@ func (h *pubsubHub) unsubscribe(s *Server, sb *subscriber, name string, pattern 
 	return true
 }
 
+// publishLive is publish for the replica feed whose context is ctx:
+// nothing once ctx is done. The feed is stopped (ctx cancelled) under
+// h.mu, so a feed stopped as its last subscriber left delivers nothing
+// to the next one, whose feed starts at its own position.
+func (h *pubsubHub) publishLive(ctx context.Context, channel, message []byte) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if ctx.Err() != nil {
+		return 0
+	}
+	return h.publishLocked(channel, message)
+}
+
 // publish delivers message to the subscribers of channel and of the
 // patterns matching it, and returns how many received it.
 func (h *pubsubHub) publish(channel, message []byte) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	return h.publishLocked(channel, message)
+}
+
+func (h *pubsubHub) publishLocked(channel, message []byte) int {
 	n := 0
 	if set := h.channels[string(channel)]; len(set) > 0 {
 		var msg []byte
