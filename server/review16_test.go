@@ -369,3 +369,46 @@ func TestReview16ReplicaSubscriberGetsNextPublish(t *testing.T) {
 		t.Errorf("%d of 20 messages published after the subscription never reached it", lost)
 	}
 }
+
+// TestReview16SlowSubscribersHeapBounded: subscribers that never read are
+// dropped at the hard limit, and the heap does not grow past what their
+// limits allow while a publisher floods them.
+func TestReview16SlowSubscribersHeapBounded(t *testing.T) {
+	const hard = 2 << 20
+	n := startNode(t, replikv.Config{}, Config{PubSubLimits: PubSubLimits{Hard: hard, Soft: hard, SoftFor: time.Hour}})
+	pc := n.client(t, nil)
+	pc.Ping(ctx(t))
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	const subs = 5
+	var conns []net.Conn
+	for i := 0; i < subs; i++ {
+		c, err := net.Dial("tcp", n.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.(*net.TCPConn).SetReadBuffer(4 << 10)
+		c.Write(resp.AppendCommandString(nil, "SUBSCRIBE", "ch"))
+		conns = append(conns, c)
+	}
+	eventually(t, "subscribers", func() bool { return pc.PubSubNumSub(ctx(t), "ch").Val()["ch"] == subs })
+	msg := strings.Repeat("x", 64<<10)
+	var peak uint64
+	for i := 0; i < 1000 && pc.PubSubNumSub(ctx(t), "ch").Val()["ch"] > 0; i++ {
+		pc.Publish(ctx(t), "ch", msg)
+		if i%20 == 0 {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+		}
+	}
+	checkEq(t, "subscribers left", pc.PubSubNumSub(ctx(t), "ch").Val()["ch"], int64(0))
+	// Each queue may hold up to hard bytes plus append's slack, and the
+	// writer's buffer in flight as much again.
+	if limit := base + subs*4*hard + 16<<20; peak > limit {
+		t.Errorf("heap peaked at %d MiB, base %d MiB, limit %d MiB", peak>>20, base>>20, limit>>20)
+	}
+	t.Logf("heap base %d MiB peak %d MiB", base>>20, peak>>20)
+}
