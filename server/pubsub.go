@@ -212,6 +212,7 @@ func (c *client) stopPubsub() {
 	}
 	sb.out.close()
 	c.ps = nil
+	c.pubsubIdle()
 }
 
 // Publish is PUBLISH for a Go program embedding the server: it delivers

@@ -64,6 +64,21 @@ func subscribeCmd(x *call, pattern bool) {
 			x.s.pubsub.subscribe(x.s, sb, name, pattern)
 		}
 	}
+	x.c.pubsubIdle()
+}
+
+// pubsubIdle applies the idle timeout as Redis does: never to a client
+// in subscribed mode (clientsCronHandleTimeout skips CLIENT_PUBSUB), nor
+// to a monitor; to any other client.
+func (c *client) pubsubIdle() {
+	switch {
+	case c.cs.mon != nil:
+	case c.subscribed():
+		c.in.idle = nil
+		c.in.disarm()
+	default:
+		c.in.idle = &c.s.idleTimeout
+	}
 }
 
 // unsubscribeCmd is UNSUBSCRIBE [channel …] (PUNSUBSCRIBE [pattern …]):
@@ -104,6 +119,7 @@ func unsubscribeCmd(x *call, pattern bool) {
 			x.r.int(int64(x.c.subscriptions()))
 		})
 	}
+	x.c.pubsubIdle()
 }
 
 // pushing writes a (un)subscription confirmation, which Redis sends even
