@@ -105,7 +105,16 @@ func (h *pubsubHub) subscribe(s *Server, sb *subscriber, name string, pattern bo
 		}
 	}
 	*own = append(*own, name)
+	sb.counted()
 	return true
+}
+
+// counted publishes sb's counts for CLIENT LIST.
+func (sb *subscriber) counted() {
+	if sb.c != nil {
+		sb.c.subs.Store(int32(len(sb.channels)))
+		sb.c.psubs.Store(int32(len(sb.patterns)))
+	}
 }
 
 // unsubscribe removes sb from channel (or pattern); it reports false when
@@ -122,6 +131,7 @@ func (h *pubsubHub) unsubscribe(s *Server, sb *subscriber, name string, pattern 
 		return false
 	}
 	*own = slices.Delete(*own, i, i+1)
+	sb.counted()
 	if set := m[name]; set != nil {
 		delete(set, sb)
 		if len(set) == 0 {

@@ -454,3 +454,19 @@ func TestReview16SubscriberNotIdleTimedOut(t *testing.T) {
 		t.Error("an unsubscribed idle client was not closed")
 	}
 }
+
+// TestReview16ClientListSubCounts: CLIENT LIST shows a subscriber's
+// channels and patterns in sub= and psub=, as Redis does.
+func TestReview16ClientListSubCounts(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{})
+	s := n.raw(t)
+	s.do("SUBSCRIBE", "a", "b")
+	s.do("PSUBSCRIBE", "p*")
+	list := n.raw(t).do("CLIENT", "LIST", "TYPE", "pubsub")
+	if !strings.Contains(list, " sub=2 psub=1 ") {
+		t.Errorf("CLIENT LIST = %s, want sub=2 psub=1", list)
+	}
+	if normal := n.raw(t).do("CLIENT", "LIST", "TYPE", "normal"); strings.Contains(normal, "flags=P") {
+		t.Errorf("CLIENT LIST TYPE normal lists the subscriber: %s", normal)
+	}
+}
