@@ -461,7 +461,8 @@ func TestReview16ClientListSubCounts(t *testing.T) {
 	n := startNode(t, replikv.Config{}, Config{})
 	s := n.raw(t)
 	s.do("SUBSCRIBE", "a", "b")
-	s.do("PSUBSCRIBE", "p*")
+	s.read()
+	checkEq(t, "PSUBSCRIBE", s.do("PSUBSCRIBE", "p*"), `["psubscribe", "p*", :3]`)
 	list := n.raw(t).do("CLIENT", "LIST", "TYPE", "pubsub")
 	if !strings.Contains(list, " sub=2 psub=1 ") {
 		t.Errorf("CLIENT LIST = %s, want sub=2 psub=1", list)
