@@ -471,3 +471,15 @@ func TestReview16ClientListSubCounts(t *testing.T) {
 		t.Errorf("CLIENT LIST TYPE normal lists the subscriber: %s", normal)
 	}
 }
+
+// TestReview16InfoPubsubCounts: INFO stats has Redis 7.0's
+// pubsub_channels and pubsub_patterns.
+func TestReview16InfoPubsubCounts(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{})
+	s := n.raw(t)
+	checkEq(t, "PSUBSCRIBE", s.do("PSUBSCRIBE", "p*"), `["psubscribe", "p*", :1]`)
+	checkEq(t, "SUBSCRIBE", s.do("SUBSCRIBE", "a"), `["subscribe", "a", :2]`)
+	info := n.client(t, nil).Info(ctx(t), "stats").Val()
+	checkEq(t, "pubsub_channels", infoField(info, "pubsub_channels"), "1")
+	checkEq(t, "pubsub_patterns", infoField(info, "pubsub_patterns"), "1")
+}
