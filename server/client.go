@@ -50,10 +50,12 @@ type client struct {
 	// pubsubMode is set while the client has subscriptions (CLIENT LIST
 	// flag P, CLIENT KILL TYPE pubsub).
 	pubsubMode atomic.Bool
-	mem        clientMem // its buffers, for CLIENT LIST
-	curRaw     int       // bytes of the command running (see noteCommand)
-	curArgs    [][]byte  // its arguments
-	pend       pendingStats
+	// subs and psubs count its channels and patterns (CLIENT LIST).
+	subs, psubs atomic.Int32
+	mem         clientMem // its buffers, for CLIENT LIST
+	curRaw      int       // bytes of the command running (see noteCommand)
+	curArgs     [][]byte  // its arguments
+	pend        pendingStats
 
 	mu      sync.Mutex // guards what CLIENT LIST reads from other goroutines
 	name    string

@@ -82,9 +82,11 @@ func clientList(x *call) {
 			x.r.err("ERR Unknown client type '" + string(x.args[3]) + "'")
 			return
 		}
-		if typ != "normal" {
-			cs = nil
-		}
+		// A client with subscriptions is of type pubsub, not normal
+		// (as for CLIENT KILL TYPE).
+		cs = slices.DeleteFunc(cs, func(c *client) bool {
+			return typ != "normal" && typ != "pubsub" || (typ == "pubsub") != c.pubsubMode.Load()
+		})
 	case len(x.args) > 3 && is(x.args[2], "id"):
 		ids = make(map[int64]bool)
 		for _, a := range x.args[3:] {
@@ -162,7 +164,7 @@ func (c *client) describe() string {
 	b.WriteString(" idle=" + strconv.FormatInt(int64(idle/time.Second), 10))
 	b.WriteString(" flags=" + flags)
 	b.WriteString(" db=" + strconv.Itoa(c.s.store.Config().DB))
-	b.WriteString(" sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(queued))
+	b.WriteString(" sub=" + strconv.Itoa(int(c.subs.Load())) + " psub=" + strconv.Itoa(int(c.psubs.Load())) + " ssub=0 multi=" + strconv.Itoa(queued))
 	m := &c.mem
 	b.WriteString(" qbuf=" + strconv.FormatInt(m.qbuf.Load(), 10))
 	b.WriteString(" qbuf-free=" + strconv.FormatInt(m.qbufFree.Load(), 10))

@@ -213,6 +213,11 @@ func (s *Server) infoStats(b *infoBuilder, in *replikv.Info) {
 	b.int("evicted_keys", in.EvictedKeys)
 	b.int("keyspace_hits", st.hits.Load())
 	b.int("keyspace_misses", st.misses.Load())
+	s.pubsub.mu.RLock()
+	channels, patterns := len(s.pubsub.channels), len(s.pubsub.patterns)
+	s.pubsub.mu.RUnlock()
+	b.int("pubsub_channels", int64(channels))
+	b.int("pubsub_patterns", int64(patterns))
 	b.field("unexpected_error_replies", "0")
 	b.int("total_error_replies", st.errorReplies.Load())
 }

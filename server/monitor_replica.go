@@ -51,15 +51,29 @@ func (s *Server) feedUsers(delta int) {
 	case f.users > 0 && f.stop == nil:
 		var ctx context.Context
 		ctx, f.stop = context.WithCancel(s.ctx)
-		s.startReplicaFeed(ctx)
+		// The feed starts where the stream is now, not where it is
+		// when its goroutine gets round to it: a PUBLISH of the primary
+		// after a replica's SUBSCRIBE is confirmed reaches it.
+		from := feedStart{offset: -1}
+		if s.isReplica() {
+			from.replid, from.offset = s.store.Position()
+		}
+		s.startReplicaFeed(ctx, from)
 	case f.users == 0 && f.stop != nil:
 		f.stop()
 		f.stop = nil
 	}
 }
 
+// feedStart is the stream position a feed starts from; offset -1 for
+// the end of the stream.
+type feedStart struct {
+	replid string
+	offset int64
+}
+
 // startReplicaFeed starts the feed goroutine; it stops when ctx ends.
-func (s *Server) startReplicaFeed(ctx context.Context) {
+func (s *Server) startReplicaFeed(ctx context.Context, from feedStart) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -67,8 +81,9 @@ func (s *Server) startReplicaFeed(ctx context.Context) {
 		defer t.Stop()
 		for ctx.Err() == nil {
 			if s.isReplica() {
-				s.followForMonitors(ctx)
+				s.followForMonitors(ctx, from)
 			}
+			from = feedStart{offset: -1}
 			select {
 			case <-ctx.Done():
 			case <-t.C:
@@ -80,8 +95,11 @@ func (s *Server) startReplicaFeed(ctx context.Context) {
 // followForMonitors feeds the monitors with the stream from its end,
 // until ctx ends, the store stops being a replica or the subscription
 // ends (a full resync changes the history).
-func (s *Server) followForMonitors(ctx context.Context) {
-	_, end := s.store.Position()
+func (s *Server) followForMonitors(ctx context.Context, from feedStart) {
+	replid, end := s.store.Position()
+	if from.offset >= 0 && from.replid == replid && from.offset <= end {
+		end = from.offset
+	}
 	sub, err := s.store.Subscribe(end, replicaFeedLimits)
 	if err != nil {
 		return
@@ -109,7 +127,7 @@ func (s *Server) followForMonitors(ctx context.Context) {
 			continue
 		}
 		if name == "publish" && len(cmd.Args) == 3 {
-			s.pubsub.publish(cmd.Args[1], cmd.Args[2])
+			s.pubsub.publishLive(ctx, cmd.Args[1], cmd.Args[2])
 		}
 		if s.monitors.n.Load() > 0 {
 			line = monitorLine(line[:0], time.Now(), db, src.addr, cmd.Args)

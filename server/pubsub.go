@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -104,7 +105,16 @@ func (h *pubsubHub) subscribe(s *Server, sb *subscriber, name string, pattern bo
 		}
 	}
 	*own = append(*own, name)
+	sb.counted()
 	return true
+}
+
+// counted publishes sb's counts for CLIENT LIST.
+func (sb *subscriber) counted() {
+	if sb.c != nil {
+		sb.c.subs.Store(int32(len(sb.channels)))
+		sb.c.psubs.Store(int32(len(sb.patterns)))
+	}
 }
 
 // unsubscribe removes sb from channel (or pattern); it reports false when
@@ -121,6 +131,7 @@ func (h *pubsubHub) unsubscribe(s *Server, sb *subscriber, name string, pattern 
 		return false
 	}
 	*own = slices.Delete(*own, i, i+1)
+	sb.counted()
 	if set := m[name]; set != nil {
 		delete(set, sb)
 		if len(set) == 0 {
@@ -139,11 +150,28 @@ func (h *pubsubHub) unsubscribe(s *Server, sb *subscriber, name string, pattern 
 	return true
 }
 
+// publishLive is publish for the replica feed whose context is ctx:
+// nothing once ctx is done. The feed is stopped (ctx cancelled) under
+// h.mu, so a feed stopped as its last subscriber left delivers nothing
+// to the next one, whose feed starts at its own position.
+func (h *pubsubHub) publishLive(ctx context.Context, channel, message []byte) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if ctx.Err() != nil {
+		return 0
+	}
+	return h.publishLocked(channel, message)
+}
+
 // publish delivers message to the subscribers of channel and of the
 // patterns matching it, and returns how many received it.
 func (h *pubsubHub) publish(channel, message []byte) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	return h.publishLocked(channel, message)
+}
+
+func (h *pubsubHub) publishLocked(channel, message []byte) int {
 	n := 0
 	if set := h.channels[string(channel)]; len(set) > 0 {
 		var msg []byte
@@ -194,6 +222,7 @@ func (c *client) stopPubsub() {
 	}
 	sb.out.close()
 	c.ps = nil
+	c.pubsubIdle()
 }
 
 // Publish is PUBLISH for a Go program embedding the server: it delivers

@@ -54,16 +54,30 @@ func subscribeCmd(x *call, pattern bool) {
 		if !already {
 			n++
 		}
-		x.r.array(3)
-		x.r.bulkString(kind)
-		x.r.bulk(a)
-		x.r.int(int64(n))
-		if !x.c.cs.quiet {
-			x.c.flush()
-		}
+		x.c.pushing(func() {
+			x.r.array(3)
+			x.r.bulkString(kind)
+			x.r.bulk(a)
+			x.r.int(int64(n))
+		})
 		if !already {
 			x.s.pubsub.subscribe(x.s, sb, name, pattern)
 		}
+	}
+	x.c.pubsubIdle()
+}
+
+// pubsubIdle applies the idle timeout as Redis does: never to a client
+// in subscribed mode (clientsCronHandleTimeout skips CLIENT_PUBSUB), nor
+// to a monitor; to any other client.
+func (c *client) pubsubIdle() {
+	switch {
+	case c.cs.mon != nil:
+	case c.subscribed():
+		c.in.idle = nil
+		c.in.disarm()
+	default:
+		c.in.idle = &c.s.idleTimeout
 	}
 }
 
@@ -86,20 +100,41 @@ func unsubscribeCmd(x *call, pattern bool) {
 		}
 	}
 	if len(names) == 0 {
-		x.r.array(3)
-		x.r.bulkString(kind)
-		x.r.null()
-		x.r.int(int64(x.c.subscriptions()))
+		x.c.pushing(func() {
+			x.r.array(3)
+			x.r.bulkString(kind)
+			x.r.null()
+			x.r.int(int64(x.c.subscriptions()))
+		})
 		return
 	}
 	for _, name := range names {
 		if x.c.ps != nil {
 			x.s.pubsub.unsubscribe(x.s, x.c.ps, name, pattern)
 		}
-		x.r.array(3)
-		x.r.bulkString(kind)
-		x.r.bulkString(name)
-		x.r.int(int64(x.c.subscriptions()))
+		x.c.pushing(func() {
+			x.r.array(3)
+			x.r.bulkString(kind)
+			x.r.bulkString(name)
+			x.r.int(int64(x.c.subscriptions()))
+		})
+	}
+	x.c.pubsubIdle()
+}
+
+// pushing writes a (un)subscription confirmation, which Redis sends even
+// while CLIENT REPLY is OFF or SKIP (its CLIENT_PUSHING): the replies
+// before the command are kept, the command's others still dropped. It
+// flushes, so that a confirmation precedes the subscription's messages.
+func (c *client) pushing(write func()) {
+	quiet := c.cs.quiet
+	if quiet {
+		c.r.b = c.r.b[:min(c.cs.mark, len(c.r.b))]
+	}
+	write()
+	c.flush()
+	if quiet {
+		c.cs.mark = 0
 	}
 }
 

@@ -37,6 +37,11 @@ func (q *outQueue) push(b []byte) {
 	}
 	n := len(q.buf) + q.flight + len(b)
 	switch {
+	case !q.c.pubsubMode.Load():
+		// A client without subscriptions (any more) is of Redis's
+		// normal class, whose output is not limited by default: its
+		// replies are queued here only to keep them in order.
+		q.over = time.Time{}
 	case q.lim.Hard > 0 && n > q.lim.Hard:
 		q.dropLocked("hard")
 		return
