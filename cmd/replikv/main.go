@@ -157,7 +157,7 @@ func serve(srv *server.Server, ls []net.Listener, log *slog.Logger, store *repli
 	defer signal.Stop(sig)
 	ctx, cancel := context.WithCancel(context.Background())
 	returned := make(chan struct{})
-	go func() { defer close(returned); returnMemory(ctx, store.Config) }()
+	go func() { defer close(returned); returnMemory(ctx, store) }()
 	defer func() { cancel(); <-returned }()
 	failed := make(chan error, len(ls))
 	for _, l := range ls {

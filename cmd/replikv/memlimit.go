@@ -23,12 +23,15 @@ const (
 )
 
 // memoryLimit returns the soft memory limit for a store configured with
-// cfg: math.MaxInt64 (none) without maxmemory.
-func memoryLimit(cfg replikv.Config) int64 {
+// cfg whose replication buffer holds replBuf bytes now (the backlog and
+// what lagging replicas still need: not data, and not to be squeezed by
+// collecting without end while a replica catches up): math.MaxInt64
+// (none) without maxmemory.
+func memoryLimit(cfg replikv.Config, replBuf int64) int64 {
 	if cfg.MaxMemory <= 0 {
 		return math.MaxInt64
 	}
-	return cfg.MaxMemory + cfg.MaxMemory/memLimitFraction + memLimitBase + int64(cfg.BacklogSize)
+	return cfg.MaxMemory + cfg.MaxMemory/memLimitFraction + memLimitBase + max(int64(cfg.BacklogSize), replBuf)
 }
 
 // memLimiter applies memoryLimit to the runtime as the configuration
@@ -40,13 +43,13 @@ type memLimiter struct {
 
 func newMemLimiter() *memLimiter { return &memLimiter{user: os.Getenv("GOMEMLIMIT") != ""} }
 
-// update applies the limit for cfg if it changed; it returns the limit in
-// force (-1 when the user's GOMEMLIMIT rules).
-func (m *memLimiter) update(cfg replikv.Config) int64 {
+// update applies the limit for cfg and replBuf if it changed; it returns
+// the limit in force (-1 when the user's GOMEMLIMIT rules).
+func (m *memLimiter) update(cfg replikv.Config, replBuf int64) int64 {
 	if m.user {
 		return -1
 	}
-	if limit := memoryLimit(cfg); limit != m.last {
+	if limit := memoryLimit(cfg, replBuf); limit != m.last {
 		debug.SetMemoryLimit(limit)
 		m.last = limit
 	}

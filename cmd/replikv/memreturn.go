@@ -31,9 +31,9 @@ func shouldReturn(free uint64) bool { return free > returnThreshold }
 
 // returnMemory runs until ctx ends. It also keeps the runtime's memory
 // limit in step with the store's maxmemory (see memLimiter).
-func returnMemory(ctx context.Context, conf func() replikv.Config) {
+func returnMemory(ctx context.Context, store *replikv.Store) {
 	limits := newMemLimiter()
-	limits.update(conf())
+	limits.update(store.Config(), 0)
 	sample := []metrics.Sample{{Name: freeHeapMetric}}
 	t := time.NewTicker(returnPeriod)
 	defer t.Stop()
@@ -43,7 +43,7 @@ func returnMemory(ctx context.Context, conf func() replikv.Config) {
 			return
 		case <-t.C:
 		}
-		limits.update(conf())
+		limits.update(store.Config(), store.Info().ReplBufferBytes)
 		metrics.Read(sample)
 		if sample[0].Value.Kind() == metrics.KindUint64 && shouldReturn(sample[0].Value.Uint64()) {
 			debug.FreeOSMemory()
