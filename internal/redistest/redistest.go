@@ -65,26 +65,36 @@ func Start(t testing.TB, args ...string) *Server {
 	s := &Server{Port: strconv.Itoa(FreePort(t)), Dir: t.TempDir()}
 	cmd := exec.Command(bin, append([]string{"--port", s.Port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.Dir, "--logfile", filepath.Join(s.Dir, "redis.log"), "--protected-mode", "no"}, args...)...)
+	s.Client = runUntilPing(t, cmd, s.Port, "redis-server", 10*time.Second, s.Log)
+	return s
+}
+
+// runUntilPing starts cmd, a server of kind on the loopback port, and
+// returns a client of it once it answers PING (within wait, else the test
+// fails). The process is killed when the test ends, and log() is shown if
+// the test failed.
+func runUntilPing(t testing.TB, cmd *exec.Cmd, port, kind string, wait time.Duration, log func() string) *redis.Client {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s.Client = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + s.Port, Protocol: 2, MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port, Protocol: 2, MaxRetries: -1})
 	t.Cleanup(func() {
-		s.Client.Close()
+		c.Close()
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("redis-server log (port %s):\n%s", s.Port, s.Log())
+			t.Logf("%s log (port %s):\n%s", kind, port, log())
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Client.Ping(context.Background()).Err() != nil {
+	deadline := time.Now().Add(wait)
+	for c.Ping(context.Background()).Err() != nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on port %s did not answer PING within 10 s", s.Port)
+			t.Fatalf("%s on port %s did not answer PING within %v", kind, port, wait)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return s
+	return c
 }
 
 // Info returns the fields of INFO section from c.

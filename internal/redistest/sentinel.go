@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -61,25 +60,6 @@ func StartSentinelFor(t testing.TB, ms ...Monitor) *Sentinel {
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, conf)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.Client = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + s.Port, Protocol: 2, MaxRetries: -1})
-	t.Cleanup(func() {
-		s.Client.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("redis-sentinel log (port %s):\n%s", s.Port, s.Log())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for s.Client.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-sentinel on port %s did not answer PING within 30 s", s.Port)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	s.Client = runUntilPing(t, exec.Command(bin, conf), s.Port, "redis-sentinel", 30*time.Second, s.Log)
 	return s
 }
