@@ -23,8 +23,12 @@ const maxLagAtKill = 256 << 10
 // primaryOffset and replicaOffset read the two offsets. After each kill
 // it waits until the replica holds everything the primary had at the
 // kill, and returns those catch-up times and the largest lag (bytes the
-// replica had not received yet) seen just before a kill.
-func killLinks(t *testing.T, n int, kill func(), primaryOffset, replicaOffset func() int64) ([]time.Duration, int64) {
+// replica had not received yet) seen just before a kill. When partials
+// is not nil (the primary's count of partial resyncs), each kill must
+// also end in a new partial resync before the next: a replica that held
+// the primary's whole stream at the kill has caught up before it even
+// reconnects (a Redis replica reconnects from its once-a-second cron).
+func killLinks(t *testing.T, n int, kill func(), primaryOffset, replicaOffset, partials func() int64) ([]time.Duration, int64) {
 	t.Helper()
 	var took []time.Duration
 	var maxLag int64
@@ -47,6 +51,10 @@ func killLinks(t *testing.T, n int, kill func(), primaryOffset, replicaOffset fu
 			}
 			time.Sleep(100 * time.Microsecond)
 		}
+		var partialsBefore int64
+		if partials != nil {
+			partialsBefore = partials()
+		}
 		kill()
 		start := time.Now()
 		target := primaryOffset()
@@ -57,6 +65,12 @@ func killLinks(t *testing.T, n int, kill func(), primaryOffset, replicaOffset fu
 			time.Sleep(100 * time.Microsecond)
 		}
 		took = append(took, time.Since(start))
+		for partials != nil && partials() == partialsBefore {
+			if time.Since(start) > 60*time.Second {
+				t.Fatalf("kill %d: no partial resync in 60 s", i)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
 	}
 	return took, maxLag
 }
@@ -104,12 +118,13 @@ func TestLinkKillsUnderLoad(t *testing.T) {
 	stopLoad := redistest.Load(t, host, port)
 	primaryOffset := func() int64 { _, off := p.store.Position(); return off }
 	fullBefore := p.store.Info().SyncFull
+	partials := func() int64 { return p.store.Info().SyncPartialOK }
 
 	ours, oursLag := killLinks(t, linkKills, func() {
 		if !r.DisconnectPrimary() {
 			t.Fatal("no link to kill")
 		}
-	}, primaryOffset, func() int64 { _, off := r.Position(); return off })
+	}, primaryOffset, func() int64 { _, off := r.Position(); return off }, partials)
 	fullOurs := p.store.Info().SyncFull - fullBefore
 	if err := p.store.Reconfigure(func(c *replikv.Config) { c.BacklogSize = 64 << 20 }); err != nil {
 		t.Fatal(err)
@@ -118,7 +133,7 @@ func TestLinkKillsUnderLoad(t *testing.T) {
 		if n, err := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "master").Result(); n != int64(1) {
 			t.Fatalf("CLIENT KILL TYPE master = %v, %v", n, err)
 		}
-	}, primaryOffset, func() int64 { return redistest.InfoInt(t, rc, "replication", "master_repl_offset") })
+	}, primaryOffset, func() int64 { return redistest.InfoInt(t, rc, "replication", "master_repl_offset") }, partials)
 	stopLoad()
 	in := p.store.Info()
 	rate := float64(in.Offset) / time.Since(p.srv.started).Seconds() / 1e6
@@ -145,7 +160,7 @@ func TestLinkKillsUnderLoad(t *testing.T) {
 			t.Fatalf("CLIENT KILL TYPE master = %v, %v", n, err)
 		}
 	}, func() int64 { return redistest.InfoInt(t, mc, "replication", "master_repl_offset") },
-		func() int64 { return redistest.InfoInt(t, sc, "replication", "master_repl_offset") })
+		func() int64 { return redistest.InfoInt(t, sc, "replication", "master_repl_offset") }, nil)
 	stopLoad()
 	t.Logf("  reference, redis replica of redis (64 MiB backlog): catch-up %s; lag at a kill up to %d KB (full syncs %d, partial %d)", summary(ref), refLag>>10,
 		redistest.InfoInt(t, mc, "stats", "sync_full"), redistest.InfoInt(t, mc, "stats", "sync_partial_ok"))

@@ -46,25 +46,29 @@ func monitorCmd(x *call) {
 		x.r.ok()
 		return
 	}
-	// +OK goes out before the first line, which another goroutine writes.
-	if !x.c.cs.quiet {
-		x.r.ok()
-	}
-	if err := x.c.flush(); err != nil {
-		return
-	}
-	x.c.cs.mark = 0 // the replies before are sent
+	// The monitor is registered before +OK goes out, as in Redis: a
+	// command another client runs once this client has read +OK is
+	// shown. Lines queue in m.buf until the writer goroutine starts,
+	// after +OK is written, so +OK still comes first.
 	m := &monitor{c: x.c, limit: x.s.monitorLimit(), wake: make(chan struct{}, 1), done: make(chan struct{})}
-	x.s.wg.Add(1)
-	go func() {
-		defer x.s.wg.Done()
-		m.write()
-	}()
 	x.c.cs.mon = m
 	x.c.monitoring.Store(true)
 	x.c.in.idle = nil // like a replica, a monitor is never idle
 	x.c.in.disarm()
 	x.s.monitors.add(x.s, m)
+	if !x.c.cs.quiet {
+		x.r.ok()
+	}
+	if err := x.c.flush(); err != nil {
+		x.c.stopMonitor()
+		return
+	}
+	x.c.cs.mark = 0 // the replies before are sent
+	x.s.wg.Add(1)
+	go func() {
+		defer x.s.wg.Done()
+		m.write()
+	}()
 }
 
 // monitorLimit returns Config.MonitorBufferLimit or its default.
