@@ -143,11 +143,18 @@ func (c *chaos) dialer(from, to string) transport.Dialer {
 }
 
 // oracle checks each PSYNC decision against its own reading of the rule:
-// the same history (or the previous one up to the switch point) and an
-// offset the backlog still holds must get +CONTINUE, anything else not.
+// the same history (or an earlier one it continued, up to that one's
+// switch point) and an offset the backlog still holds must get
+// +CONTINUE, anything else not.
 func (c *chaos) oracle(replid string, offset int64, h history, d psyncDecision) {
 	c.oracleChecks.Add(1)
-	sameHistory := replid != "?" && (replid == h.ReplID || (h.ReplID2 != "" && replid == h.ReplID2 && offset <= h.Off2))
+	earlier := append([]pastID{{h.ReplID2, h.Off2}}, h.Older...)
+	sameHistory := replid != "?" && replid == h.ReplID
+	for _, e := range earlier {
+		if e.ID != "" && replid == e.ID && offset <= e.End {
+			sameHistory = true
+		}
+	}
 	next := offset - 1 // the first byte the replica lacks, 0-based
 	covered := sameHistory && next >= h.First && next <= h.End
 	if covered != d.Continue {

@@ -90,7 +90,7 @@ func (s *Store) resumeRestoredLocked() {
 	if st.replid != r.newID || st.end != r.offset || st.replid2 != r.fileID {
 		return
 	}
-	st.replid, st.replid2, st.off2 = r.fileID, "", -1
+	st.replid, st.replid2, st.off2, st.older = r.fileID, "", -1, nil
 	s.rep.hasHistory.Store(true)
 	s.cfg.Logger.Info("resuming the history loaded from disk as a replica", "replid", r.fileID, "offset", r.offset)
 }

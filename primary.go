@@ -499,8 +499,7 @@ func (s *Store) syncReplica(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, r
 	st := s.st
 	st.mu.Lock()
 	if !req.Legacy {
-		first, end := st.ring.Range()
-		h := history{ReplID: st.replid, ReplID2: st.replid2, Off2: st.off2, First: first, End: end}
+		h := st.historyLocked()
 		dec = decidePSync(req.ReplID, req.Offset, h)
 		if hook := s.prim.psyncHook; hook != nil {
 			hook(req.ReplID, req.Offset, h, dec)

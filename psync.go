@@ -12,8 +12,47 @@ type history struct {
 	ReplID  string
 	ReplID2 string
 	Off2    int64 // Redis second_repl_offset: PSYNC offsets up to it are valid for ReplID2
-	First   int64 // first stream offset in the backlog (0-based)
-	End     int64 // offset of the next stream byte (master_repl_offset)
+	// Older are the histories before ReplID2, newest first, each with
+	// the PSYNC offsets valid for it (up to End): beyond Redis, which
+	// keeps one, so that a replica that missed a promotion or two while
+	// it reconnected still continues partially.
+	Older []pastID
+	First int64 // first stream offset in the backlog (0-based)
+	End   int64 // offset of the next stream byte (master_repl_offset)
+}
+
+// pastID is a replication ID this history continued from: PSYNC offsets
+// up to End (Redis second_repl_offset) are valid for it.
+type pastID struct {
+	ID  string
+	End int64
+}
+
+// maxPastIDs bounds history.Older: a replica that stayed away for more
+// promotions than this resyncs in full.
+const maxPastIDs = 8
+
+// prevEnd reports whether replid is one this history continued from and
+// the last PSYNC offset valid for it.
+func (h history) prevEnd(replid string) (int64, bool) {
+	if replid == "" {
+		return 0, false
+	}
+	if replid == h.ReplID2 {
+		return h.Off2, true
+	}
+	for _, p := range h.Older {
+		if p.ID == replid {
+			return p.End, true
+		}
+	}
+	return 0, false
+}
+
+// knows reports whether replid is this history or one it continued from.
+func (h history) knows(replid string) bool {
+	_, ok := h.prevEnd(replid)
+	return replid == h.ReplID || ok
 }
 
 // psyncDecision is the outcome of a PSYNC request.
@@ -27,15 +66,22 @@ type psyncDecision struct {
 // offset is the request's argument: the 1-based number of the next byte
 // the replica wants (its processed offset + 1). A partial resync is
 // possible when the replid is this history's, or the previous one's with
-// offset <= Off2, and the byte is in the backlog or is the very next one.
+// offset <= Off2 (or an older one's, up to where it was left), and the
+// byte is in the backlog or is the very next one.
 func decidePSync(replid string, offset int64, h history) psyncDecision {
-	switch {
-	case replid == "?":
+	if replid == "?" {
 		return psyncDecision{Reason: "full resync requested"}
-	case replid != h.ReplID && (replid != h.ReplID2 || h.ReplID2 == ""):
-		return psyncDecision{Reason: fmt.Sprintf("replication ID mismatch (replica asked for %q, mine is %q)", replid, h.ReplID)}
-	case replid != h.ReplID && offset > h.Off2:
-		return psyncDecision{Reason: fmt.Sprintf("requested offset %d for the previous ID is beyond its end %d", offset, h.Off2)}
+	}
+	if replid != h.ReplID {
+		end, ok := h.prevEnd(replid)
+		if !ok {
+			return psyncDecision{Reason: fmt.Sprintf("replication ID mismatch (replica asked for %q, mine is %q)", replid, h.ReplID)}
+		}
+		if offset > end {
+			return psyncDecision{Reason: fmt.Sprintf("requested offset %d for the previous ID is beyond its end %d", offset, end)}
+		}
+	}
+	switch {
 	case offset > h.End+1:
 		return psyncDecision{Reason: fmt.Sprintf("requested offset %d is greater than my offset %d", offset, h.End)}
 	case offset <= h.First: // offset-1 < First, without overflowing at MinInt64

@@ -137,33 +137,55 @@ func waitSynced(t *testing.T, s *Store) {
 
 // waitConverged waits until every replica has the primary's offset and
 // then compares whole keyspaces, each taken together with its offset.
+// The dumps are taken while the primary's stream is held still (its
+// locks held), so a PING the primary emits between two dumps cannot make
+// the offsets differ on every try.
 func waitConverged(t *testing.T, primary *Store, replicas ...*Store) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		want, off := dumpAt(primary)
+		_, off := primary.Position()
+		offs := make([]int64, len(replicas))
 		same := true
-		var offs []int64
-		var dumps []map[string]entry
-		for _, r := range replicas {
-			d, o := dumpAt(r)
-			same = same && o == off
-			offs = append(offs, o)
-			dumps = append(dumps, d)
+		for i, r := range replicas {
+			_, offs[i] = r.Position()
+			same = same && offs[i] == off
 		}
 		if same {
-			for i := range replicas {
-				if d := cmp.Diff(want, dumps[i]); d != "" {
-					t.Fatalf("replica %d differs from the primary at offset %d (-primary +replica):\n%s", i, off, d)
+			if want, dumps, ok := dumpStill(primary, off, replicas); ok {
+				for i := range replicas {
+					if d := cmp.Diff(want, dumps[i]); d != "" {
+						t.Fatalf("replica %d differs from the primary at offset %d (-primary +replica):\n%s", i, off, d)
+					}
 				}
+				return
 			}
-			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no convergence: primary at %d, replicas at %v", off, offs)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// dumpStill dumps the primary and the replicas while the primary's locks
+// hold its stream still, provided the primary is still at off and every
+// replica has applied off: then no replica can move while they are
+// dumped. ok is false when something moved first.
+func dumpStill(primary *Store, off int64, replicas []*Store) (want map[string]entry, dumps []map[string]entry, ok bool) {
+	primary.lockAll()
+	defer primary.unlockAll()
+	if primary.st.end != off {
+		return nil, nil, false
+	}
+	for _, r := range replicas {
+		d, o := dumpAt(r)
+		if o != off {
+			return nil, nil, false
+		}
+		dumps = append(dumps, d)
+	}
+	return dumpLocked(primary), dumps, true
 }
 
 // dumpAt returns the keyspace and the offset it corresponds to.
@@ -390,7 +412,10 @@ func TestReplicaAheadOfNewPrimary(t *testing.T) {
 
 func TestPSyncDecision(t *testing.T) {
 	id, id2, other := "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "cccccccccccccccccccccccccccccccccccccccc"
-	h := history{ReplID: id, ReplID2: id2, Off2: 501, First: 100, End: 1000}
+	id3, id4 := "dddddddddddddddddddddddddddddddddddddddd", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+	// id continued id2 at 500, which continued id3 at 300, which
+	// continued id4 at 50.
+	h := history{ReplID: id, ReplID2: id2, Off2: 501, Older: []pastID{{id3, 301}, {id4, 51}}, First: 100, End: 1000}
 	for _, tc := range []struct {
 		replid string
 		off    int64
@@ -408,6 +433,10 @@ func TestPSyncDecision(t *testing.T) {
 		{id2, 502, false, 0},   // previous history, past the switch point
 		{id2, 50, false, 0},    // previous history, not in the backlog
 		{"", 500, false, 0},    // empty id never matches an empty replid2
+		{id3, 301, true, 300},  // an older history, up to its switch point
+		{id3, 200, true, 199},  // an older history, inside it
+		{id3, 302, false, 0},   // an older history, past its switch point
+		{id4, 51, false, 0},    // an older history, not in the backlog
 		{id, 0, false, 0},
 		{id, -1 << 63, false, 0}, // offset-1 would overflow
 		{id, 1<<63 - 1, false, 0},

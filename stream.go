@@ -26,6 +26,7 @@ type stream struct {
 	replid  string          // 40 hex characters
 	replid2 string          // the history this one continued from ("" when none)
 	off2    int64           // Redis second_repl_offset: first offset not valid for replid2; -1 when none
+	older   []pastID        // the histories before replid2, newest first (at most maxPastIDs)
 	end     int64           // offset of the next byte (Redis master_repl_offset)
 	ring    *backlog.Buffer // the shared stream buffer; its window is the backlog
 	db      int             // database of the last SELECT in the stream, -1 before any
@@ -266,6 +267,7 @@ func (st *stream) resetLocked(replid string, offset int64, db int) {
 	st.replid = replid
 	st.replid2 = ""
 	st.off2 = -1
+	st.older = nil
 	st.end = offset
 	st.ring.Reset(offset)
 	st.db = db
@@ -293,9 +295,19 @@ func (st *stream) closeSubsLocked(err error) {
 // offset+1, and a fresh replid.
 func (st *stream) shiftLocked(newID string) {
 	st.wakeLocked()
+	if st.replid2 != "" {
+		st.older = append([]pastID{{st.replid2, st.off2}}, st.older[:min(len(st.older), maxPastIDs-1)]...)
+	}
 	st.replid2 = st.replid
 	st.off2 = st.end + 1
 	st.replid = newID
+}
+
+// historyLocked returns the stream's history for the PSYNC decision and
+// WaitOffset.
+func (st *stream) historyLocked() history {
+	first, end := st.ring.Range()
+	return history{ReplID: st.replid, ReplID2: st.replid2, Off2: st.off2, Older: st.older, First: first, End: end}
 }
 
 // wakeLocked wakes WaitOffset's waiters (see moved).

@@ -47,18 +47,17 @@ func (s *Store) AtomicKeysPos(keys []string, fn func(tx *Tx) error) (Pos, error)
 	return pos, err
 }
 
-// historyHas decides whether a store whose history is (replid, replid2
-// valid before off2) and which is at end has applied position p: yes,
-// not yet (wait), or never (its history went another way at that
-// offset). A history it does not know may be one it has not learnt yet
-// (its primary was promoted): not yet.
-func historyHas(replid, replid2 string, off2, end int64, p Pos) (applied, never bool) {
-	switch {
-	case p.ReplID == replid:
-		return end >= p.Offset, false
-	case replid2 != "" && p.ReplID == replid2:
-		// Offsets up to off2-1 are shared with the previous history.
-		if p.Offset <= off2-1 {
+// historyHas decides whether a store whose history is h (at h.End) has
+// applied position p: yes, not yet (wait), or never (its history went
+// another way at that offset). A history it does not know may be one it
+// has not learnt yet (its primary was promoted): not yet.
+func historyHas(h history, p Pos) (applied, never bool) {
+	if p.ReplID == h.ReplID {
+		return h.End >= p.Offset, false
+	}
+	if end, ok := h.prevEnd(p.ReplID); ok {
+		// Offsets up to end-1 are shared with that earlier history.
+		if p.Offset <= end-1 {
 			return true, false
 		}
 		return false, true
@@ -82,8 +81,9 @@ func (s *Store) WaitOffset(ctx context.Context, replid string, offset int64) err
 	for {
 		st := s.st
 		st.mu.Lock()
-		applied, never := historyHas(st.replid, st.replid2, st.off2, st.end, p)
-		known := replid == st.replid || (st.replid2 != "" && replid == st.replid2)
+		h := st.historyLocked()
+		applied, never := historyHas(h, p)
+		known := h.knows(replid)
 		if !known && inside {
 			never = true // it left that history without continuing it (a full resync elsewhere)
 		}
@@ -122,8 +122,9 @@ func (s *Store) WaitOffset(ctx context.Context, replid string, offset int64) err
 func (s *Store) Wait(ctx context.Context, n int, pos Pos) (int, error) {
 	st := s.st
 	st.mu.Lock()
-	_, never := historyHas(st.replid, st.replid2, st.off2, st.end, pos)
-	known := pos.ReplID == "" || pos.ReplID == st.replid || pos.ReplID == st.replid2
+	h := st.historyLocked()
+	_, never := historyHas(h, pos)
+	known := pos.ReplID == "" || h.knows(pos.ReplID)
 	st.mu.Unlock()
 	if never || !known {
 		return 0, fmt.Errorf("%w: %v", ErrHistoryDiverged, pos)

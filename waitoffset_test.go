@@ -10,21 +10,28 @@ import (
 
 // TestHistoryHas is the table of the WaitOffset decision.
 func TestHistoryHas(t *testing.T) {
-	const a, b, c = "a", "b", "c"
+	const a, b, c, d = "a", "b", "c", "d"
 	for _, tc := range []struct {
 		replid, replid2 string
 		off2, end       int64
 		p               Pos
 		applied, never  bool
+		older           []pastID
 	}{
-		{a, "", -1, 100, Pos{a, 100}, true, false},
-		{a, "", -1, 100, Pos{a, 101}, false, false},
-		{b, a, 51, 100, Pos{a, 50}, true, false},  // continued from a at 50
-		{b, a, 51, 100, Pos{a, 51}, false, true},  // a went on past where b left it
-		{b, a, 51, 100, Pos{c, 10}, false, false}, // unknown: maybe later
-		{b, a, 51, 100, Pos{b, 100}, true, false},
+		{a, "", -1, 100, Pos{a, 100}, true, false, nil},
+		{a, "", -1, 100, Pos{a, 101}, false, false, nil},
+		{b, a, 51, 100, Pos{a, 50}, true, false, nil},  // continued from a at 50
+		{b, a, 51, 100, Pos{a, 51}, false, true, nil},  // a went on past where b left it
+		{b, a, 51, 100, Pos{c, 10}, false, false, nil}, // unknown: maybe later
+		{b, a, 51, 100, Pos{b, 100}, true, false, nil},
+		// c continued b at 81, which continued a at 51.
+		{c, b, 81, 100, Pos{a, 50}, true, false, []pastID{{a, 51}}},
+		{c, b, 81, 100, Pos{a, 51}, false, true, []pastID{{a, 51}}},
+		{c, b, 81, 100, Pos{b, 80}, true, false, []pastID{{a, 51}}},
+		{c, b, 81, 100, Pos{d, 10}, false, false, []pastID{{a, 51}}},
 	} {
-		applied, never := historyHas(tc.replid, tc.replid2, tc.off2, tc.end, tc.p)
+		h := history{ReplID: tc.replid, ReplID2: tc.replid2, Off2: tc.off2, Older: tc.older, End: tc.end}
+		applied, never := historyHas(h, tc.p)
 		if applied != tc.applied || never != tc.never {
 			t.Errorf("historyHas(%+v) = %v, %v", tc, applied, never)
 		}
