@@ -61,19 +61,14 @@ func (s *Store) LoadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions) 
 // false for the replication link's own loads.
 func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, prog *loadProgress, verify func(used int64) error, api bool) (LoadStats, error) {
 	var stats LoadStats
-	tables := make([]table, len(s.shards))
-	fresh := s.mem.freshWord() // loaded keys count as just created
-	// The RESIZEDB count is a hint from an untrusted peer: tables are sized
-	// toward it only as keys actually arrive, four times what has arrived at
-	// most, so that a lying count costs nothing.
-	var hint uint64
-	nextReserve := 1024
+	tl := newTableLoader(len(s.shards), s.shift, s.mem.freshWord()) // loaded keys count as just created
+	defer tl.stop()
 	rd, err := rdb.NewReader(r, rdb.ReaderOptions{
 		MaxStringLen:  maxStoredLen(s.cfg.MaxBulkLen),
 		SkipNonString: opt.SkipNonString,
 		OnResizeDB: func(db int, keys, _ uint64) {
 			if db == s.cfg.DB {
-				hint = keys
+				tl.hint.Store(keys)
 			}
 		},
 	})
@@ -87,7 +82,7 @@ func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, 
 			}
 			if prog != nil {
 				prog.bytes.Store(rd.Offset())
-				prog.keys.Store(int64(stats.Keys))
+				prog.keys.Store(tl.keys.Load())
 			}
 		}
 		e, err := rd.Next()
@@ -101,30 +96,14 @@ func (s *Store) loadSnapshot(ctx context.Context, r io.Reader, opt LoadOptions, 
 			stats.OtherDBKeys++
 			continue
 		}
-		key := unsafeString(e.Key)
-		h := hashKey(key)
-		t := &tables[h>>s.shift]
 		deadline := e.ExpireMs
 		if deadline < 0 {
 			deadline = 1 // an expiry at or before the epoch: expired, not "none"
 		}
-		it := newItem(key, e.Value, deadline)
-		if i := t.find(key, h); i >= 0 {
-			t.replace(i, it) // a duplicate key: the last one wins
-			continue
-		}
-		t.insertNew(it, h, fresh)
-		stats.Keys++
-		if stats.Keys == nextReserve {
-			nextReserve *= 4
-			if target := min(hint, uint64(nextReserve)); target > uint64(stats.Keys) {
-				per := int(target / uint64(len(tables)))
-				for i := range tables {
-					tables[i].reserve(per + per/8 + 1)
-				}
-			}
-		}
+		tl.add(newItem(unsafeString(e.Key), e.Value, deadline))
 	}
+	tables, keys := tl.finish()
+	stats.Keys = keys
 	stats.Bytes = rd.Offset()
 	stats.Skipped = rd.Skipped()
 	stats.ReplID, stats.Offset = opt.ReplID, opt.Offset
