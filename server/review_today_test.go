@@ -67,3 +67,55 @@ func TestReviewTodayMonitorOKFirstAfterPubsub(t *testing.T) {
 		t.Fatalf("%d of %d MONITORs: a monitor line came before +OK", bad, tries)
 	}
 }
+
+// TestReviewTodayMonitorDroppedBeforeWriter: with a limit a single line
+// passes, a monitor is dropped (its connection closed) while +OK is
+// being flushed or before its writer starts; nothing leaks and the
+// server goes on.
+func TestReviewTodayMonitorDroppedBeforeWriter(t *testing.T) {
+	checkNoLeak(t)
+	n := startNode(t, replikv.Config{}, Config{MonitorBufferLimit: 8})
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	c, err := net.Dial("tcp", n.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(stopped)
+		defer c.Close()
+		go func() {
+			buf := make([]byte, 64<<10)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+		batch := resp.AppendCommandString(nil, "SET", "k", "v")
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := c.Write(batch); err != nil {
+				return
+			}
+		}
+	}()
+	for range 40 {
+		m := n.raw(t)
+		m.send("CLIENT", "REPLY", "OFF")
+		m.send("MONITOR")
+		m.send("RESET")
+		m.c.Close()
+	}
+	close(done)
+	<-stopped
+	eventually(t, "no monitor left", func() bool { return n.srv.monitors.n.Load() == 0 })
+	w := n.raw(t)
+	if got := w.do("PING"); got != "+PONG" {
+		t.Fatalf("PING = %s", got)
+	}
+}
