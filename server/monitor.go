@@ -46,10 +46,15 @@ func monitorCmd(x *call) {
 		x.r.ok()
 		return
 	}
+	// A client that subscribed before (not now: MONITOR is refused in
+	// subscribed mode) still has its pub/sub writer, through which flush
+	// would only queue +OK: the monitor's writer could then write lines
+	// before it. End it first; it writes what it holds before it stops.
+	x.c.stopPubsub()
 	// The monitor is registered before +OK goes out, as in Redis: a
 	// command another client runs once this client has read +OK is
 	// shown. Lines queue in m.buf until the writer goroutine starts,
-	// after +OK is written, so +OK still comes first.
+	// after +OK is written to the connection, so +OK still comes first.
 	m := &monitor{c: x.c, limit: x.s.monitorLimit(), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	x.c.cs.mon = m
 	x.c.monitoring.Store(true)

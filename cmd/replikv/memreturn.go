@@ -22,7 +22,8 @@ import (
 // when more than returnThreshold bytes are free but not yet returned; or,
 // when no collection ran during the last second (the burst is over: a busy
 // process collects on its own and reuses its free memory), when more than
-// idleReturnThreshold bytes are free or garbage.
+// idleReturnThreshold bytes are free or garbage; but not twice in idle
+// periods without a collection of the runtime's own between (returner).
 const (
 	returnPeriod        = time.Second
 	limitEvery          = 5 // the memory limit is updated every 5 periods
@@ -83,7 +84,7 @@ func returnMemory(ctx context.Context, store *replikv.Store) {
 	for i, name := range memMetrics {
 		sample[i].Name = name
 	}
-	prev := readHeap(sample)
+	r := returner{prev: readHeap(sample)}
 	t := time.NewTicker(returnPeriod)
 	defer t.Stop()
 	for tick := 1; ; tick++ {
@@ -95,11 +96,51 @@ func returnMemory(ctx context.Context, store *replikv.Store) {
 		if tick%limitEvery == 0 {
 			limits.update(store.Config(), store.Info().ReplBufferBytes)
 		}
-		cur := readHeap(sample)
-		if shouldReturn(prev, cur) {
+		if r.step(readHeap(sample)) {
 			debug.FreeOSMemory()
-			cur = readHeap(sample)
+			r.returned(readHeap(sample))
 		}
-		prev = cur
 	}
 }
+
+// returner is returnMemory's decision from one period to the next.
+//
+// A collection forced in an idle period (no collection of the runtime's
+// own during it) is not followed by another until the runtime has
+// collected on its own. Without that bound, a steady trickle of
+// allocations on a large heap (a few MiB a second on a heap of a GiB: no
+// collection of the runtime's own for minutes, so every second looks
+// idle) passed the idle threshold every few seconds, and each forced
+// collection, which marks the whole live heap, pushed the runtime's own
+// further away: in effect GOGC at a few percent, seconds of CPU per
+// collection on a large heap. With it, forced collections are at most
+// two per collection of the runtime's own (one for its free spans, one
+// once it is idle), plus one (see
+// TestReviewTodayTrickleDoesNotForceCollections). A burst collects on
+// its own, so the first idle period after it still returns what it left.
+type returner struct {
+	prev heapState // the reading at the start of the period
+	// idleForced: a collection was forced in an idle period and the
+	// runtime has not collected on its own since.
+	idleForced bool
+}
+
+// step decides, from the reading at the end of a period, whether to
+// collect and return the memory now; if it does, the caller reports the
+// reading after with returned.
+func (r *returner) step(cur heapState) bool {
+	busy := cur.cycles != r.prev.cycles
+	if busy {
+		r.idleForced = false
+	}
+	ret := (busy || !r.idleForced) && shouldReturn(r.prev, cur)
+	if ret && !busy {
+		r.idleForced = true
+	}
+	r.prev = cur
+	return ret
+}
+
+// returned records the reading after a forced collection: the next
+// period starts from it.
+func (r *returner) returned(cur heapState) { r.prev = cur }
