@@ -75,10 +75,16 @@ func (s *Server) pubsubLimits() PubSubLimits {
 }
 
 // subscribe adds sb to channel (pattern: to the pattern); it reports
-// false when sb was subscribed already.
-func (h *pubsubHub) subscribe(s *Server, sb *subscriber, name string, pattern bool) bool {
+// false when sb was subscribed already. confirm, when not nil, runs with
+// the hub locked once sb is subscribed: a confirmation it queues in sb's
+// writer is so ordered before every message published to the channel
+// from then on, and after every earlier one, as Redis orders them.
+func (h *pubsubHub) subscribe(s *Server, sb *subscriber, name string, pattern bool, confirm func()) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if confirm != nil {
+		defer confirm() // runs before the unlock
+	}
 	own, m := &sb.channels, &h.channels
 	if pattern {
 		own, m = &sb.patterns, &h.patterns

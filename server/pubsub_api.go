@@ -53,7 +53,7 @@ func (s *Server) goSubscribe(buffer int, names []string, pattern bool) *Subscrip
 		}
 	}}
 	for _, n := range names {
-		s.pubsub.subscribe(s, sub.sb, n, pattern)
+		s.pubsub.subscribe(s, sub.sb, n, pattern, nil)
 	}
 	return sub
 }

@@ -54,15 +54,21 @@ func subscribeCmd(x *call, pattern bool) {
 		if !already {
 			n++
 		}
-		x.c.pushing(func() {
-			x.r.array(3)
-			x.r.bulkString(kind)
-			x.r.bulk(a)
-			x.r.int(int64(n))
-		})
-		if !already {
-			x.s.pubsub.subscribe(x.s, sb, name, pattern)
+		confirm := func() {
+			x.c.pushing(func() {
+				x.r.array(3)
+				x.r.bulkString(kind)
+				x.r.bulk(a)
+				x.r.int(int64(n))
+			})
 		}
+		if already {
+			confirm()
+			continue
+		}
+		// The confirmation is queued with the subscription in place: a
+		// client that read it receives every message published after.
+		x.s.pubsub.subscribe(x.s, sb, name, pattern, confirm)
 	}
 	x.c.pubsubIdle()
 }

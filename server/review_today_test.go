@@ -3,6 +3,7 @@ package server
 import (
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/replikv/replikv"
@@ -117,5 +118,33 @@ func TestReviewTodayMonitorDroppedBeforeWriter(t *testing.T) {
 	w := n.raw(t)
 	if got := w.do("PING"); got != "+PONG" {
 		t.Fatalf("PING = %s", got)
+	}
+}
+
+// TestSubscribeConfirmedMeansSubscribed: once a client has read
+// SUBSCRIBE's (PSUBSCRIBE's) confirmation, a PUBLISH from another client
+// reaches it, every time: the confirmation is queued with the
+// subscription in place, as Redis orders them. It was sent before the
+// subscription was registered, so a PUBLISH right after could count 0
+// receivers and the message was lost (seen as a flaky
+// TestClientKillTypePubsub).
+func TestSubscribeConfirmedMeansSubscribed(t *testing.T) {
+	n := startNode(t, replikv.Config{}, Config{})
+	pub := n.raw(t)
+	for i := range 300 {
+		sub := n.raw(t)
+		ch := "ch" + strconv.Itoa(i)
+		cmd, name := "SUBSCRIBE", ch
+		if i%2 == 1 {
+			cmd, name = "PSUBSCRIBE", ch+"*"
+		}
+		sub.do(cmd, name)
+		if got := pub.do("PUBLISH", ch, "m"); got != ":1" {
+			t.Fatalf("%s %s confirmed, then PUBLISH %s reached %s clients, want 1", cmd, name, ch, got)
+		}
+		if msg := sub.read(); !strings.Contains(msg, "m") {
+			t.Fatalf("subscriber read %q, want the message", msg)
+		}
+		sub.c.Close()
 	}
 }
