@@ -125,6 +125,12 @@ func (s *Store) Serve(l net.Listener) error {
 		p.mu.Lock()
 		delete(p.listeners, l)
 		p.mu.Unlock()
+		// Returning for Close, Serve closes l itself: Close may not have
+		// reached the listeners yet when Serve saw the store closing (after
+		// an Accept), and after the delete above it would not find l.
+		if s.isClosed() {
+			l.Close()
+		}
 	}()
 	var delay time.Duration
 	for {
