@@ -22,7 +22,9 @@
 // protected-mode is on by default: without a password only loopback
 // clients are served, port 0 turns the plain port off, and tls-port
 // serves TLS beside it. maxclients is lowered to fit the limit on open
-// files. SIGINT or SIGTERM shut the server down cleanly. The exit status
+// files. SIGINT or SIGTERM shut the server down cleanly, saving first when
+// save points are set; when that save fails the server goes on serving,
+// as redis-server does, and a later signal tries again. The exit status
 // is 0 after a clean shutdown (or -h, -v) and 1 when the server cannot
 // start or serve, as redis-server's.
 package main
@@ -163,22 +165,30 @@ func serve(srv *server.Server, ls []net.Listener, log *slog.Logger, store *repli
 	for _, l := range ls {
 		go func() { failed <- srv.Serve(l) }()
 	}
-	select {
-	case s := <-sig:
-		log.Info("shutting down", "signal", s.String())
-		if saveOnSignal { // as redis-server with save points
-			if err := store.ShutdownSave(context.Background()); err != nil {
-				log.Error("cannot save before exiting; the previous snapshot file is untouched", "err", err)
-				srv.Close()
-				return 1
+wait:
+	for {
+		select {
+		case s := <-sig:
+			log.Info("shutting down", "signal", s.String())
+			if saveOnSignal { // as redis-server with save points
+				if err := store.ShutdownSave(context.Background()); err != nil {
+					// As redis-server: exiting would lose the data in
+					// memory, so the server goes on; a signal after the
+					// cause is fixed saves and exits, SHUTDOWN NOSAVE
+					// exits without saving.
+					log.Error("cannot save before exiting: not exiting, still serving; the previous snapshot file is untouched", "err", err)
+					continue
+				}
 			}
+			break wait
+		case <-shutdown:
+			log.Info("shutting down", "command", "SHUTDOWN")
+			break wait
+		case err := <-failed:
+			log.Error("serving failed", "err", err)
+			srv.Close()
+			return 1
 		}
-	case <-shutdown:
-		log.Info("shutting down", "command", "SHUTDOWN")
-	case err := <-failed:
-		log.Error("serving failed", "err", err)
-		srv.Close()
-		return 1
 	}
 	srv.Close()
 	for range ls {

@@ -159,3 +159,52 @@ func TestBinaryPersistence(t *testing.T) {
 		t.Fatal("the refused file was changed")
 	}
 }
+
+// TestBinarySigtermSaveFailsKeepsServing: with save points set, SIGTERM
+// saves first; when that save fails (here dump.rdb has become a
+// directory) the binary does not exit and lose the data in memory, as
+// redis-server does not: it logs the failure and goes on serving. Once
+// the cause is gone a second SIGTERM saves and exits 0.
+func TestBinarySigtermSaveFailsKeepsServing(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	n := startBinary(t, bin, "--dir", dir, "--save", "3600 1")
+	c := client(n)
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "dump.rdb")
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(30 * time.Second)
+	for logged := false; !logged; {
+		select {
+		case line, ok := <-n.logs:
+			if !ok {
+				t.Fatal("the binary exited after a failed save on SIGTERM")
+			}
+			logged = strings.Contains(line, "cannot save before exiting: not exiting")
+		case <-timeout:
+			t.Fatal("no log of the failed save")
+		}
+	}
+	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Fatalf("after the failed save: GET k = %q, %v; want the server still serving its data", v, err)
+	}
+	if err := c.Set(ctx, "k2", "v2", 0).Err(); err != nil {
+		t.Fatalf("after the failed save, writes: %v", err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	n.stop(t) // saves and exits 0
+	if got := checkLoadable(t, path); got != 2 {
+		t.Fatalf("%d keys saved by the second SIGTERM, want 2", got)
+	}
+}
