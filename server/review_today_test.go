@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/replikv/replikv"
@@ -19,39 +20,11 @@ import (
 // write them first.
 func TestReviewTodayMonitorOKFirstAfterPubsub(t *testing.T) {
 	n := startNode(t, replikv.Config{}, Config{})
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	c, err := net.Dial("tcp", n.addr)
-	if err != nil {
-		t.Fatal(err)
+	var batch []byte
+	for i := range 64 {
+		batch = resp.AppendCommandString(batch, "SET", "k", strconv.Itoa(i))
 	}
-	go func() { // a writer that keeps monitor lines coming
-		defer close(stopped)
-		defer c.Close()
-		go func() { // discard its replies
-			buf := make([]byte, 64<<10)
-			for {
-				if _, err := c.Read(buf); err != nil {
-					return
-				}
-			}
-		}()
-		var batch []byte
-		for i := range 64 {
-			batch = resp.AppendCommandString(batch, "SET", "k", strconv.Itoa(i))
-		}
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			if _, err := c.Write(batch); err != nil {
-				return
-			}
-		}
-	}()
-	defer func() { close(done); <-stopped }()
+	keepWriting(t, n.addr, batch) // keeps monitor lines coming
 	bad := 0
 	const tries = 40
 	for range tries {
@@ -76,35 +49,7 @@ func TestReviewTodayMonitorOKFirstAfterPubsub(t *testing.T) {
 func TestReviewTodayMonitorDroppedBeforeWriter(t *testing.T) {
 	checkNoLeak(t)
 	n := startNode(t, replikv.Config{}, Config{MonitorBufferLimit: 8})
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	c, err := net.Dial("tcp", n.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(stopped)
-		defer c.Close()
-		go func() {
-			buf := make([]byte, 64<<10)
-			for {
-				if _, err := c.Read(buf); err != nil {
-					return
-				}
-			}
-		}()
-		batch := resp.AppendCommandString(nil, "SET", "k", "v")
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			if _, err := c.Write(batch); err != nil {
-				return
-			}
-		}
-	}()
+	stop := keepWriting(t, n.addr, resp.AppendCommandString(nil, "SET", "k", "v"))
 	for range 40 {
 		m := n.raw(t)
 		m.send("CLIENT", "REPLY", "OFF")
@@ -112,8 +57,7 @@ func TestReviewTodayMonitorDroppedBeforeWriter(t *testing.T) {
 		m.send("RESET")
 		m.c.Close()
 	}
-	close(done)
-	<-stopped
+	stop()
 	eventually(t, "no monitor left", func() bool { return n.srv.monitors.n.Load() == 0 })
 	w := n.raw(t)
 	if got := w.do("PING"); got != "+PONG" {
@@ -147,4 +91,42 @@ func TestSubscribeConfirmedMeansSubscribed(t *testing.T) {
 		}
 		sub.c.Close()
 	}
+}
+
+// keepWriting writes batch to a new connection to addr again and again,
+// discarding the replies, until stop is called or the test ends (stop
+// waits for the writer to end; it may be called more than once).
+func keepWriting(t *testing.T, addr string, batch []byte) (stop func()) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		defer c.Close()
+		go func() { // discard the replies
+			buf := make([]byte, 64<<10)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := c.Write(batch); err != nil {
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { close(done); <-stopped }) }
+	t.Cleanup(stop)
+	return stop
 }
