@@ -68,12 +68,16 @@ func TestWatchEvents(t *testing.T) {
 	_, err = p.Delete("b", "missing")
 	must(t, err)
 	must(t, p.FlushAll())
+	// The replica too has applied the whole sequence before its events
+	// are read: APPEND's event carries the store's value as it is when
+	// the event is read (below).
+	waitConverged(t, p, r)
 	want := []Event{
 		{Op: OpSet, Key: "a", Value: []byte("1")},
 		{Op: OpSet, Key: "b", Value: []byte("2"), Deadline: dl},
 		{Op: OpSet, Key: "a", Value: []byte("42")},
 		// APPEND carries the suffix: the value is the store's, now gone
-		// (the events are read after the whole sequence ran).
+		// (the events are read after the whole sequence ran, on both).
 		{Op: OpDelete, Key: "b"},
 		{Op: OpExpire, Key: "a", Deadline: dl},
 		{Op: OpExpire, Key: "a"}, // PERSIST
