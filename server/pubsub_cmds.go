@@ -36,11 +36,15 @@ func allowedSubscribed(cmd *command) bool {
 // subscribers and, on a primary, propagated to the replicas in the stream.
 func publishCmd(x *call) {
 	x.r.int(int64(x.s.Publish(x.args[1], x.args[2])))
+	// A primary propagates PUBLISH to its replicas: WAIT after it waits
+	// for them to have it too, as in Redis 7.0.
+	_, x.c.woff = x.s.store.Position()
 }
 
 // subscribeCmd is SUBSCRIBE channel … (PSUBSCRIBE pattern …). Each
-// confirmation is queued before the subscription takes effect, so that no
-// message of the channel can reach the client before it.
+// confirmation is queued with the subscription in place, under the hub's
+// lock: no message of the channel reaches the client before it, and none
+// published after it is missed.
 func subscribeCmd(x *call, pattern bool) {
 	sb := x.c.pubsubState()
 	kind, own := "subscribe", &sb.channels
