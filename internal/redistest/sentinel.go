@@ -34,7 +34,7 @@ type Monitor struct {
 }
 
 // StartSentinel runs redis-sentinel on a free loopback port, monitoring
-// the primary at host:port under name with quorum, a down-after of 1 s
+// the primary at host:port under name with quorum, a down-after of 3 s
 // and a failover timeout of 5 s (the sentinel lines "sentinel set"
 // would give, written into its config file), and waits until it answers
 // PING. It is killed when the test ends, and its log is shown if the test
@@ -53,8 +53,13 @@ func StartSentinelFor(t testing.TB, ms ...Monitor) *Sentinel {
 	conf := filepath.Join(s.Dir, "sentinel.conf")
 	text := fmt.Sprintf("port %s\nbind 127.0.0.1\nprotected-mode no\ndir %s\nlogfile %s\n",
 		s.Port, s.Dir, filepath.Join(s.Dir, "sentinel.log"))
+	// A down-after of 3 s, not 1: Sentinel pings an instance once a
+	// second, starting about a second after it learns of it, so with 1 s
+	// a sentinel that had just switched to a new primary could see it
+	// "down" before its first PONG on a loaded machine, and fail over a
+	// second time (seen in CI: TestSentinelFailover).
 	for _, m := range ms {
-		text += fmt.Sprintf("sentinel monitor %s %s %d %d\nsentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 5000\n",
+		text += fmt.Sprintf("sentinel monitor %s %s %d %d\nsentinel down-after-milliseconds %s 3000\nsentinel failover-timeout %s 5000\n",
 			m.Name, m.Host, m.Port, m.Quorum, m.Name, m.Name)
 	}
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
