@@ -160,18 +160,7 @@ func TestPubSubPropagatesToReplica(t *testing.T) {
 // TestPubSubSlowSubscriberDropped: a subscriber that does not read is
 // disconnected once its pending messages pass the hard limit.
 func TestPubSubSlowSubscriberDropped(t *testing.T) {
-	n := startNode(t, replikv.Config{}, Config{PubSubLimits: PubSubLimits{Hard: 1 << 20, Soft: 256 << 10, SoftFor: time.Hour}})
-	slow := n.raw(t)
-	checkEq(t, "SUBSCRIBE", slow.do("SUBSCRIBE", "ch"), `["subscribe", "ch", :1]`)
-	c := n.client(t, nil)
-	msg := strings.Repeat("x", 64<<10)
-	deadline := time.Now().Add(60 * time.Second)
-	for c.PubSubNumSub(ctx(t), "ch").Val()["ch"] != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the slow subscriber was never disconnected")
-		}
-		c.Publish(ctx(t), "ch", msg)
-	}
+	publishUntilDropped(t, PubSubLimits{Hard: 1 << 20, Soft: 256 << 10, SoftFor: time.Hour}, 0)
 }
 
 // TestClientKillTypePubsub: TYPE pubsub closes the subscribers only, TYPE
@@ -191,7 +180,16 @@ func TestClientKillTypePubsub(t *testing.T) {
 // TestPubSubSoftLimit: a subscriber over the soft limit for longer than
 // SoftFor is disconnected, though under the hard limit.
 func TestPubSubSoftLimit(t *testing.T) {
-	n := startNode(t, replikv.Config{}, Config{PubSubLimits: PubSubLimits{Hard: 1 << 30, Soft: 256 << 10, SoftFor: 300 * time.Millisecond}})
+	// The soft limit needs time to pass, not bytes.
+	publishUntilDropped(t, PubSubLimits{Hard: 1 << 30, Soft: 256 << 10, SoftFor: 300 * time.Millisecond}, time.Millisecond)
+}
+
+// publishUntilDropped subscribes a client that never reads to "ch" on a
+// node with limits, then publishes 64 KiB messages (pause between them)
+// until the node has disconnected it, failing after 60 s.
+func publishUntilDropped(t *testing.T, limits PubSubLimits, pause time.Duration) {
+	t.Helper()
+	n := startNode(t, replikv.Config{}, Config{PubSubLimits: limits})
 	slow := n.raw(t)
 	checkEq(t, "SUBSCRIBE", slow.do("SUBSCRIBE", "ch"), `["subscribe", "ch", :1]`)
 	c := n.client(t, nil)
@@ -202,7 +200,7 @@ func TestPubSubSoftLimit(t *testing.T) {
 			t.Fatal("the slow subscriber was never disconnected")
 		}
 		c.Publish(ctx(t), "ch", msg)
-		time.Sleep(time.Millisecond) // the soft limit needs time to pass, not bytes
+		time.Sleep(pause)
 	}
 }
 
