@@ -118,7 +118,13 @@ func TestReview17HugeLengthNoBigAlloc(t *testing.T) {
 // primary's exact keyspace: the saved offset matches the saved keyspace.
 func TestReview17ReplicaSaveUnderLoad(t *testing.T) {
 	mn := memNet{transport.NewMemNetwork()}
-	p := node(t, mn, "p", fastConfig())
+	// A backlog that holds everything written between the last save and
+	// the restart, however slow a loaded machine makes the sleeps below:
+	// only a wrong saved history may cost a full resync (with the default
+	// 1 MiB, the writers outran it under a CPU hog).
+	pcfg := fastConfig()
+	pcfg.BacklogSize = 64 << 20
+	p := node(t, mn, "p", pcfg)
 	dir := t.TempDir()
 	r, err := New(persistConfig(dir))
 	must(t, err)
