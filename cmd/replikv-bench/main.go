@@ -84,6 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", ".", "directory for bench.md and bench.json")
 	bin := fs.String("replikv", "", "replikv binary to use (default: built from this repository)")
 	hitTarget := fs.String("hit-target", "replikv", "server in H1's replikv column: replikv, or redis to check the harness")
+	cpuProfile := fs.String("cpuprofile", "", "write the harness process's CPU profile to this file (in-process scenarios S2 and S3)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -119,6 +120,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		os.Exit(130)
 	}()
 	defer e.cleanup()
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "replikv-bench:", err)
+			return 1
+		}
+		defer stopProfile()
+	}
 	if err := e.setup(*bin); err != nil {
 		fmt.Fprintln(stderr, "replikv-bench:", err)
 		return 1
