@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/replikv/replikv/resp"
@@ -44,12 +43,10 @@ func (lc *linkConn) sendACK(off int64) error {
 // within ReplTimeout.
 func (lc *linkConn) readLine() (string, error) {
 	for {
-		lc.conn.SetReadDeadline(time.Now().Add(lc.s.conf().ReplTimeout))
-		line, err := lc.rd.ReadLine()
+		line, err := lc.rd.ReadLine() // within ReplTimeout: see linkReader
 		if err != nil {
 			return "", err
 		}
-		lc.s.rep.lastIO.Store(time.Now().UnixNano())
 		if len(line) > 0 {
 			return string(line), nil
 		}
@@ -85,7 +82,7 @@ func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 	lc := &linkConn{
 		s:    s,
 		conn: conn,
-		rd:   resp.NewReader(conn, s.streamLimits()),
+		rd:   resp.NewReader(linkReader{conn, s}, s.streamLimits()),
 		w:    bufio.NewWriterSize(timeoutWriter{conn, s}, 16<<10),
 		fo:   l.fo,
 	}
@@ -264,8 +261,8 @@ func (s *Store) receiveSnapshot(ctx context.Context, lc *linkConn, replid string
 	if header[0] != '$' {
 		return false, fmt.Errorf("snapshot header: expected '$', got %q", truncate(header, 64))
 	}
-	// A stalled transfer is caught by the read deadline, renewed per read.
-	src := &deadlineReader{r: lc.rd, conn: lc.conn, d: s.conf().ReplTimeout, lastIO: &s.rep.lastIO}
+	// A stalled transfer is caught by the read deadline, renewed per read
+	// (linkReader).
 	opt := LoadOptions{SkipNonString: true, ReplID: replid, Offset: offset}
 	if strings.HasPrefix(header, "$EOF:") {
 		mark := header[5:]
@@ -273,7 +270,7 @@ func (s *Store) receiveSnapshot(ctx context.Context, lc *linkConn, replid string
 			return false, fmt.Errorf("snapshot header: EOF mark of %d bytes, want 40", len(mark))
 		}
 		s.rep.loadTotal.Store(-1)
-		er := newEOFReader(src, []byte(mark))
+		er := newEOFReader(lc.rd, []byte(mark))
 		stats, err := s.loadSnapshot(ctx, er, opt, &s.rep.load, er.finish, false)
 		if err != nil {
 			return true, err
@@ -289,7 +286,7 @@ func (s *Store) receiveSnapshot(ctx context.Context, lc *linkConn, replid string
 		return false, fmt.Errorf("snapshot header: bad length %q", truncate(header, 64))
 	}
 	s.rep.loadTotal.Store(n)
-	lr := newLengthReader(src, n)
+	lr := newLengthReader(lc.rd, n)
 	stats, err := s.loadSnapshot(ctx, lr, opt, &s.rep.load, lr.finish, false)
 	if err != nil {
 		return false, err
@@ -313,19 +310,22 @@ func (s *Store) logLoad(st LoadStats) {
 	}
 }
 
-// deadlineReader renews the connection's read deadline before each read.
-type deadlineReader struct {
-	r      io.Reader
-	conn   net.Conn
-	d      time.Duration
-	lastIO *atomic.Int64
+// linkReader is what a link's resp.Reader reads from: each read from the
+// connection renews its deadline to ReplTimeout and, when bytes came,
+// records the time of the primary's last byte. Doing this per read rather
+// than per command keeps the clock and the deadline timer out of the apply
+// loop (the reader takes many commands per read), while a primary that
+// falls silent in the middle of a command is still caught.
+type linkReader struct {
+	conn net.Conn
+	s    *Store
 }
 
-func (d *deadlineReader) Read(p []byte) (int, error) {
-	d.conn.SetReadDeadline(time.Now().Add(d.d))
-	n, err := d.r.Read(p)
+func (r linkReader) Read(p []byte) (int, error) {
+	r.conn.SetReadDeadline(time.Now().Add(r.s.conf().ReplTimeout))
+	n, err := r.conn.Read(p)
 	if n > 0 {
-		d.lastIO.Store(time.Now().UnixNano())
+		r.s.rep.lastIO.Store(time.Now().UnixNano())
 	}
 	return n, err
 }
@@ -357,8 +357,7 @@ func (s *Store) streamFrom(ctx context.Context, lc *linkConn) error {
 		}
 	}()
 	for {
-		lc.conn.SetReadDeadline(time.Now().Add(s.conf().ReplTimeout))
-		cmd, err := lc.rd.ReadCommand()
+		cmd, err := lc.rd.ReadCommand() // within ReplTimeout: see linkReader
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -366,7 +365,6 @@ func (s *Store) streamFrom(ctx context.Context, lc *linkConn) error {
 			}
 			return err
 		}
-		s.rep.lastIO.Store(time.Now().UnixNano())
 		if cmd.Inline && !cmd.Empty {
 			// Replies or inline text in the stream mean the two sides are
 			// out of step; Redis drops the link too.

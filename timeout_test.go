@@ -165,3 +165,46 @@ func waitListed(t *testing.T, p *Store, port int) {
 		return ok
 	})
 }
+
+// TestReplicaDetectsPrimaryStalledMidCommand: a primary that stops in the
+// middle of a command is dropped after ReplTimeout, like a silent one,
+// and the half command is neither applied nor counted. The deadline is
+// renewed per read from the connection, not per command, so this is the
+// case that shows the renewal reaches a read the parser makes for a
+// command it has begun.
+func TestReplicaDetectsPrimaryStalledMidCommand(t *testing.T) {
+	const timeout = time.Second
+	cfg := fastConfig()
+	cfg.ReplTimeout = timeout
+	fp, r := followFake(t, cfg)
+	rdb, _, id, off := snapshotOf(t, 10, 10)
+
+	pc := fp.next(t)
+	pc.handshake(t)
+	pc.drain()
+	pc.write(t, lenFramed(id, off, rdb))
+	waitSynced(t, r)
+	// Keep the link alive with PINGs while a whole SET goes through, then
+	// send half of another SET and stop.
+	ping := resp.AppendCommandString(nil, "PING")
+	set := resp.AppendCommandString(nil, "SET", "whole", "1")
+	pc.write(t, append(append([]byte(nil), ping...), set...))
+	off += int64(len(ping) + len(set))
+	poll(t, 10*time.Second, "the whole SET applied", func() bool { _, o := r.Position(); return o == off })
+	half := resp.AppendCommandString(nil, "SET", "half", "2")
+	pc.write(t, half[:len(half)/2])
+	stalled := time.Now()
+	pc = fp.next(t)
+	if d := time.Since(stalled); d < timeout {
+		t.Fatalf("the replica gave up on a primary stalled mid-command after %v, before ReplTimeout %v", d, timeout)
+	}
+	waitLastErr(t, r, "silent")
+	if r.Exists("half") {
+		t.Fatal("the half command was applied")
+	}
+	if v, err := r.Get("whole"); err != nil || string(v) != "1" {
+		t.Fatalf("whole = %q, %v; want \"1\"", v, err)
+	}
+	pc.expectPSync(t, id, off) // the half command not counted
+	fp.conns <- pc.Conn
+}
