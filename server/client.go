@@ -207,7 +207,7 @@ func (c *client) readFailed(err error) {
 
 // buffered returns how many bytes the client sent that were read from
 // the connection but not yet consumed as commands.
-func (c *client) buffered() int { return c.rd.Buffered() + len(c.in.pending) }
+func (c *client) buffered() int { return c.rd.Buffered() + len(c.in.spill) + len(c.in.pending) }
 
 // flush writes the replies accumulated so far to the connection.
 func (c *client) flush() error {
@@ -396,7 +396,12 @@ type connReader struct {
 	idle    *atomic.Int64   // the server's idle timeout in nanoseconds, 0 for none; nil for no timeout at all
 	armed   bool            // a read deadline for the idle timeout is set
 	pending []byte          // bytes the pump read, not yet returned
-	err     error           // what ended the pump's reading; returned once pending is used up
+	// spill holds what a read into a buffer of spillBufs brought beyond
+	// the reader's buffer (see Read): those bytes come before pending's.
+	spill    []byte
+	spillBuf *[spillSize]byte // the buffer spill is in, returned once spill is used up
+	spillEnd bool             // that read filled its buffer: more may be waiting
+	err      error            // what ended the pump's reading; returned once pending is used up
 
 	// beforeRead writes the replies not yet sent before Read waits on
 	// the connection, as Redis answers what it has read so far even when
@@ -407,6 +412,16 @@ type connReader struct {
 
 // Read implements io.Reader.
 func (r *connReader) Read(p []byte) (int, error) {
+	if len(r.spill) > 0 {
+		n := copy(p, r.spill)
+		r.spill = r.spill[n:]
+		if len(r.spill) == 0 {
+			spillBufs.Put(r.spillBuf)
+			r.spill, r.spillBuf = nil, nil
+			r.full = r.spillEnd
+		}
+		return n, nil
+	}
 	if len(r.pending) > 0 {
 		n := copy(p, r.pending)
 		r.pending = r.pending[n:]
@@ -442,10 +457,35 @@ func (r *connReader) Read(p []byte) (int, error) {
 			r.disarm()
 		}
 	}
+	if r.raw != nil && len(p) < spillSize {
+		// Read into a large buffer, so that a pipeline larger than p
+		// takes one system call; what does not fit in p waits in spill.
+		buf, n, err := waitRead(r.raw)
+		if err != nil {
+			return 0, err
+		}
+		c := copy(p, buf[:n])
+		if c < n {
+			r.spill, r.spillBuf, r.spillEnd = buf[c:n], buf, n == spillSize
+			r.full = true
+		} else {
+			spillBufs.Put(buf)
+			r.full = false
+		}
+		return c, nil
+	}
 	n, err := r.conn.Read(p)
 	r.full = n == len(p) && len(p) > 0
 	return n, err
 }
+
+// spillSize is the size of the buffers a client reads into when its own
+// is small: as Redis's reads (PROTO_IOBUF_LEN).
+const spillSize = 16 << 10
+
+// spillBufs holds the buffers of connReader.Read, shared by all clients:
+// a client holds one only from a read until its bytes are consumed.
+var spillBufs = sync.Pool{New: func() any { return new([spillSize]byte) }}
 
 // disarm clears the idle timeout's read deadline.
 func (r *connReader) disarm() {

@@ -56,5 +56,9 @@ func (c *client) noteBuffers(held, argv int) {
 	m.qbufFree.Store(int64(max(size-held, 0)))
 	m.argv.Store(int64(argv))
 	m.omem.Store(int64(len(c.r.b)))
-	m.tot.Store(int64(size+cap(c.in.pending)+cap(c.r.b)) + clientOverhead)
+	spill := 0
+	if c.in.spillBuf != nil {
+		spill = spillSize
+	}
+	m.tot.Store(int64(size+spill+cap(c.in.pending)+cap(c.r.b)) + clientOverhead)
 }
