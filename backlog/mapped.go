@@ -1,0 +1,83 @@
+package backlog
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Mapped memory (see Buffer.SetMapped): block-sized slots carved from
+// anonymous memory mappings, outside the Go heap, kept in one pool for the
+// whole process.
+//
+// A mapping is never unmapped: a slot handed back to the pool has its
+// pages returned to the operating system (madvise MADV_DONTNEED), so the
+// process's resident memory drops at once, while its addresses stay
+// mapped. A stale read of a slot that was handed back therefore never
+// faults: it sees zeros, or the bytes of the slot's next use.
+
+// MaxMapped bounds the address space the pool maps, over the life of the
+// process, for every Buffer together: 1 GiB (64 Ki slots of BlockSize).
+// Past it, blocks come from the Go heap as without SetMapped. Only the
+// slots in use are resident; the rest of the bound is address space.
+const MaxMapped = 1 << 30
+
+// mapChunk is the size of one mapping: 64 slots.
+const mapChunk = 1 << 20
+
+var pool struct {
+	mu     sync.Mutex
+	free   [][]byte // slots whose pages were returned
+	mapped int64    // bytes mapped so far (never unmapped)
+	failed bool     // a mapping failed: use the heap from then on
+
+	inUse    atomic.Int64 // slots handed out and not yet returned
+	returned atomic.Int64 // slots returned so far
+}
+
+// getSlot returns a BlockSize slot of mapped memory, or nil when there is
+// none to be had (unsupported platform, MaxMapped reached, mmap failed).
+func getSlot() []byte {
+	if !mapSupported {
+		return nil
+	}
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	if len(pool.free) == 0 {
+		if pool.failed || pool.mapped+mapChunk > MaxMapped {
+			return nil
+		}
+		c, err := mapRegion(mapChunk)
+		if err != nil {
+			pool.failed = true
+			return nil
+		}
+		pool.mapped += mapChunk
+		for i := 0; i+BlockSize <= len(c); i += BlockSize {
+			pool.free = append(pool.free, c[i:i+BlockSize:i+BlockSize])
+		}
+	}
+	p := pool.free[len(pool.free)-1]
+	pool.free[len(pool.free)-1] = nil
+	pool.free = pool.free[:len(pool.free)-1]
+	pool.inUse.Add(1)
+	return p
+}
+
+// putSlot returns a slot to the pool, and its pages to the operating
+// system. Nothing may read or write p afterwards (a stale read sees zeros
+// or the slot's next use, and does not fault).
+func putSlot(p []byte) {
+	releasePages(p)
+	pool.mu.Lock()
+	pool.free = append(pool.free, p)
+	pool.mu.Unlock()
+	pool.inUse.Add(-1)
+	pool.returned.Add(1)
+}
+
+// MappedInUse returns the bytes of mapped memory that the blocks of every
+// Buffer in the process hold (see Buffer.SetMapped): the stream bytes that
+// live outside the Go heap, which runtime.MemStats does not count. A block
+// let go while a reader might still hold it is counted until the garbage
+// collector has found it unreachable and run its cleanup.
+func MappedInUse() int64 { return pool.inUse.Load() * BlockSize }
