@@ -31,24 +31,7 @@ func TestFrozenSubscribersShareTheStream(t *testing.T) {
 		}
 		subs = append(subs, sub)
 	}
-	// The stream's blocks may be mapped memory, outside the Go heap
-	// (backlog.Buffer.SetMapped): count both. The cleanups that give back
-	// the mapped blocks found unreachable run after the collection.
-	heap := func() int64 {
-		var ms runtime.MemStats
-		use := int64(-1)
-		for range 20 {
-			runtime.GC()
-			time.Sleep(5 * time.Millisecond)
-			runtime.ReadMemStats(&ms)
-			now := int64(ms.HeapAlloc) + backlog.MappedInUse()
-			if now == use {
-				break
-			}
-			use = now
-		}
-		return use
-	}
+	heap := func() int64 { return int64(heapInUse()) } // with the mapped blocks
 	before := heap()
 	val := bytes.Repeat([]byte("v"), 1000)
 	const written = 16 << 20
