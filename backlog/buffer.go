@@ -29,10 +29,13 @@ type Buffer struct {
 	notify atomic.Pointer[chan struct{}]
 	wanted atomic.Bool // a reader waits on notify
 
-	// Blocks that left the window wait in free to be used again once no
-	// reader can still touch them (see SetLowest): the stream's memory is
-	// reused while it is warm, instead of asking the allocator (and the
-	// garbage collector) for it at the stream's rate.
+	// Blocks that left the window wait in free, oldest first, to be used
+	// again once no reader can still touch them (see SetLowest): the
+	// stream's memory is reused while it is warm, instead of asking the
+	// allocator (and the garbage collector) for it at the stream's rate.
+	// Past maxFree, the oldest that no reader can touch are released
+	// (releaseFree); those a lagging reader still holds stay listed, so
+	// that they are released as soon as it lets go, collector or not.
 	free   []*block
 	linked int // free's last linked blocks may still link to their next
 	lowest func() int64
@@ -41,6 +44,11 @@ type Buffer struct {
 
 // maxFree bounds the blocks kept for reuse.
 const maxFree = 64
+
+// maxRelease bounds the free blocks released by one Append (or SetSize):
+// a reader dropped far behind leaves a long list, given back over the
+// next appends rather than in one long stop of the writers.
+const maxRelease = 32
 
 // block is a piece of the stream: data[:n] holds the bytes from offset
 // start on; n only grows, and next is set once data is full.
@@ -120,9 +128,10 @@ func (blk *block) release() {
 // Mapped memory comes from one pool for the whole process, bounded by
 // MaxMapped; a block's slot goes back to it (and its pages to the
 // operating system) when the Buffer lets go of a block no reader can
-// touch any more (see SetLowest), or else when the garbage collector finds
-// the block unreachable (after Reset, for a Buffer without SetLowest, or
-// for blocks a lagging Cursor held).
+// touch any more (see SetLowest: those past the free blocks kept for
+// reuse, a few at each Append), or else when the garbage collector finds
+// the block unreachable (the blocks before a Reset, and every block of a
+// Buffer without SetLowest).
 func (b *Buffer) SetMapped(on bool) { b.mapped = on }
 
 // SetLowest gives the Buffer a function returning the lowest offset any
@@ -227,25 +236,31 @@ func (b *Buffer) trim() {
 			break
 		}
 		if old := b.head; len(old.data) == BlockSize && b.lowest != nil {
-			if len(b.free) == maxFree {
-				b.dropFree()
-			}
 			b.free = append(b.free, old)
 			b.linked++
 		}
 		b.head = next
 	}
+	b.releaseFree()
 	b.unlinkFree()
 }
 
-// dropFree lets go of the oldest free block: its mapped slot goes back to
-// the pool at once when no reader can still touch it, and otherwise when
-// the garbage collector finds it unreachable (a lagging Cursor holds it).
-func (b *Buffer) dropFree() {
-	old := b.free[0]
-	b.free[0] = nil
-	b.free = b.free[1:]
-	if old.mapped && old.start+int64(len(old.data)) < b.lowest() {
+// releaseFree lets go of the oldest free blocks past maxFree that no
+// reader can still touch (at most maxRelease of them): a mapped block's
+// slot goes back to the pool, and its pages to the system, at once; a
+// block of the heap is left to the collector.
+func (b *Buffer) releaseFree() {
+	if len(b.free) <= maxFree {
+		return
+	}
+	low := b.lowest()
+	for n := 0; n < maxRelease && len(b.free) > maxFree; n++ {
+		old := b.free[0]
+		if old.start+int64(len(old.data)) >= low {
+			return // a reader still needs it, and the rest after it
+		}
+		b.free[0] = nil
+		b.free = b.free[1:]
 		old.release()
 	}
 }

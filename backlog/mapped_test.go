@@ -3,6 +3,7 @@ package backlog
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,10 +141,48 @@ func TestMappedBufferGivesBlocksBack(t *testing.T) {
 	readAll(&start) // stale: may read anything, but must not fault
 	runtime.KeepAlive(slow)
 
-	// The reader lets go: the collector hands the rest back.
+	// The reader lets go: the rest go back (released, or through the
+	// collector's cleanups).
 	slow, start = Cursor{}, Cursor{}
 	waitInUse(t, 4+maxFree+2)
 	runtime.KeepAlive(b)
+}
+
+// TestMappedBufferReleasesWithoutCollector: once a lagging reader lets go
+// (lowest passes the blocks it held), those blocks go back to the pool
+// over the next appends, with the collector off: the RSS drops without
+// waiting for a collection and its cleanups.
+func TestMappedBufferReleasesWithoutCollector(t *testing.T) {
+	skipUnmapped(t)
+	waitInUse(t, 0)
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gcs := ms.NumGC
+	b := NewBuffer(4 * BlockSize)
+	b.SetMapped(true)
+	var low atomic.Int64
+	b.SetLowest(low.Load)
+	slow, _ := b.CursorAt(0) // lags: low stays 0
+	for b.End() < 8<<20 {
+		appendStream(b, 1000, 2)
+	}
+	if got := pool.inUse.Load(); got < 8<<20/BlockSize {
+		t.Fatalf("%d slots in use for 8 MiB held by a reader", got)
+	}
+	low.Store(b.End()) // the reader lets go
+	for range 8<<20/BlockSize/maxRelease + 4 {
+		appendStream(b, 1000, 2)
+		low.Store(b.End())
+	}
+	if got, want := pool.inUse.Load(), int64(4+maxFree+2); got > want {
+		t.Errorf("%d slots in use after the reader let go, want at most %d (window and free list)", got, want)
+	}
+	runtime.ReadMemStats(&ms)
+	if ms.NumGC != gcs {
+		t.Fatalf("%d collections ran: the test cannot tell", ms.NumGC-gcs)
+	}
+	runtime.KeepAlive(slow) // its blocks went back all the same: stale
 }
 
 // TestMappedBufferConcurrentReaders: readers at different speeds read the
