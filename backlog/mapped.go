@@ -12,8 +12,11 @@ import (
 // A mapping is never unmapped: a slot handed back to the pool has its
 // pages returned to the operating system (madvise MADV_DONTNEED), so the
 // process's resident memory drops at once, while its addresses stay
-// mapped. A stale read of a slot that was handed back therefore never
-// faults: it sees zeros, or the bytes of the slot's next use.
+// mapped; except for the last maxDirty bytes handed back, kept resident
+// for the next blocks (a stream whose readers lag and catch up again
+// would otherwise pay a system call and page faults for every block).
+// A stale read of a slot that was handed back therefore never faults: it
+// sees zeros, its old bytes, or the bytes of the slot's next use.
 
 // MaxMapped bounds the address space the pool maps, over the life of the
 // process, for every Buffer together: 1 GiB (64 Ki slots of BlockSize).
@@ -24,9 +27,14 @@ const MaxMapped = 1 << 30
 // mapChunk is the size of one mapping: 64 slots.
 const mapChunk = 1 << 20
 
+// maxDirty bounds the bytes of the slots handed back whose pages the pool
+// keeps resident, for the whole process.
+const maxDirty = 8 << 20
+
 var pool struct {
 	mu     sync.Mutex
-	free   [][]byte // slots whose pages were returned
+	dirty  [][]byte // slots handed back with their pages resident (at most maxDirty bytes)
+	free   [][]byte // slots whose pages were returned (or never touched)
 	mapped int64    // bytes mapped so far (never unmapped)
 	failed bool     // a mapping failed: use the heap from then on
 
@@ -42,6 +50,13 @@ func getSlot() []byte {
 	}
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
+	if n := len(pool.dirty); n > 0 {
+		p := pool.dirty[n-1]
+		pool.dirty[n-1] = nil
+		pool.dirty = pool.dirty[:n-1]
+		pool.inUse.Add(1)
+		return p
+	}
 	if len(pool.free) == 0 {
 		if pool.failed || pool.mapped+mapChunk > MaxMapped {
 			return nil
@@ -64,15 +79,23 @@ func getSlot() []byte {
 }
 
 // putSlot returns a slot to the pool, and its pages to the operating
-// system. Nothing may read or write p afterwards (a stale read sees zeros
-// or the slot's next use, and does not fault).
+// system unless the pool keeps them for the next slot it hands out (up to
+// maxDirty). Nothing may read or write p afterwards (a stale read sees
+// zeros, old bytes or the slot's next use, and does not fault).
 func putSlot(p []byte) {
+	pool.inUse.Add(-1)
+	pool.returned.Add(1)
+	pool.mu.Lock()
+	if len(pool.dirty) < maxDirty/BlockSize {
+		pool.dirty = append(pool.dirty, p)
+		pool.mu.Unlock()
+		return
+	}
+	pool.mu.Unlock()
 	releasePages(p)
 	pool.mu.Lock()
 	pool.free = append(pool.free, p)
 	pool.mu.Unlock()
-	pool.inUse.Add(-1)
-	pool.returned.Add(1)
 }
 
 // MappedInUse returns the bytes of mapped memory that the blocks of every
