@@ -114,7 +114,8 @@ func (blk *block) release() {
 // as before. Mapped bytes do not count toward the garbage collector's heap
 // goal, so a large stream held for a lagging reader does not make the
 // heap grow to twice its size, and a block's pages are returned to the
-// operating system as soon as it is released.
+// operating system as soon as it is released (but for a few MiB the pool
+// keeps resident for the next blocks, see MaxMapped).
 //
 // The price is in Cursor.Next's guarantee: a slice of a mapped block does
 // not keep the block alive. Its bytes stay valid and unchanged only while

@@ -21,7 +21,8 @@ import (
 // MaxMapped bounds the address space the pool maps, over the life of the
 // process, for every Buffer together: 1 GiB (64 Ki slots of BlockSize).
 // Past it, blocks come from the Go heap as without SetMapped. Only the
-// slots in use are resident; the rest of the bound is address space.
+// slots in use, and up to 8 MiB of slots handed back (kept for the next
+// blocks), are resident; the rest of the bound is address space.
 const MaxMapped = 1 << 30
 
 // mapChunk is the size of one mapping: 64 slots.
