@@ -1,8 +1,11 @@
 package backlog
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Mapped memory (see Buffer.SetMapped): block-sized slots carved from
@@ -12,9 +15,11 @@ import (
 // A mapping is never unmapped: a slot handed back to the pool has its
 // pages returned to the operating system (madvise MADV_DONTNEED), so the
 // process's resident memory drops at once, while its addresses stay
-// mapped; except for the last maxDirty bytes handed back, kept resident
-// for the next blocks (a stream whose readers lag and catch up again
-// would otherwise pay a system call and page faults for every block).
+// mapped; except for the last few MiB handed back (maxDirty), kept
+// resident for the next blocks (a stream whose readers lag and catch up
+// again would otherwise pay a system call and page faults for every
+// block). The pages of the slots past that reserve are returned in
+// batches of maxDirty/2, adjacent slots in one system call.
 // A stale read of a slot that was handed back therefore never faults: it
 // sees zeros, its old bytes, or the bytes of the slot's next use.
 
@@ -87,16 +92,38 @@ func putSlot(p []byte) {
 	pool.inUse.Add(-1)
 	pool.returned.Add(1)
 	pool.mu.Lock()
-	if len(pool.dirty) < maxDirty/BlockSize {
-		pool.dirty = append(pool.dirty, p)
+	pool.dirty = append(pool.dirty, p)
+	if len(pool.dirty) <= maxDirty/BlockSize {
 		pool.mu.Unlock()
 		return
 	}
+	// Past the reserve: the oldest half of it goes back to the system.
+	k := len(pool.dirty) - maxDirty/BlockSize/2
+	batch := slices.Clone(pool.dirty[:k])
+	n := copy(pool.dirty, pool.dirty[k:])
+	clear(pool.dirty[n:])
+	pool.dirty = pool.dirty[:n]
 	pool.mu.Unlock()
-	releasePages(p)
+	releaseSlots(batch)
 	pool.mu.Lock()
-	pool.free = append(pool.free, p)
+	pool.free = append(pool.free, batch...)
 	pool.mu.Unlock()
+}
+
+// releaseSlots returns the pages of slots to the system, with one call
+// for each run of adjacent slots (the slots of a mapping are handed out
+// in order, so a stream's blocks are mostly adjacent).
+func releaseSlots(slots [][]byte) {
+	addr := func(p []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(p))) }
+	slices.SortFunc(slots, func(a, b []byte) int { return cmp.Compare(addr(a), addr(b)) })
+	start := 0
+	for i := 1; i <= len(slots); i++ {
+		if i < len(slots) && addr(slots[i]) == addr(slots[i-1])+BlockSize {
+			continue // adjacent: mapped as well, so one range
+		}
+		releasePages(unsafe.Slice(unsafe.SliceData(slots[start]), (i-start)*BlockSize))
+		start = i
+	}
 }
 
 // MappedInUse returns the bytes of mapped memory that the blocks of every
