@@ -65,6 +65,11 @@ func newStream(backlogSize int, now func() time.Time) *stream {
 		now:    now,
 	}
 	st.ring.SetLowest(st.lowestLocked)
+	// The stream's bytes live outside the Go heap (on Linux): a large
+	// stream held for lagging replicas (up to their output limit) then
+	// does not double through the garbage collector's heap goal.
+	// Subscriptions keep a Cursor at the slices they hand out (lentAt).
+	st.ring.SetMapped(true)
 	return st
 }
 

@@ -73,8 +73,13 @@ type Subscription struct {
 	softSince atomic.Int64
 	closed    atomic.Bool
 
-	mu      sync.Mutex
-	cur     backlog.Cursor // where Next reads; dropped at close
+	mu  sync.Mutex
+	cur backlog.Cursor // where Next reads; dropped at close
+	// lentAt is where the slices last handed out begin, kept while they
+	// may be in use (until the next take, or Close for the zero-copy
+	// reader, or the end of Next's copy): the stream's blocks are mapped
+	// memory (backlog.Buffer.SetMapped), which slices do not keep alive.
+	lentAt  backlog.Cursor
 	parts   [][]byte
 	err     error // set once closed
 	done    chan struct{}
@@ -132,6 +137,7 @@ func (sub *Subscription) take(parts [][]byte, limit int, zeroCopy bool) ([][]byt
 		return parts, sub.pos.Load(), sub.err
 	}
 	sub.held.Store(off) // what was handed out before is no longer used
+	sub.lentAt = sub.cur
 	parts = sub.cur.Next(parts, limit)
 	if limit <= 0 || sub.cur.Offset()-off < int64(limit) {
 		// Caught up with every byte published: nothing stayed pending,
@@ -201,10 +207,11 @@ func (sub *Subscription) Next(ctx context.Context, dst []byte) ([]byte, int64, e
 		// ReplBufferBytes, block reuse) while the caller processes them.
 		sub.held.Store(off + int64(len(dst)))
 	}
-	sub.copying.Store(false)
 	sub.mu.Lock()
+	sub.lentAt = backlog.Cursor{}
 	sub.parts = parts[:0]
 	sub.mu.Unlock()
+	sub.copying.Store(false)
 	return dst, off, err
 }
 
@@ -247,6 +254,11 @@ func (sub *Subscription) Err() error {
 // returns ErrClosed.
 func (sub *Subscription) Close() {
 	sub.close(ErrClosed)
+	sub.mu.Lock()
+	if !sub.copying.Load() { // else Next, still copying, lets go at its end
+		sub.lentAt = backlog.Cursor{} // the owner no longer uses the slices
+	}
+	sub.mu.Unlock()
 	sub.released.Store(true)
 }
 

@@ -2,6 +2,7 @@ package backlog
 
 import (
 	"io"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -28,25 +29,43 @@ type Buffer struct {
 	notify atomic.Pointer[chan struct{}]
 	wanted atomic.Bool // a reader waits on notify
 
-	// Blocks that left the window wait in free to be used again once no
-	// reader can still touch them (see SetLowest): the stream's memory is
-	// reused while it is warm, instead of asking the allocator (and the
-	// garbage collector) for it at the stream's rate.
+	// Blocks that left the window wait in free, oldest first, to be used
+	// again once no reader can still touch them (see SetLowest): the
+	// stream's memory is reused while it is warm, instead of asking the
+	// allocator (and the garbage collector) for it at the stream's rate.
+	// Past maxFree, the oldest that no reader can touch are released
+	// (releaseFree); those a lagging reader still holds stay listed, so
+	// that they are released as soon as it lets go, collector or not.
 	free   []*block
 	linked int // free's last linked blocks may still link to their next
 	lowest func() int64
+	mapped bool // new blocks take mapped memory (SetMapped)
 }
 
 // maxFree bounds the blocks kept for reuse.
 const maxFree = 64
 
+// maxRelease bounds the free blocks released by one Append (or SetSize):
+// a reader dropped far behind leaves a long list, given back over the
+// next appends rather than in one long stop of the writers.
+const maxRelease = 32
+
 // block is a piece of the stream: data[:n] holds the bytes from offset
 // start on; n only grows, and next is set once data is full.
+//
+// A mapped block's data is a slot of mapped memory (mapped.go), which the
+// garbage collector does not see: slices of it do not keep the block
+// alive. The slot goes back to the pool either when the Buffer releases
+// the block under the SetLowest rule, or, through cleanup, once the block
+// is unreachable; readers keep the block reachable (a Cursor at or before
+// the bytes they use) for as long as they use its bytes.
 type block struct {
-	start int64
-	data  []byte
-	n     atomic.Int64
-	next  atomic.Pointer[block]
+	start   int64
+	data    []byte
+	n       atomic.Int64
+	next    atomic.Pointer[block]
+	mapped  bool
+	cleanup runtime.Cleanup // returns a mapped block's slot once unreachable
 }
 
 // NewBuffer returns an empty Buffer whose backlog window holds size bytes,
@@ -62,16 +81,67 @@ func NewBuffer(size int) *Buffer {
 	return b
 }
 
-func newBlock(start int64, size int) *block {
-	return &block{start: start, data: make([]byte, size)}
+// newBlock returns a block for the bytes from start on, of at least size
+// bytes: of mapped memory when the Buffer takes it and there is a slot,
+// of the Go heap otherwise.
+func (b *Buffer) newBlock(start int64, size int) *block {
+	if b.mapped && size <= BlockSize {
+		if p := getSlot(); p != nil {
+			blk := &block{start: start, data: p, mapped: true}
+			blk.cleanup = runtime.AddCleanup(blk, putSlot, p)
+			return blk
+		}
+	}
+	return &block{start: start, data: make([]byte, max(BlockSize, size))}
 }
+
+// release hands a mapped block's slot back to the pool at once. The caller
+// guarantees what SetLowest does for reuse: no reader can still touch the
+// block.
+func (blk *block) release() {
+	if !blk.mapped {
+		return
+	}
+	blk.cleanup.Stop()
+	putSlot(blk.data)
+	runtime.KeepAlive(blk) // reachable across Stop, as it requires
+}
+
+// SetMapped makes the blocks the Buffer allocates from then on (of
+// BlockSize; larger appends get a block of the Go heap) take their bytes
+// from anonymous memory mappings outside the Go heap, on 64-bit Linux; on
+// other systems, or once MaxMapped is mapped, blocks come from the Go heap
+// as before. Mapped bytes do not count toward the garbage collector's heap
+// goal, so a large stream held for a lagging reader does not make the
+// heap grow to twice its size, and a block's pages are returned to the
+// operating system as soon as it is released (but for a few MiB the pool
+// keeps resident for the next blocks, see MaxMapped).
+//
+// The price is in Cursor.Next's guarantee: a slice of a mapped block does
+// not keep the block alive. Its bytes stay valid and unchanged only while
+// the caller also keeps reachable a Cursor whose offset is at or before
+// the slice's first byte, and not before lowest (a copy of the Cursor made
+// before the Next that returned the slice will do; ReadAt does so
+// itself), and, with SetLowest, while lowest has not passed the slice.
+// Past that the block's memory may be reused for other bytes: reading a
+// slice kept too long never faults, but sees zeros or unrelated bytes.
+//
+// Mapped memory comes from one pool for the whole process, bounded by
+// MaxMapped; a block's slot goes back to it (and its pages to the
+// operating system) when the Buffer lets go of a block no reader can
+// touch any more (see SetLowest: those past the free blocks kept for
+// reuse, a few at each Append), or else when the garbage collector finds
+// the block unreachable (the blocks before a Reset, and every block of a
+// Buffer without SetLowest).
+func (b *Buffer) SetMapped(on bool) { b.mapped = on }
 
 // SetLowest gives the Buffer a function returning the lowest offset any
 // reader may still touch: no Cursor is before it, and no slice a Cursor
 // returned before it is still in use. Blocks wholly before it that left
-// the window are reused for new bytes. Without it (the default) blocks are
-// never reused, which is always safe. lowest is called with the caller's
-// lock held, from Append.
+// the window are reused for new bytes (or, with SetMapped, given back to
+// the pool of mapped memory when there are more than it keeps for
+// reuse). Without it (the default) blocks are never reused, which is
+// always safe. lowest is called with the caller's lock held, from Append.
 func (b *Buffer) SetLowest(lowest func() int64) { b.lowest = lowest }
 
 // allocBlock returns a block for the bytes from start on, of at least
@@ -88,7 +158,7 @@ func (b *Buffer) allocBlock(start int64, size int) *block {
 			return blk
 		}
 	}
-	return newBlock(start, max(BlockSize, size))
+	return b.newBlock(start, size)
 }
 
 // Size returns the backlog window's size.
@@ -121,9 +191,11 @@ func (b *Buffer) Len() int {
 }
 
 // Reset empties the buffer: its next byte is at offset. Cursors made
-// before see nothing more.
+// before see nothing more. The blocks of the bytes before are never
+// reused: they are the garbage collector's, which frees them (and hands
+// a mapped block's slot back) once no Cursor holds them.
 func (b *Buffer) Reset(offset int64) {
-	blk := newBlock(offset, BlockSize)
+	blk := b.newBlock(offset, BlockSize)
 	b.head, b.tail = blk, blk
 	clear(b.free) // old readers may hold them: let the collector decide
 	b.free = b.free[:0]
@@ -165,16 +237,33 @@ func (b *Buffer) trim() {
 			break
 		}
 		if old := b.head; len(old.data) == BlockSize && b.lowest != nil {
-			if len(b.free) == maxFree {
-				b.free[0] = nil
-				b.free = b.free[1:]
-			}
 			b.free = append(b.free, old)
 			b.linked++
 		}
 		b.head = next
 	}
+	b.releaseFree()
 	b.unlinkFree()
+}
+
+// releaseFree lets go of the oldest free blocks past maxFree that no
+// reader can still touch (at most maxRelease of them): a mapped block's
+// slot goes back to the pool, and its pages to the system, at once; a
+// block of the heap is left to the collector.
+func (b *Buffer) releaseFree() {
+	if len(b.free) <= maxFree {
+		return
+	}
+	low := b.lowest()
+	for n := 0; n < maxRelease && len(b.free) > maxFree; n++ {
+		old := b.free[0]
+		if old.start+int64(len(old.data)) >= low {
+			return // a reader still needs it, and the rest after it
+		}
+		b.free[0] = nil
+		b.free = b.free[1:]
+		old.release()
+	}
 }
 
 // unlinkFree cuts the link to the next block of every free block no
@@ -242,9 +331,12 @@ func (c *Cursor) Offset() int64 { return c.off }
 
 // Next appends to dst the bytes available from the Cursor's offset, as
 // slices of the Buffer's blocks (at most limit bytes in all; limit <= 0
-// means no bound), moves the Cursor past them and returns dst. The slices stay
-// valid and unchanged for as long as they are referenced; they must not be
-// modified.
+// means no bound), moves the Cursor past them and returns dst. The slices
+// must not be modified. They stay valid and unchanged for as long as they
+// are referenced, unless the Buffer reuses their blocks: with SetLowest,
+// not before the lowest offset passes them; with SetMapped, once no Cursor
+// at or before them is reachable either (keep a copy of the Cursor made
+// before Next for as long as the slices are used).
 func (c *Cursor) Next(dst [][]byte, limit int) [][]byte {
 	for c.blk != nil {
 		n := c.blk.n.Load()
@@ -283,10 +375,12 @@ func (b *Buffer) ReadAt(p []byte, off int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	start := c // holds the blocks read from while they are copied (SetMapped)
 	n := 0
 	for _, part := range c.Next(nil, len(p)) {
 		n += copy(p[n:], part)
 	}
+	runtime.KeepAlive(start.blk)
 	if n < len(p) {
 		return n, io.EOF
 	}

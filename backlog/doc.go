@@ -14,4 +14,11 @@
 //
 // A Ring is not safe for concurrent use: the caller serialises access,
 // typically under the lock that orders the replication stream.
+//
+// A Buffer is the shared form: one chain of blocks that the backlog
+// window and any number of lagging readers (Cursors) read in place. With
+// SetMapped, its blocks live in memory mapped outside the Go heap (on
+// 64-bit Linux, up to MaxMapped for the process), so that a large stream
+// held for slow readers does not also grow the garbage collector's heap
+// goal; see SetMapped for what that asks of readers.
 package backlog

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/replikv/replikv"
+	"github.com/replikv/replikv/backlog"
 )
 
 // infoSections are the sections INFO knows, in the order Redis prints
@@ -161,25 +162,27 @@ func (s *Server) infoClients(b *infoBuilder) {
 // infoMemory reports what the store accounts toward maxmemory as
 // used_memory (as Redis compares its used_memory with maxmemory), the Go
 // heap as used_memory_heap, the memory the Go runtime holds from the
-// system as used_memory_rss, and the stream kept for the backlog and the
+// system plus the stream's blocks mapped outside it (backlog.MappedInUse)
+// as used_memory_rss, and the stream kept for the backlog and the
 // replicas as mem_total_replication_buffers (Redis 7: one buffer shared
 // by both).
 func infoMemory(b *infoBuilder, in *replikv.Info) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	rss := int64(ms.Sys) + backlog.MappedInUse()
 	b.section("Memory")
 	b.int("used_memory", in.UsedMemory)
 	b.field("used_memory_human", humanBytes(in.UsedMemory))
 	b.int("used_memory_heap", int64(ms.HeapAlloc))
 	b.field("used_memory_heap_human", humanBytes(int64(ms.HeapAlloc)))
-	b.int("used_memory_rss", int64(ms.Sys))
+	b.int("used_memory_rss", rss)
 	b.int("maxmemory", in.MaxMemory)
 	b.field("maxmemory_human", humanBytes(in.MaxMemory))
 	b.field("maxmemory_policy", in.EvictionPolicy.String())
 	b.bool("maxmemory_exceeded_on_replica", in.OverMaxMemory)
 	ratio := 0.0
 	if in.UsedMemory > 0 {
-		ratio = float64(ms.Sys) / float64(in.UsedMemory)
+		ratio = float64(rss) / float64(in.UsedMemory)
 	}
 	b.field("mem_fragmentation_ratio", strconv.FormatFloat(ratio, 'f', 2, 64))
 	b.int("mem_total_replication_buffers", in.ReplBufferBytes)

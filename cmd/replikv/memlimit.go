@@ -25,13 +25,16 @@ const (
 // memoryLimit returns the soft memory limit for a store configured with
 // cfg whose replication buffer holds replBuf bytes now (the backlog and
 // what lagging replicas still need: not data, and not to be squeezed by
-// collecting without end while a replica catches up): math.MaxInt64
+// collecting without end while a replica catches up), of which mapped
+// bytes are outside the Go heap (backlog.MappedInUse: the runtime's limit
+// does not count them, so neither does the headroom): math.MaxInt64
 // (none) without maxmemory.
-func memoryLimit(cfg replikv.Config, replBuf int64) int64 {
+func memoryLimit(cfg replikv.Config, replBuf, mapped int64) int64 {
 	if cfg.MaxMemory <= 0 {
 		return math.MaxInt64
 	}
-	return cfg.MaxMemory + cfg.MaxMemory/memLimitFraction + memLimitBase + max(int64(cfg.BacklogSize), replBuf)
+	onHeap := max(max(int64(cfg.BacklogSize), replBuf)-mapped, 0)
+	return cfg.MaxMemory + cfg.MaxMemory/memLimitFraction + memLimitBase + onHeap
 }
 
 // memLimiter applies memoryLimit to the runtime as the configuration
@@ -43,13 +46,14 @@ type memLimiter struct {
 
 func newMemLimiter() *memLimiter { return &memLimiter{user: os.Getenv("GOMEMLIMIT") != ""} }
 
-// update applies the limit for cfg and replBuf if it changed; it returns
-// the limit in force (-1 when the user's GOMEMLIMIT rules).
-func (m *memLimiter) update(cfg replikv.Config, replBuf int64) int64 {
+// update applies the limit for cfg, replBuf and mapped (see memoryLimit)
+// if it changed; it returns the limit in force (-1 when the user's
+// GOMEMLIMIT rules).
+func (m *memLimiter) update(cfg replikv.Config, replBuf, mapped int64) int64 {
 	if m.user {
 		return -1
 	}
-	if limit := memoryLimit(cfg, replBuf); limit != m.last {
+	if limit := memoryLimit(cfg, replBuf, mapped); limit != m.last {
 		debug.SetMemoryLimit(limit)
 		m.last = limit
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/replikv/replikv"
+	"github.com/replikv/replikv/backlog"
 )
 
 // The Go runtime keeps memory it freed before giving it back to the
@@ -79,7 +80,7 @@ func readHeap(sample []metrics.Sample) heapState {
 // limit in step with the store's maxmemory (see memLimiter).
 func returnMemory(ctx context.Context, store *replikv.Store) {
 	limits := newMemLimiter()
-	limits.update(store.Config(), 0)
+	limits.update(store.Config(), 0, 0)
 	sample := make([]metrics.Sample, len(memMetrics))
 	for i, name := range memMetrics {
 		sample[i].Name = name
@@ -94,7 +95,7 @@ func returnMemory(ctx context.Context, store *replikv.Store) {
 		case <-t.C:
 		}
 		if tick%limitEvery == 0 {
-			limits.update(store.Config(), store.Info().ReplBufferBytes)
+			limits.update(store.Config(), store.Info().ReplBufferBytes, backlog.MappedInUse())
 		}
 		if r.step(readHeap(sample)) {
 			debug.FreeOSMemory()
