@@ -244,3 +244,48 @@ func TestLentSlicesOutliveTheirSubscription(t *testing.T) {
 	}
 	sub.Close()
 }
+
+// TestDroppedSubscriberMemoryBackWithoutMoreWrites: the stream a
+// subscriber dropped for lagging held goes back when it is dropped (or,
+// if its owner still used slices of it, when the owner closes it), not
+// over later appends: a burst that ends with the drop leaves nothing
+// behind.
+func TestDroppedSubscriberMemoryBackWithoutMoreWrites(t *testing.T) {
+	for _, lent := range []bool{false, true} {
+		t.Run(map[bool]string{false: "never read", true: "read once"}[lent], func(t *testing.T) {
+			s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			const hard = 16 << 20
+			_, end := s.BacklogRange()
+			sub, err := s.Subscribe(end, SubscribeLimits{Hard: hard, Soft: hard, SoftFor: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := backlog.MappedInUse()
+			val := bytes.Repeat([]byte("v"), 1000)
+			if lent {
+				if err := s.Set("first", val); err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if _, _, err := sub.Next(ctx, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := 0; sub.Err() == nil; i++ {
+				if err := s.Set(benchKey(i%1000), val); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// No write after the one that dropped it.
+			sub.Close()
+			if held := backlog.MappedInUse() - before; held > 4<<20 {
+				t.Errorf("%d MiB of stream still mapped after the lagging subscriber was dropped and closed, want about the 1 MiB backlog", held>>20)
+			}
+		})
+	}
+}

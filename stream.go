@@ -117,6 +117,7 @@ func (st *stream) appendLocked(b []byte) {
 	}
 	if dropped {
 		st.pruneLocked()
+		st.ring.Release() // what only the dropped ones held, at once
 	}
 }
 

@@ -260,6 +260,16 @@ func (sub *Subscription) Close() {
 	}
 	sub.mu.Unlock()
 	sub.released.Store(true)
+	// The blocks only this subscription still held (a replica dropped far
+	// behind holds up to its hard limit) go back now, not over the next
+	// appends.
+	st := sub.st
+	st.mu.Lock()
+	if sub.finished() {
+		st.pruneLocked()
+		st.ring.Release()
+	}
+	st.mu.Unlock()
 }
 
 // finished reports whether the stream may forget the subscription: it is

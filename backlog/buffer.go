@@ -2,6 +2,7 @@ package backlog
 
 import (
 	"io"
+	"math"
 	"runtime"
 	"sync/atomic"
 )
@@ -250,12 +251,22 @@ func (b *Buffer) trim() {
 // reader can still touch (at most maxRelease of them): a mapped block's
 // slot goes back to the pool, and its pages to the system, at once; a
 // block of the heap is left to the collector.
-func (b *Buffer) releaseFree() {
-	if len(b.free) <= maxFree {
+func (b *Buffer) releaseFree() { b.release(maxRelease) }
+
+// Release lets go at once of every free block past the ones kept for
+// reuse that no reader can still touch, however many: a caller whose
+// reader far behind just let go (a replica dropped for lagging) calls it,
+// so that the memory that reader held goes back without waiting for
+// later appends (which release at most a few blocks each). It is
+// serialised like Append.
+func (b *Buffer) Release() { b.release(math.MaxInt) }
+
+func (b *Buffer) release(most int) {
+	if len(b.free) <= maxFree || b.lowest == nil {
 		return
 	}
 	low := b.lowest()
-	for n := 0; n < maxRelease && len(b.free) > maxFree; n++ {
+	for n := 0; n < most && len(b.free) > maxFree; n++ {
 		old := b.free[0]
 		if old.start+int64(len(old.data)) >= low {
 			return // a reader still needs it, and the rest after it
