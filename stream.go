@@ -54,6 +54,9 @@ type stream struct {
 	// counter, for save points and rdb_changes_since_last_save).
 	changes int64
 	now     func() time.Time
+	// releasing is set while a goroutine gives back the blocks dropped
+	// subscribers held (releaseDroppedLocked).
+	releasing bool
 }
 
 func newStream(backlogSize int, now func() time.Time) *stream {
@@ -117,9 +120,32 @@ func (st *stream) appendLocked(b []byte) {
 	}
 	if dropped {
 		st.pruneLocked()
-		st.ring.Release() // what only the dropped ones held, at once
+		st.releaseDroppedLocked()
 	}
 }
+
+// releaseDroppedLocked gives back the stream's memory that only
+// subscribers just forgotten still held (up to their hard limit each):
+// on a goroutine of its own, a few blocks per hold of the lock, so that
+// writers wait no more than for an append that releases blocks.
+func (st *stream) releaseDroppedLocked() {
+	if st.releasing || !st.ring.Release(0) {
+		return
+	}
+	st.releasing = true
+	go func() {
+		for more := true; more; {
+			st.mu.Lock()
+			more = st.ring.Release(releaseStep)
+			st.releasing = more
+			st.mu.Unlock()
+		}
+	}()
+}
+
+// releaseStep is the blocks releaseDroppedLocked gives back per hold of
+// the stream lock (32 blocks of 16 KiB: some tens of microseconds).
+const releaseStep = 32
 
 // pruneLocked forgets closed subscribers.
 func (st *stream) pruneLocked() {

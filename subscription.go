@@ -267,7 +267,7 @@ func (sub *Subscription) Close() {
 	st.mu.Lock()
 	if sub.finished() {
 		st.pruneLocked()
-		st.ring.Release()
+		st.releaseDroppedLocked()
 	}
 	st.mu.Unlock()
 }

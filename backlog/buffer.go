@@ -2,7 +2,6 @@ package backlog
 
 import (
 	"io"
-	"math"
 	"runtime"
 	"sync/atomic"
 )
@@ -253,13 +252,19 @@ func (b *Buffer) trim() {
 // block of the heap is left to the collector.
 func (b *Buffer) releaseFree() { b.release(maxRelease) }
 
-// Release lets go at once of every free block past the ones kept for
-// reuse that no reader can still touch, however many: a caller whose
-// reader far behind just let go (a replica dropped for lagging) calls it,
-// so that the memory that reader held goes back without waiting for
-// later appends (which release at most a few blocks each). It is
+// Release lets go of up to most free blocks past the ones kept for reuse
+// that no reader can still touch, and reports whether more such blocks
+// remain. A caller whose reader far behind just let go (a replica dropped
+// for lagging) calls it until it reports false, so that the memory that
+// reader held goes back without waiting for later appends (which release
+// at most a few blocks each); in steps, since giving back a block's pages
+// costs a system call, and the caller's lock is held meanwhile. It is
 // serialised like Append.
-func (b *Buffer) Release() { b.release(math.MaxInt) }
+func (b *Buffer) Release(most int) (more bool) {
+	b.release(most)
+	return len(b.free) > maxFree && b.lowest != nil &&
+		b.free[0].start+int64(len(b.free[0].data)) < b.lowest()
+}
 
 func (b *Buffer) release(most int) {
 	if len(b.free) <= maxFree || b.lowest == nil {
