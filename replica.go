@@ -35,6 +35,18 @@ func (lc *linkConn) send(args ...string) error {
 	return lc.w.Flush()
 }
 
+// sendAll sends several commands in one write.
+func (lc *linkConn) sendAll(cmds [][]string) error {
+	lc.wmu.Lock()
+	defer lc.wmu.Unlock()
+	var b []byte
+	for _, args := range cmds {
+		b = resp.AppendCommandString(b, args...)
+	}
+	lc.w.Write(b)
+	return lc.w.Flush()
+}
+
 func (lc *linkConn) sendACK(off int64) error {
 	return lc.send("REPLCONF", "ACK", strconv.FormatInt(off, 10))
 }
@@ -126,8 +138,32 @@ func (s *Store) linkOnce(ctx context.Context, l *link, log interface {
 // handshake sends PING, AUTH, REPLCONF and PSYNC, and parses the answer.
 // For a full resync it returns the announced history; for a partial one
 // the current position after adopting the primary's new ID, if any.
+//
+// PING, AUTH and the REPLCONFs go in one write, and their replies are read
+// in turn after it (Redis's own replicas pipeline AUTH and the REPLCONFs
+// the same way): a reconnection costs two round trips to a busy primary,
+// not five. PSYNC waits for their replies: a Redis primary refuses PSYNC
+// while replies to the client are still pending.
 func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool, err error) {
-	if err := lc.send("PING"); err != nil {
+	auth := s.conf().MasterAuth != ""
+	cmds := [][]string{{"PING"}}
+	if auth {
+		args := []string{"AUTH", s.conf().MasterAuth}
+		if s.conf().MasterUser != "" {
+			args = []string{"AUTH", s.conf().MasterUser, s.conf().MasterAuth}
+		}
+		cmds = append(cmds, args)
+	}
+	port := s.cfg.ListeningPort
+	if port == 0 {
+		port = int(s.prim.port.Load())
+	}
+	cmds = append(cmds, []string{"REPLCONF", "listening-port", strconv.Itoa(port)})
+	if s.cfg.AnnounceIP != "" {
+		cmds = append(cmds, []string{"REPLCONF", "ip-address", s.cfg.AnnounceIP})
+	}
+	cmds = append(cmds, []string{"REPLCONF", "capa", "eof", "capa", "psync2"})
+	if err := lc.sendAll(cmds); err != nil {
 		return "", 0, false, err
 	}
 	line, err := lc.readLine()
@@ -138,14 +174,7 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 	if line[0] == '-' && !strings.HasPrefix(line, "-NOAUTH") {
 		return "", 0, false, fmt.Errorf("PING: primary replied %q", line)
 	}
-	if s.conf().MasterAuth != "" {
-		args := []string{"AUTH", s.conf().MasterAuth}
-		if s.conf().MasterUser != "" {
-			args = []string{"AUTH", s.conf().MasterUser, s.conf().MasterAuth}
-		}
-		if err := lc.send(args...); err != nil {
-			return "", 0, false, err
-		}
+	if auth {
 		if line, err = lc.readLine(); err != nil {
 			return "", 0, false, fmt.Errorf("AUTH: %w", err)
 		}
@@ -155,19 +184,11 @@ func (s *Store) handshake(lc *linkConn) (replid string, offset int64, full bool,
 	} else if strings.HasPrefix(line, "-NOAUTH") {
 		return "", 0, false, fmt.Errorf("%w: %s (set Config.MasterAuth)", ErrNoAuth, line[1:])
 	}
-	port := s.cfg.ListeningPort
-	if port == 0 {
-		port = int(s.prim.port.Load())
+	replconfs := len(cmds) - 1 // after PING
+	if auth {
+		replconfs--
 	}
-	handshake := [][]string{{"REPLCONF", "listening-port", strconv.Itoa(port)}}
-	if s.cfg.AnnounceIP != "" {
-		handshake = append(handshake, []string{"REPLCONF", "ip-address", s.cfg.AnnounceIP})
-	}
-	handshake = append(handshake, []string{"REPLCONF", "capa", "eof", "capa", "psync2"})
-	for _, args := range handshake {
-		if err := lc.send(args...); err != nil {
-			return "", 0, false, err
-		}
+	for range replconfs {
 		if line, err = lc.readLine(); err != nil {
 			return "", 0, false, fmt.Errorf("REPLCONF: %w", err)
 		}
