@@ -3,6 +3,8 @@ package replikv
 import (
 	"bytes"
 	"context"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +53,33 @@ func TestCaughtUpReaderMemoryBackWithoutMoreWrites(t *testing.T) {
 	if held > 4<<20 {
 		t.Errorf("%d MiB of stream still mapped after the subscriber caught up and writes stopped (ReplBufferBytes %d), want about the 1 MiB backlog",
 			held>>20, s.Info().ReplBufferBytes)
+	}
+}
+
+// TestCloseWaitsForTheBlockReleaser: the goroutine that gives back the
+// blocks of a dropped subscriber (releaseDroppedLocked) is the store's:
+// Close must not return while it still runs (Close stops every goroutine
+// the store started).
+func TestCloseWaitsForTheBlockReleaser(t *testing.T) {
+	for range 5 {
+		s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, end := s.BacklogRange()
+		sub, err := s.Subscribe(end, SubscribeLimits{Hard: 48 << 20, Soft: 48 << 20, SoftFor: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		val := bytes.Repeat([]byte("v"), 1000)
+		for i := 0; sub.Err() == nil; i++ {
+			must(t, s.Set(benchKey(i%1000), val))
+		}
+		sub.Close()
+		s.Close()
+		buf := make([]byte, 1<<20)
+		if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "releaseDroppedLocked") {
+			t.Fatalf("a goroutine of the store still runs after Close:\n%s", stacks)
+		}
 	}
 }
