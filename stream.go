@@ -55,8 +55,10 @@ type stream struct {
 	changes int64
 	now     func() time.Time
 	// releasing is set while a goroutine gives back the blocks dropped
-	// subscribers held (releaseDroppedLocked).
+	// subscribers held (releaseDroppedLocked); releaser counts it, for
+	// Store.Close to wait on.
 	releasing bool
+	releaser  sync.WaitGroup
 }
 
 func newStream(backlogSize int, now func() time.Time) *stream {
@@ -125,15 +127,25 @@ func (st *stream) appendLocked(b []byte) {
 }
 
 // releaseDroppedLocked gives back the stream's memory that only
-// subscribers just forgotten still held (up to their hard limit each):
-// on a goroutine of its own, a few blocks per hold of the lock, so that
-// writers wait no more than for an append that releases blocks.
+// subscribers just forgotten, or one that just caught up (see
+// Subscription.setHeld), still held (up to their hard limit each): on a
+// goroutine of its own, a few blocks per hold of the lock, so that
+// writers wait no more than for an append that releases blocks. Once the
+// store is closed (no writer to spare), at once: Store.Close waits for
+// the goroutine (releaser), and none starts after it.
 func (st *stream) releaseDroppedLocked() {
 	if st.releasing || !st.ring.Release(0) {
 		return
 	}
+	if st.loadRole() == RoleClosed {
+		for st.ring.Release(releaseStep) {
+		}
+		return
+	}
 	st.releasing = true
+	st.releaser.Add(1)
 	go func() {
+		defer st.releaser.Done()
 		for more := true; more; {
 			st.mu.Lock()
 			more = st.ring.Release(releaseStep)
@@ -141,6 +153,13 @@ func (st *stream) releaseDroppedLocked() {
 			st.mu.Unlock()
 		}
 	}()
+}
+
+// releaseLetGo is releaseDroppedLocked for a reader that holds no lock.
+func (st *stream) releaseLetGo() {
+	st.mu.Lock()
+	st.releaseDroppedLocked()
+	st.mu.Unlock()
 }
 
 // releaseStep is the blocks releaseDroppedLocked gives back per hold of
