@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,5 +89,137 @@ func TestCloseWaitsForTheBlockReleaser(t *testing.T) {
 			t.Fatalf("the store's block releaser still runs after Close (releasing %v, more to release %v):\n%s",
 				releasing, more, buf[:runtime.Stack(buf, true)])
 		}
+	}
+}
+
+// TestLentSlicesOutliveAReset: the slices a feeder took without copying
+// keep their bytes after the stream starts a new history (its blocks
+// then go to the collector, not to reuse), while the collector runs and
+// another store takes mapped blocks from the shared pool, until the
+// owner's Close.
+func TestLentSlicesOutliveAReset(t *testing.T) {
+	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	_, end := s.BacklogRange()
+	sub, err := s.Subscribe(end, SubscribeLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		must(t, s.Set(benchKey(i), bytes.Repeat([]byte{byte('a' + i%26)}, 1000)))
+	}
+	parts, _, err := sub.nextParts(context.Background(), nil, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Join(parts, nil)
+	s.st.mu.Lock()
+	s.st.resetLocked(newReplID(), 0, 0)
+	s.st.mu.Unlock()
+	zero := bytes.Repeat([]byte("z"), 1000)
+	for range 3 {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
+		for i := 0; i < 4<<20/1000; i++ {
+			must(t, other.Set(benchKey(i%1000), zero))
+			must(t, s.Set(benchKey(i%1000), zero))
+		}
+	}
+	if got := bytes.Join(parts, nil); !bytes.Equal(got, want) {
+		t.Fatal("the slices a feeder was still writing out changed after a new history began")
+	}
+	sub.Close()
+}
+
+// TestNextWhileClosedAndDropped: subscribers whose Next copies the
+// stream while their owner closes them, or the writer drops them for
+// lagging, never see bytes of reused blocks: this store writes no 'z' and
+// no NUL, while another store in the process writes 'z' into blocks of
+// the shared pool.
+func TestNextWhileClosedAndDropped(t *testing.T) {
+	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		zs := bytes.Repeat([]byte("z"), 3000)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			other.Set("zzz", zs)
+		}
+	})
+	wg.Go(func() {
+		val := bytes.Repeat([]byte("v"), 3000)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			s.Set(strconv.Itoa(i%100), val)
+		}
+	})
+	var bad atomic.Int64
+	for r := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, end := s.BacklogRange()
+				sub, err := s.Subscribe(end, SubscribeLimits{Hard: 256 << 10 * (r + 1), Soft: 1 << 30, SoftFor: time.Hour})
+				if err != nil {
+					continue
+				}
+				done := make(chan struct{})
+				go func() {
+					time.Sleep(time.Duration(i%7) * 200 * time.Microsecond)
+					sub.Close()
+					close(done)
+				}()
+				var buf []byte
+				for {
+					buf, _, err = sub.Next(context.Background(), buf)
+					if bytes.IndexByte(buf, 'z') >= 0 || bytes.IndexByte(buf, 0) >= 0 {
+						bad.Add(1)
+					}
+					if err != nil {
+						break
+					}
+					if r%2 == 0 {
+						time.Sleep(time.Millisecond) // lag: dropped now and then
+					}
+				}
+				<-done
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	if n := bad.Load(); n > 0 {
+		t.Fatalf("%d reads saw bytes of reused blocks", n)
 	}
 }
