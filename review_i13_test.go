@@ -223,3 +223,35 @@ func TestNextWhileClosedAndDropped(t *testing.T) {
 		t.Fatalf("%d reads saw bytes of reused blocks", n)
 	}
 }
+
+// TestOnCloseMayCloseAnotherSubscription: an OnClose callback that closes
+// another subscription (a pair of feeds that end together) does not
+// deadlock the store: Subscription.Close now takes the stream lock, which
+// OnClose callbacks run under.
+func TestOnCloseMayCloseAnotherSubscription(t *testing.T) {
+	s, err := New(Config{ActiveExpiryInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, end := s.BacklogRange()
+	a, err := s.Subscribe(end, SubscribeLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Subscribe(end, SubscribeLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.OnClose(func() { b.Close() })
+	closed := make(chan struct{})
+	go func() {
+		s.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("Store.Close deadlocked: an OnClose callback closed another subscription:\n%s", buf[:runtime.Stack(buf, true)])
+	}
+}
