@@ -151,7 +151,7 @@ func (s *Store) Close() error {
 	s.changeRole(evClose, nil) // cannot fail
 	s.closeServing()
 	s.wg.Wait()
-	s.st.releaser.Wait() // started before the role was closed (releaseDroppedLocked)
+	s.st.waitReleasers()
 	return nil
 }
 

@@ -59,6 +59,10 @@ type stream struct {
 	// Store.Close to wait on.
 	releasing bool
 	releaser  sync.WaitGroup
+	// relMu guards relDone, set by Store.Close before it waits for
+	// releaser: goForget counts its goroutine only before.
+	relMu   sync.Mutex
+	relDone bool
 }
 
 func newStream(backlogSize int, now func() time.Time) *stream {
@@ -132,7 +136,7 @@ func (st *stream) appendLocked(b []byte) {
 // goroutine of its own, a few blocks per hold of the lock, so that
 // writers wait no more than for an append that releases blocks. Once the
 // store is closed (no writer to spare), at once: Store.Close waits for
-// the goroutine (releaser), and none starts after it.
+// the goroutine (waitReleasers), and none starts after the role closed.
 func (st *stream) releaseDroppedLocked() {
 	if st.releasing || !st.ring.Release(0) {
 		return
@@ -153,6 +157,47 @@ func (st *stream) releaseDroppedLocked() {
 			st.mu.Unlock()
 		}
 	}()
+}
+
+// forgetLocked forgets sub, which its owner just closed, and gives back
+// the blocks only it held, once it no longer uses them (finished).
+func (st *stream) forgetLocked(sub *Subscription) {
+	if sub.finished() {
+		st.pruneLocked()
+		st.releaseDroppedLocked()
+	}
+}
+
+// goForget is forgetLocked for a caller that cannot wait for the stream
+// lock (Subscription.Close found it held): on a goroutine that Store.Close
+// waits for; once the store is closed (no OnClose callback runs any
+// more), at once.
+func (st *stream) goForget(sub *Subscription) {
+	st.relMu.Lock()
+	if st.relDone {
+		st.relMu.Unlock()
+		st.mu.Lock()
+		st.forgetLocked(sub)
+		st.mu.Unlock()
+		return
+	}
+	st.releaser.Add(1)
+	st.relMu.Unlock()
+	go func() {
+		defer st.releaser.Done()
+		st.mu.Lock()
+		st.forgetLocked(sub)
+		st.mu.Unlock()
+	}()
+}
+
+// waitReleasers waits, for Store.Close, until the goroutines of
+// releaseDroppedLocked and goForget end; none starts after.
+func (st *stream) waitReleasers() {
+	st.relMu.Lock()
+	st.relDone = true
+	st.relMu.Unlock()
+	st.releaser.Wait()
 }
 
 // releaseLetGo is releaseDroppedLocked for a reader that holds no lock.

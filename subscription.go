@@ -288,11 +288,14 @@ func (sub *Subscription) Close() {
 	// behind holds up to its hard limit) go back now, not over the next
 	// appends.
 	st := sub.st
-	st.mu.Lock()
-	if sub.finished() {
-		st.pruneLocked()
-		st.releaseDroppedLocked()
+	if !st.mu.TryLock() {
+		// The stream lock is busy, maybe held around this very call (an
+		// OnClose callback runs under it, and may close another
+		// subscription): do not wait for it here.
+		st.goForget(sub)
+		return
 	}
+	st.forgetLocked(sub)
 	st.mu.Unlock()
 }
 
