@@ -255,3 +255,37 @@ func TestOnCloseMayCloseAnotherSubscription(t *testing.T) {
 		t.Fatalf("Store.Close deadlocked: an OnClose callback closed another subscription:\n%s", buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestResetGivesBackBlocksNoReaderHolds: when the stream starts a new
+// history (a replica's full resync), the old history's blocks that no
+// reader holds go back to the pool at once. Left to the collector, which
+// mapped memory does not pace, a quiet process kept the old backlog
+// resident (here 16 MiB) until some later collection.
+func TestResetGivesBackBlocksNoReaderHolds(t *testing.T) {
+	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runtime.GC()
+	time.Sleep(10 * time.Millisecond)
+	before := backlog.MappedInUse()
+	val := bytes.Repeat([]byte("v"), 1000)
+	for i := 0; i < 16<<20/1000; i++ {
+		must(t, s.Set(benchKey(i%1000), val))
+	}
+	if held := backlog.MappedInUse() - before; held < 12<<20 {
+		t.Fatalf("only %d MiB mapped for a 16 MiB backlog", held>>20)
+	}
+	s.st.mu.Lock()
+	s.st.resetLocked(newReplID(), 0, 0)
+	s.st.mu.Unlock()
+	held := backlog.MappedInUse() - before
+	for deadline := time.Now().Add(time.Second); held > 2<<20 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // no allocation here: no collection either
+		held = backlog.MappedInUse() - before
+	}
+	if held > 2<<20 {
+		t.Errorf("%d MiB of the old history still mapped after a new history began, with no reader", held>>20)
+	}
+}
