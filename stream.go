@@ -364,8 +364,11 @@ func (st *stream) resetLocked(replid string, offset int64, db int) {
 	st.replid2 = ""
 	st.off2 = -1
 	st.older = nil
+	// The old history's blocks no subscriber can touch go back at once;
+	// the rest, the collector's (lowestLocked answers for the old history
+	// until st.end and st.subs change).
+	st.ring.ResetReleasing(offset, st.lowestLocked())
 	st.end = offset
-	st.ring.Reset(offset)
 	st.db = db
 	st.closeSubsLocked(ErrHistoryChanged)
 	// The blocks of the old history are never reused (Reset dropped them

@@ -291,6 +291,33 @@ func (b *Buffer) release(most int) {
 	}
 }
 
+// ResetReleasing is Reset, but the blocks of the bytes before that end
+// before low are released at once (a mapped block's slot goes back to the
+// pool) rather than left to the collector, which does not count mapped
+// memory and may not run for a while. The caller guarantees, as
+// SetLowest's function does for reuse, that no reader of the bytes before
+// the Reset can still touch a byte before low.
+func (b *Buffer) ResetReleasing(offset, low int64) {
+	b.releaseBefore(low)
+	b.Reset(offset)
+}
+
+// releaseBefore releases the free blocks and the window's blocks that end
+// before low, for ResetReleasing (the tail block, which ends at or after
+// the last byte, never does).
+func (b *Buffer) releaseBefore(low int64) {
+	low = min(low, b.end)
+	for _, blk := range b.free { // oldest first
+		if blk.start+int64(len(blk.data)) >= low {
+			break
+		}
+		blk.release()
+	}
+	for blk := b.head; blk != nil && blk.start+int64(len(blk.data)) < low; blk = blk.next.Load() {
+		blk.release()
+	}
+}
+
 // noteFree publishes the state of free for ExcessEnd.
 func (b *Buffer) noteFree() {
 	end := int64(math.MaxInt64)
