@@ -151,6 +151,7 @@ func (s *Store) Close() error {
 	s.changeRole(evClose, nil) // cannot fail
 	s.closeServing()
 	s.wg.Wait()
+	s.st.waitReleasers()
 	return nil
 }
 

@@ -55,8 +55,14 @@ type stream struct {
 	changes int64
 	now     func() time.Time
 	// releasing is set while a goroutine gives back the blocks dropped
-	// subscribers held (releaseDroppedLocked).
+	// subscribers held (releaseDroppedLocked); releaser counts it, for
+	// Store.Close to wait on.
 	releasing bool
+	releaser  sync.WaitGroup
+	// relMu guards relDone, set by Store.Close before it waits for
+	// releaser: goForget counts its goroutine only before.
+	relMu   sync.Mutex
+	relDone bool
 }
 
 func newStream(backlogSize int, now func() time.Time) *stream {
@@ -125,15 +131,25 @@ func (st *stream) appendLocked(b []byte) {
 }
 
 // releaseDroppedLocked gives back the stream's memory that only
-// subscribers just forgotten still held (up to their hard limit each):
-// on a goroutine of its own, a few blocks per hold of the lock, so that
-// writers wait no more than for an append that releases blocks.
+// subscribers just forgotten, or one that just caught up (see
+// Subscription.setHeld), still held (up to their hard limit each): on a
+// goroutine of its own, a few blocks per hold of the lock, so that
+// writers wait no more than for an append that releases blocks. Once the
+// store is closed (no writer to spare), at once: Store.Close waits for
+// the goroutine (waitReleasers), and none starts after the role closed.
 func (st *stream) releaseDroppedLocked() {
 	if st.releasing || !st.ring.Release(0) {
 		return
 	}
+	if st.loadRole() == RoleClosed {
+		for st.ring.Release(releaseStep) {
+		}
+		return
+	}
 	st.releasing = true
+	st.releaser.Add(1)
 	go func() {
+		defer st.releaser.Done()
 		for more := true; more; {
 			st.mu.Lock()
 			more = st.ring.Release(releaseStep)
@@ -141,6 +157,54 @@ func (st *stream) releaseDroppedLocked() {
 			st.mu.Unlock()
 		}
 	}()
+}
+
+// forgetLocked forgets sub, which its owner just closed, and gives back
+// the blocks only it held, once it no longer uses them (finished).
+func (st *stream) forgetLocked(sub *Subscription) {
+	if sub.finished() {
+		st.pruneLocked()
+		st.releaseDroppedLocked()
+	}
+}
+
+// goForget is forgetLocked for a caller that cannot wait for the stream
+// lock (Subscription.Close found it held): on a goroutine that Store.Close
+// waits for; once the store is closed (no OnClose callback runs any
+// more), at once.
+func (st *stream) goForget(sub *Subscription) {
+	st.relMu.Lock()
+	if st.relDone {
+		st.relMu.Unlock()
+		st.mu.Lock()
+		st.forgetLocked(sub)
+		st.mu.Unlock()
+		return
+	}
+	st.releaser.Add(1)
+	st.relMu.Unlock()
+	go func() {
+		defer st.releaser.Done()
+		st.mu.Lock()
+		st.forgetLocked(sub)
+		st.mu.Unlock()
+	}()
+}
+
+// waitReleasers waits, for Store.Close, until the goroutines of
+// releaseDroppedLocked and goForget end; none starts after.
+func (st *stream) waitReleasers() {
+	st.relMu.Lock()
+	st.relDone = true
+	st.relMu.Unlock()
+	st.releaser.Wait()
+}
+
+// releaseLetGo is releaseDroppedLocked for a reader that holds no lock.
+func (st *stream) releaseLetGo() {
+	st.mu.Lock()
+	st.releaseDroppedLocked()
+	st.mu.Unlock()
 }
 
 // releaseStep is the blocks releaseDroppedLocked gives back per hold of
@@ -300,8 +364,11 @@ func (st *stream) resetLocked(replid string, offset int64, db int) {
 	st.replid2 = ""
 	st.off2 = -1
 	st.older = nil
+	// The old history's blocks no subscriber can touch go back at once;
+	// the rest, the collector's (lowestLocked answers for the old history
+	// until st.end and st.subs change).
+	st.ring.ResetReleasing(offset, st.lowestLocked())
 	st.end = offset
-	st.ring.Reset(offset)
 	st.db = db
 	st.closeSubsLocked(ErrHistoryChanged)
 	// The blocks of the old history are never reused (Reset dropped them

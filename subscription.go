@@ -129,14 +129,18 @@ func (sub *Subscription) checkLimitsLocked(end int64) bool {
 // take moves up to limit bytes (0: all there are) from the shared buffer
 // into parts, as slices of it that must not be modified. It returns the
 // offset of the first, or the error that closed the subscription.
-func (sub *Subscription) take(parts [][]byte, limit int, zeroCopy bool) ([][]byte, int64, error) {
+//
+// letGo reports that the subscription just let go of stream blocks kept
+// past the ones reused (see setHeld): the caller, once it holds no lock,
+// calls st.releaseLetGo.
+func (sub *Subscription) take(parts [][]byte, limit int, zeroCopy bool) (_ [][]byte, _ int64, letGo bool, _ error) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	off := sub.cur.Offset()
 	if sub.err != nil {
-		return parts, sub.pos.Load(), sub.err
+		return parts, sub.pos.Load(), false, sub.err
 	}
-	sub.held.Store(off) // what was handed out before is no longer used
+	letGo = sub.setHeld(off) // what was handed out before is no longer used
 	sub.lentAt = sub.cur
 	parts = sub.cur.Next(parts, limit)
 	if limit <= 0 || sub.cur.Offset()-off < int64(limit) {
@@ -155,7 +159,18 @@ func (sub *Subscription) take(parts [][]byte, limit int, zeroCopy bool) ([][]byt
 		}
 	}
 	sub.pos.Store(sub.cur.Offset())
-	return parts, off, nil
+	return parts, off, letGo, nil
+}
+
+// setHeld moves held to off, and reports whether that let go of the
+// oldest of the stream's free blocks past the ones it keeps for reuse
+// (backlog.Buffer.ExcessEnd): this subscription lagged and held them, and
+// they go back now (st.releaseLetGo) rather than over later appends,
+// which may never come. A stale ExcessEnd only delays that.
+func (sub *Subscription) setHeld(off int64) bool {
+	prev := sub.held.Swap(off)
+	end := sub.buf.ExcessEnd()
+	return prev <= end && off > end
 }
 
 // nextParts waits until stream bytes are pending and returns them as
@@ -166,14 +181,21 @@ func (sub *Subscription) take(parts [][]byte, limit int, zeroCopy bool) ([][]byt
 func (sub *Subscription) nextParts(ctx context.Context, parts [][]byte, limit int, zeroCopy bool) ([][]byte, int64, error) {
 	parts = parts[:0]
 	for {
-		parts, off, err := sub.take(parts, limit, zeroCopy)
+		parts, off, letGo, err := sub.take(parts, limit, zeroCopy)
+		if letGo {
+			sub.st.releaseLetGo()
+		}
 		if len(parts) > 0 || err != nil {
 			return parts, off, err
 		}
 		// Nothing yet: ask to be woken, then look again before waiting, so
 		// no append slips between.
 		changed := sub.buf.Changed()
-		if parts, off, err = sub.take(parts, limit, zeroCopy); len(parts) > 0 || err != nil {
+		parts, off, letGo, err = sub.take(parts, limit, zeroCopy)
+		if letGo {
+			sub.st.releaseLetGo()
+		}
+		if len(parts) > 0 || err != nil {
 			return parts, off, err
 		}
 		select {
@@ -205,7 +227,9 @@ func (sub *Subscription) Next(ctx context.Context, dst []byte) ([]byte, int64, e
 	if len(dst) > 0 {
 		// Copied out: the shared bytes are no longer needed (Info's
 		// ReplBufferBytes, block reuse) while the caller processes them.
-		sub.held.Store(off + int64(len(dst)))
+		if sub.setHeld(off + int64(len(dst))) {
+			sub.st.releaseLetGo()
+		}
 	}
 	sub.mu.Lock()
 	sub.lentAt = backlog.Cursor{}
@@ -264,11 +288,14 @@ func (sub *Subscription) Close() {
 	// behind holds up to its hard limit) go back now, not over the next
 	// appends.
 	st := sub.st
-	st.mu.Lock()
-	if sub.finished() {
-		st.pruneLocked()
-		st.releaseDroppedLocked()
+	if !st.mu.TryLock() {
+		// The stream lock is busy, maybe held around this very call (an
+		// OnClose callback runs under it, and may close another
+		// subscription): do not wait for it here.
+		st.goForget(sub)
+		return
 	}
+	st.forgetLocked(sub)
 	st.mu.Unlock()
 }
 

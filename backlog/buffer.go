@@ -2,6 +2,7 @@ package backlog
 
 import (
 	"io"
+	"math"
 	"runtime"
 	"sync/atomic"
 )
@@ -40,6 +41,10 @@ type Buffer struct {
 	linked int // free's last linked blocks may still link to their next
 	lowest func() int64
 	mapped bool // new blocks take mapped memory (SetMapped)
+	// excessEnd mirrors free for readers without the caller's lock (see
+	// ExcessEnd): the end offset of free[0] while free holds more than
+	// maxFree blocks, math.MaxInt64 otherwise.
+	excessEnd atomic.Int64
 }
 
 // maxFree bounds the blocks kept for reuse.
@@ -75,6 +80,7 @@ func NewBuffer(size int) *Buffer {
 		panic("backlog: NewBuffer with size <= 0")
 	}
 	b := &Buffer{size: size}
+	b.excessEnd.Store(math.MaxInt64)
 	ch := make(chan struct{})
 	b.notify.Store(&ch)
 	b.Reset(0)
@@ -152,6 +158,7 @@ func (b *Buffer) allocBlock(start int64, size int) *block {
 		if blk.start+int64(len(blk.data)) < b.lowest() {
 			b.free[0] = nil
 			b.free = b.free[1:]
+			b.noteFree()
 			blk.start = start
 			blk.n.Store(0)
 			blk.next.Store(nil)
@@ -199,6 +206,7 @@ func (b *Buffer) Reset(offset int64) {
 	b.head, b.tail = blk, blk
 	clear(b.free) // old readers may hold them: let the collector decide
 	b.free = b.free[:0]
+	b.noteFree()
 	b.linked = 0
 	b.end = offset
 	b.wake()
@@ -267,6 +275,7 @@ func (b *Buffer) Release(most int) (more bool) {
 }
 
 func (b *Buffer) release(most int) {
+	defer b.noteFree()
 	if len(b.free) <= maxFree || b.lowest == nil {
 		return
 	}
@@ -281,6 +290,51 @@ func (b *Buffer) release(most int) {
 		old.release()
 	}
 }
+
+// ResetReleasing is Reset, but the blocks of the bytes before that end
+// before low are released at once (a mapped block's slot goes back to the
+// pool) rather than left to the collector, which does not count mapped
+// memory and may not run for a while. The caller guarantees, as
+// SetLowest's function does for reuse, that no reader of the bytes before
+// the Reset can still touch a byte before low.
+func (b *Buffer) ResetReleasing(offset, low int64) {
+	b.releaseBefore(low)
+	b.Reset(offset)
+}
+
+// releaseBefore releases the free blocks and the window's blocks that end
+// before low, for ResetReleasing (the tail block, which ends at or after
+// the last byte, never does).
+func (b *Buffer) releaseBefore(low int64) {
+	low = min(low, b.end)
+	for _, blk := range b.free { // oldest first
+		if blk.start+int64(len(blk.data)) >= low {
+			break
+		}
+		blk.release()
+	}
+	for blk := b.head; blk != nil && blk.start+int64(len(blk.data)) < low; blk = blk.next.Load() {
+		blk.release()
+	}
+}
+
+// noteFree publishes the state of free for ExcessEnd.
+func (b *Buffer) noteFree() {
+	end := int64(math.MaxInt64)
+	if len(b.free) > maxFree && b.lowest != nil {
+		end = b.free[0].start + int64(len(b.free[0].data))
+	}
+	b.excessEnd.Store(end)
+}
+
+// ExcessEnd returns the end offset of the oldest free block past the ones
+// kept for reuse, which Release would let go of once the lowest offset
+// any reader may touch passes it; math.MaxInt64 when there is none. It is
+// safe to call from any goroutine (it may be stale): a reader whose
+// lowest offset just passed it (the one that held those blocks, catching
+// up) tells the owner of the lock to call Release, so that they go back
+// without waiting for later appends.
+func (b *Buffer) ExcessEnd() int64 { return b.excessEnd.Load() }
 
 // unlinkFree cuts the link to the next block of every free block no
 // reader can still touch. A free block is reused only for appends that
