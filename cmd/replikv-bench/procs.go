@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -100,17 +99,6 @@ func (p *procs) killAll() {
 		case <-time.After(10 * time.Second):
 		}
 	}
-}
-
-// kill ends pid and its descendants with SIGKILL (after SIGCONT, so that a
-// frozen one goes too).
-func kill(pid int) {
-	for _, c := range descendants(pid) {
-		syscall.Kill(c, syscall.SIGCONT)
-		syscall.Kill(c, syscall.SIGKILL)
-	}
-	syscall.Kill(pid, syscall.SIGCONT)
-	syscall.Kill(pid, syscall.SIGKILL)
 }
 
 // stop ends a node and waits for it.
@@ -362,10 +350,6 @@ func (n *node) childPrivate() int64 {
 	}
 	return sum
 }
-
-// freeze stops a node's process (SIGSTOP); stopping the node resumes it
-// before killing it.
-func (n *node) freeze() error { return syscall.Kill(n.pid(), syscall.SIGSTOP) }
 
 // buildReplikv builds ./cmd/replikv of the module the harness is run in.
 func buildReplikv(dir string) (string, error) {

@@ -12,12 +12,16 @@ func openFileLimit(want uint64) (limit uint64, ok bool) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		return 0, false
 	}
-	if rl.Cur < want && rl.Cur < rl.Max {
+	// Rlimit's fields are uint64 on most systems, int64 on some (FreeBSD).
+	if cur, hard := uint64(rl.Cur), uint64(rl.Max); cur < want && cur < hard {
 		raised := rl
-		raised.Cur = min(want, rl.Max)
+		setRlim(&raised.Cur, min(want, hard))
 		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
 			rl = raised
 		}
 	}
-	return rl.Cur, true
+	return uint64(rl.Cur), true
 }
+
+// setRlim sets an Rlimit field, whichever integer type it has here.
+func setRlim[T int64 | uint64](f *T, v uint64) { *f = T(v) }
