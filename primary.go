@@ -648,6 +648,12 @@ func (s *Store) feed(rc *replicaConn, rd *resp.Reader, w *bufio.Writer, sub *Sub
 	if rerr := <-readErr; errors.Is(err, context.Canceled) && rerr != nil {
 		err = rerr
 	}
+	// A subscription closed by the stream (a lagging replica, a new
+	// history) closes the connection under the write: say why, not only
+	// that the write failed.
+	if serr := sub.Err(); serr != nil && !errors.Is(serr, ErrClosed) && !errors.Is(err, serr) {
+		err = fmt.Errorf("%w (then: %v)", serr, err)
+	}
 	return err
 }
 
