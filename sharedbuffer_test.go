@@ -295,3 +295,52 @@ func TestDroppedSubscriberMemoryBackWithoutMoreWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestReaderNeverWaitsForTheStreamLock: a reader whose progress lets go of
+// blocks it held (so they can go back) does not wait for the stream lock,
+// which busy writers hold most of the time: Next returns while the lock is
+// held. Waiting for it there slowed two in-memory replicas' feeders enough
+// that one fell 256 MiB behind and was dropped (S2 of cmd/replikv-bench).
+func TestReaderNeverWaitsForTheStreamLock(t *testing.T) {
+	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, end := s.BacklogRange()
+	sub, err := s.Subscribe(end, SubscribeLimits{Hard: 64 << 20, Soft: 64 << 20, SoftFor: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	val := bytes.Repeat([]byte("v"), 1000)
+	for i := 0; i < 8<<10; i++ { // 8 MiB: far more than the backlog and the blocks kept for reuse
+		if err := s.Set(benchKey(i%1000), val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.st.mu.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			s.st.mu.Unlock()
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, _, err := sub.Next(ctx, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Next waited for the stream lock")
+	}
+	s.st.mu.Unlock()
+	locked = false
+	sub.Close()
+}

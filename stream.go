@@ -59,6 +59,8 @@ type stream struct {
 	// Store.Close to wait on.
 	releasing bool
 	releaser  sync.WaitGroup
+	// letGoPending is set while a goroutine of releaseLetGo is on its way.
+	letGoPending atomic.Bool
 	// relMu guards relDone, set by Store.Close before it waits for
 	// releaser: goForget counts its goroutine only before.
 	relMu   sync.Mutex
@@ -200,11 +202,34 @@ func (st *stream) waitReleasers() {
 	st.releaser.Wait()
 }
 
-// releaseLetGo is releaseDroppedLocked for a reader that holds no lock.
+// releaseLetGo is releaseDroppedLocked for a reader that holds no lock:
+// on a goroutine (one at a time) that Store.Close waits for, so that a
+// replica's feeder never waits for the stream lock, which busy writers
+// hold most of the time (waiting for it there slowed the feeders of two
+// in-memory replicas enough that one fell 256 MiB behind and was
+// dropped); once the store is closed, at once.
 func (st *stream) releaseLetGo() {
-	st.mu.Lock()
-	st.releaseDroppedLocked()
-	st.mu.Unlock()
+	if st.letGoPending.Swap(true) {
+		return // one is on its way
+	}
+	st.relMu.Lock()
+	if st.relDone {
+		st.relMu.Unlock()
+		st.mu.Lock()
+		st.letGoPending.Store(false)
+		st.releaseDroppedLocked()
+		st.mu.Unlock()
+		return
+	}
+	st.releaser.Add(1)
+	st.relMu.Unlock()
+	go func() {
+		defer st.releaser.Done()
+		st.mu.Lock()
+		st.letGoPending.Store(false)
+		st.releaseDroppedLocked()
+		st.mu.Unlock()
+	}()
 }
 
 // releaseStep is the blocks releaseDroppedLocked gives back per hold of
