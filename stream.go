@@ -171,15 +171,21 @@ func (st *stream) forgetLocked(sub *Subscription) {
 }
 
 // goForget is forgetLocked for a caller that cannot wait for the stream
-// lock (Subscription.Close found it held): on a goroutine that Store.Close
-// waits for; once the store is closed (no OnClose callback runs any
-// more), at once.
+// lock (Subscription.Close found it held): see goLocked.
 func (st *stream) goForget(sub *Subscription) {
+	st.goLocked(func() { st.forgetLocked(sub) })
+}
+
+// goLocked runs f with the stream lock held, for a caller that must not
+// wait for that lock: on a goroutine that Store.Close waits for; once the
+// store is closed (no OnClose callback runs, no writer holds the lock for
+// long any more), at once.
+func (st *stream) goLocked(f func()) {
 	st.relMu.Lock()
 	if st.relDone {
 		st.relMu.Unlock()
 		st.mu.Lock()
-		st.forgetLocked(sub)
+		f()
 		st.mu.Unlock()
 		return
 	}
@@ -188,7 +194,7 @@ func (st *stream) goForget(sub *Subscription) {
 	go func() {
 		defer st.releaser.Done()
 		st.mu.Lock()
-		st.forgetLocked(sub)
+		f()
 		st.mu.Unlock()
 	}()
 }
@@ -202,34 +208,19 @@ func (st *stream) waitReleasers() {
 	st.releaser.Wait()
 }
 
-// releaseLetGo is releaseDroppedLocked for a reader that holds no lock:
-// on a goroutine (one at a time) that Store.Close waits for, so that a
-// replica's feeder never waits for the stream lock, which busy writers
-// hold most of the time (waiting for it there slowed the feeders of two
-// in-memory replicas enough that one fell 256 MiB behind and was
-// dropped); once the store is closed, at once.
+// releaseLetGo is releaseDroppedLocked for a reader that holds no lock,
+// through goLocked (one at a time): a replica's feeder never waits for
+// the stream lock, which busy writers hold most of the time (waiting for
+// it there slowed the feeders of two in-memory replicas enough that one
+// fell 256 MiB behind and was dropped).
 func (st *stream) releaseLetGo() {
 	if st.letGoPending.Swap(true) {
 		return // one is on its way
 	}
-	st.relMu.Lock()
-	if st.relDone {
-		st.relMu.Unlock()
-		st.mu.Lock()
+	st.goLocked(func() {
 		st.letGoPending.Store(false)
 		st.releaseDroppedLocked()
-		st.mu.Unlock()
-		return
-	}
-	st.releaser.Add(1)
-	st.relMu.Unlock()
-	go func() {
-		defer st.releaser.Done()
-		st.mu.Lock()
-		st.letGoPending.Store(false)
-		st.releaseDroppedLocked()
-		st.mu.Unlock()
-	}()
+	})
 }
 
 // releaseStep is the blocks releaseDroppedLocked gives back per hold of

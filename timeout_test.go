@@ -19,16 +19,7 @@ func TestReplicaDetectsSilentPrimary(t *testing.T) {
 	// machine (with 3, a loaded CI machine's scheduling delays dropped the
 	// link).
 	const timeout = time.Second
-	cfg := fastConfig()
-	cfg.ReplTimeout = timeout
-	fp, r := followFake(t, cfg)
-	rdb, _, id, off := snapshotOf(t, 10, 10)
-
-	pc := fp.next(t)
-	pc.handshake(t)
-	pc.drain()
-	pc.write(t, lenFramed(id, off, rdb))
-	waitSynced(t, r)
+	fp, r, pc, id, off := syncedToFake(t, timeout)
 	synced := time.Now()
 	pc = fp.next(t) // the reconnection
 	silent := time.Since(synced)
@@ -174,16 +165,7 @@ func waitListed(t *testing.T, p *Store, port int) {
 // command it has begun.
 func TestReplicaDetectsPrimaryStalledMidCommand(t *testing.T) {
 	const timeout = time.Second
-	cfg := fastConfig()
-	cfg.ReplTimeout = timeout
-	fp, r := followFake(t, cfg)
-	rdb, _, id, off := snapshotOf(t, 10, 10)
-
-	pc := fp.next(t)
-	pc.handshake(t)
-	pc.drain()
-	pc.write(t, lenFramed(id, off, rdb))
-	waitSynced(t, r)
+	fp, r, pc, id, off := syncedToFake(t, timeout)
 	// Keep the link alive with PINGs while a whole SET goes through, then
 	// send half of another SET and stop.
 	ping := resp.AppendCommandString(nil, "PING")
@@ -207,4 +189,22 @@ func TestReplicaDetectsPrimaryStalledMidCommand(t *testing.T) {
 	}
 	pc.expectPSync(t, id, off) // the half command not counted
 	fp.conns <- pc.Conn
+}
+
+// syncedToFake starts a replica with ReplTimeout timeout that follows a
+// fake primary, and returns once it has synced from a small snapshot:
+// the fake, the replica, the primary's side of the link, and the history
+// and offset synced at.
+func syncedToFake(t *testing.T, timeout time.Duration) (*fakePrimary, *Store, *peerConn, string, int64) {
+	t.Helper()
+	cfg := fastConfig()
+	cfg.ReplTimeout = timeout
+	fp, r := followFake(t, cfg)
+	rdb, _, id, off := snapshotOf(t, 10, 10)
+	pc := fp.next(t)
+	pc.handshake(t)
+	pc.drain()
+	pc.write(t, lenFramed(id, off, rdb))
+	waitSynced(t, r)
+	return fp, r, pc, id, off
 }
