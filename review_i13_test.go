@@ -19,11 +19,7 @@ import (
 // (ReplBufferBytes says the backlog only), yet the stream gives free
 // blocks back only 32 per later Append.
 func TestCaughtUpReaderMemoryBackWithoutMoreWrites(t *testing.T) {
-	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
 	_, end := s.BacklogRange()
 	sub, err := s.Subscribe(end, SubscribeLimits{Hard: 64 << 20, Soft: 64 << 20, SoftFor: time.Hour})
 	if err != nil {
@@ -98,16 +94,8 @@ func TestCloseWaitsForTheBlockReleaser(t *testing.T) {
 // another store takes mapped blocks from the shared pool, until the
 // owner's Close.
 func TestLentSlicesOutliveAReset(t *testing.T) {
-	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	other, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	s := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
+	other := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
 	_, end := s.BacklogRange()
 	sub, err := s.Subscribe(end, SubscribeLimits{})
 	if err != nil {
@@ -145,16 +133,8 @@ func TestLentSlicesOutliveAReset(t *testing.T) {
 // no NUL, while another store in the process writes 'z' into blocks of
 // the shared pool.
 func TestNextWhileClosedAndDropped(t *testing.T) {
-	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	other, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	s := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
+	other := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -262,11 +242,7 @@ func TestOnCloseMayCloseAnotherSubscription(t *testing.T) {
 // mapped memory does not pace, a quiet process kept the old backlog
 // resident (here 16 MiB) until some later collection.
 func TestResetGivesBackBlocksNoReaderHolds(t *testing.T) {
-	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 16 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 16 << 20})
 	runtime.GC()
 	time.Sleep(10 * time.Millisecond)
 	before := backlog.MappedInUse()

@@ -16,11 +16,7 @@ import (
 // hold the stream once between them, not three times, until the hard
 // limit drops them all; then the memory is free again.
 func TestFrozenSubscribersShareTheStream(t *testing.T) {
-	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
 	const hard = 24 << 20
 	var subs []*Subscription
 	for range 3 {
@@ -81,16 +77,8 @@ func TestFrozenSubscribersShareTheStream(t *testing.T) {
 // them; the expected bytes come from a twin store with a backlog large
 // enough to keep all of them.
 func TestSubscribersReadExactStreamWithReuse(t *testing.T) {
-	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	twin, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer twin.Close()
+	s := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
+	twin := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 20})
 	value := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i%26)}, i%300) }
 	const n = 20000
 	for i := range n {
@@ -99,7 +87,7 @@ func TestSubscribersReadExactStreamWithReuse(t *testing.T) {
 	_, total := twin.BacklogRange()
 	want := make([]byte, total)
 	twin.st.mu.Lock()
-	_, err = twin.st.ring.ReadAt(want, 0)
+	_, err := twin.st.ring.ReadAt(want, 0)
 	twin.st.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
@@ -159,11 +147,7 @@ func TestSubscribersReadExactStreamWithReuse(t *testing.T) {
 // one whose bytes are being written out (the feeders' zero-copy reads) is
 // kept until its owner's Close.
 func TestDroppedSubscriberIsForgotten(t *testing.T) {
-	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
 	lim := SubscribeLimits{Hard: 256 << 10, Soft: 256 << 10}
 	idle, err := s.Subscribe(0, lim)
 	if err != nil {
@@ -207,11 +191,7 @@ func TestDroppedSubscriberIsForgotten(t *testing.T) {
 // the stream's blocks are mapped memory, which slices do not keep alive,
 // so the subscription keeps a Cursor at them (lentAt).
 func TestLentSlicesOutliveTheirSubscription(t *testing.T) {
-	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 64 << 10})
 	_, end := s.BacklogRange()
 	sub, err := s.Subscribe(end, SubscribeLimits{Hard: 4 << 20, Soft: 4 << 20, SoftFor: time.Hour})
 	if err != nil {
@@ -253,11 +233,7 @@ func TestLentSlicesOutliveTheirSubscription(t *testing.T) {
 func TestDroppedSubscriberMemoryBackWithoutMoreWrites(t *testing.T) {
 	for _, lent := range []bool{false, true} {
 		t.Run(map[bool]string{false: "never read", true: "read once"}[lent], func(t *testing.T) {
-			s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
 			const hard = 16 << 20
 			_, end := s.BacklogRange()
 			sub, err := s.Subscribe(end, SubscribeLimits{Hard: hard, Soft: hard, SoftFor: time.Hour})
@@ -302,11 +278,7 @@ func TestDroppedSubscriberMemoryBackWithoutMoreWrites(t *testing.T) {
 // held. Waiting for it there slowed two in-memory replicas' feeders enough
 // that one fell 256 MiB behind and was dropped (S2 of cmd/replikv-bench).
 func TestReaderNeverWaitsForTheStreamLock(t *testing.T) {
-	s, err := New(Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newStore(t, Config{ActiveExpiryInterval: -1, BacklogSize: 1 << 20})
 	_, end := s.BacklogRange()
 	sub, err := s.Subscribe(end, SubscribeLimits{Hard: 64 << 20, Soft: 64 << 20, SoftFor: time.Hour})
 	if err != nil {
